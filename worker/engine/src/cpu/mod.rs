@@ -1,0 +1,142 @@
+//! The CPU backend: candle-core tensors, candle's kernels where they serve, ours where candle has
+//! none or is the bottleneck. The same code runs natively and on wasm-bindgen-rayon's pool.
+
+mod conv;
+mod elementwise;
+mod resample;
+
+use candle_core::{DType, Device, Storage, Tensor};
+
+use crate::error::{Error, Result};
+use crate::ops::{BinaryKind, Op, ReduceKind, UnaryKind};
+use crate::plan::Step;
+use crate::session::Backend;
+
+/// Runs plans on the CPU; parallel over rayon's current pool.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CpuBackend;
+
+impl Backend for CpuBackend {
+    type Tensor = Tensor;
+
+    fn name(&self) -> String {
+        format!("cpu ({} threads)", rayon::current_num_threads())
+    }
+
+    fn upload(&self, host: &Tensor) -> Result<Tensor> {
+        Ok(host.clone())
+    }
+
+    fn download(&self, tensor: &Tensor) -> Result<Tensor> {
+        Ok(tensor.clone())
+    }
+
+    fn execute(&self, step: &Step, inputs: &[&Tensor]) -> Result<Tensor> {
+        eval(&step.op, inputs, &step.shape).map_err(|e| Error::node(&step.node, step.op.name(), e.to_string()))
+    }
+}
+
+/// Evaluates one op; also used at plan time to fold constants (including integer shape maths).
+pub fn eval(op: &Op, inputs: &[&Tensor], shape: &[usize]) -> candle_core::Result<Tensor> {
+    let x = inputs[0];
+    match op {
+        Op::Conv(c) => conv::conv2d(x, inputs[1], inputs.get(2).copied(), c, shape),
+        Op::ConvTranspose(c) => conv::conv_transpose2d(x, inputs[1], inputs.get(2).copied(), c, shape),
+        Op::Pool { kind, window } => resample::pool2d(x, *kind, window, shape),
+        Op::GlobalAveragePool => resample::global_average_pool(x, shape),
+        Op::Resize(r) => resample::resize2d(x, r, shape),
+        Op::Pad { pads, mode } => resample::pad(x, pads, *mode, shape),
+        Op::Binary(kind) => {
+            let y = inputs[1];
+            match kind {
+                BinaryKind::Add => x.broadcast_add(y),
+                BinaryKind::Sub => x.broadcast_sub(y),
+                BinaryKind::Mul => x.broadcast_mul(y),
+                BinaryKind::Div => x.broadcast_div(y),
+            }
+        }
+        Op::Unary(kind) => match kind {
+            UnaryKind::Activation(a) => elementwise::activation(x, *a),
+            UnaryKind::Erf => x.erf(),
+            UnaryKind::Sqrt => x.sqrt(),
+            UnaryKind::Exp => x.exp(),
+            UnaryKind::Neg => x.neg(),
+            UnaryKind::Abs => x.abs(),
+            UnaryKind::Reciprocal => x.recip(),
+            UnaryKind::Powf(e) if *e == 2.0 => x.sqr(),
+            UnaryKind::Powf(e) if *e == 0.5 => x.sqrt(),
+            UnaryKind::Powf(e) => x.powf(*e as f64),
+        },
+        Op::MatMul => x.contiguous()?.broadcast_matmul(&inputs[1].contiguous()?),
+        Op::Softmax { outer, len, inner } => elementwise::softmax(x, *outer, *len, *inner),
+        Op::Reduce { kind, axes } => {
+            let count: usize = axes.iter().map(|&a| x.dims()[a]).product();
+            let mut t = x.clone();
+            for &axis in axes.iter().rev() {
+                t = t.sum_keepdim(axis)?;
+            }
+            if *kind == ReduceKind::Mean {
+                t = (t / count as f64)?;
+            }
+            t.reshape(shape)
+        }
+        Op::Transpose { perm } => x.permute(perm.as_slice())?.contiguous(),
+        Op::Reshape => x.reshape(shape),
+        Op::Concat { axis } => Tensor::cat(inputs, *axis),
+        Op::Slice { ranges } => {
+            let mut t = x.clone();
+            for (axis, &(start, step, count)) in ranges.iter().enumerate() {
+                if step == 1 && start == 0 && count == t.dims()[axis] {
+                    continue;
+                }
+                t = if step == 1 {
+                    t.narrow(axis, start as usize, count)?
+                } else {
+                    let idx: Vec<u32> = (0..count as i64).map(|i| (start + i * step) as u32).collect();
+                    t.index_select(&Tensor::new(idx.as_slice(), &Device::Cpu)?, axis)?
+                };
+            }
+            t.contiguous()
+        }
+        Op::Gather { axis, indices, .. } => {
+            let idx: Vec<u32> = indices.iter().map(|&i| i as u32).collect();
+            x.index_select(&Tensor::new(idx.as_slice(), &Device::Cpu)?, *axis)?.reshape(shape)
+        }
+        Op::InstanceNorm { epsilon } => elementwise::instance_norm(x, inputs[1], inputs[2], *epsilon),
+        Op::ChannelAffine => elementwise::channel_affine(x, inputs[1], inputs[2]),
+        Op::Cast(dtype) => x.to_dtype(*dtype),
+    }
+}
+
+/// Calls `f` with the tensor's f32 elements in row-major order (copying only a strided view).
+pub(crate) fn with_f32<R>(t: &Tensor, f: impl FnOnce(&[f32]) -> R) -> candle_core::Result<R> {
+    let t = if t.dtype() == DType::F32 { t.contiguous()? } else { t.to_dtype(DType::F32)? };
+    let (storage, layout) = t.storage_and_layout();
+    let Storage::Cpu(cpu) = &*storage else {
+        candle_core::bail!("the CPU backend was handed a tensor on another device")
+    };
+    let data = cpu.as_slice::<f32>()?;
+    let (start, end) = layout.contiguous_offsets().expect("contiguous after contiguous()");
+    Ok(f(&data[start..end]))
+}
+
+pub(crate) fn tensor_from(data: Vec<f32>, shape: &[usize]) -> candle_core::Result<Tensor> {
+    Tensor::from_vec(data, shape, &Device::Cpu)
+}
+
+/// A pointer that rayon tasks share to write disjoint parts of one output buffer.
+#[derive(Clone, Copy)]
+pub(crate) struct SharedMut(*mut f32);
+// SAFETY: every user writes only to indices no other task touches.
+unsafe impl Send for SharedMut {}
+unsafe impl Sync for SharedMut {}
+
+impl SharedMut {
+    pub(crate) fn new(data: &mut [f32]) -> Self {
+        SharedMut(data.as_mut_ptr())
+    }
+
+    pub(crate) fn ptr(self) -> *mut f32 {
+        self.0
+    }
+}

@@ -1,0 +1,186 @@
+//! Pooling, resizing and padding. candle has none of ONNX Resize's coordinate modes, no padded or
+//! ceil-mode pooling and no reflect padding, so these are ours; each splits planes over rayon.
+
+use candle_core::Tensor;
+use rayon::prelude::*;
+
+use super::{tensor_from, with_f32};
+use crate::ops::{CoordinateTransform, NearestRounding, PadMode, PoolKind, Resize, ResizeMode, Window};
+
+fn planes(x: &Tensor) -> (usize, usize) {
+    let d = x.dims();
+    (d[2], d[3])
+}
+
+pub fn pool2d(x: &Tensor, kind: PoolKind, win: &Window, shape: &[usize]) -> candle_core::Result<Tensor> {
+    let (h, w) = planes(x);
+    let (oh, ow) = (shape[2], shape[3]);
+    let [kh, kw] = win.kernel;
+    let [sh, sw] = win.stride;
+    let [dh, dw] = win.dilation;
+    let (pt, pl) = (win.pads[0] as isize, win.pads[1] as isize);
+    let mut out = vec![0f32; shape.iter().product()];
+    with_f32(x, |x| {
+        out.par_chunks_mut(oh * ow).enumerate().for_each(|(p, dst)| {
+            let src = &x[p * h * w..][..h * w];
+            for oy in 0..oh {
+                for ox in 0..ow {
+                    let (y0, x0) = ((oy * sh) as isize - pt, (ox * sw) as isize - pl);
+                    let mut acc = if kind == PoolKind::Max { f32::NEG_INFINITY } else { 0.0 };
+                    let mut count = 0usize;
+                    for ky in 0..kh {
+                        let iy = y0 + (ky * dh) as isize;
+                        if iy < 0 || iy >= h as isize {
+                            continue;
+                        }
+                        for kx in 0..kw {
+                            let ix = x0 + (kx * dw) as isize;
+                            if ix < 0 || ix >= w as isize {
+                                continue;
+                            }
+                            let v = src[iy as usize * w + ix as usize];
+                            match kind {
+                                PoolKind::Max => acc = acc.max(v),
+                                PoolKind::Average { .. } => acc += v,
+                            }
+                            count += 1;
+                        }
+                    }
+                    dst[oy * ow + ox] = match kind {
+                        PoolKind::Max => acc,
+                        PoolKind::Average { count_include_pad: true } => acc / (kh * kw) as f32,
+                        PoolKind::Average { count_include_pad: false } => acc / count.max(1) as f32,
+                    };
+                }
+            }
+        })
+    })?;
+    tensor_from(out, shape)
+}
+
+pub fn global_average_pool(x: &Tensor, shape: &[usize]) -> candle_core::Result<Tensor> {
+    let (h, w) = planes(x);
+    let out = with_f32(x, |x| {
+        x.par_chunks(h * w).map(|p| (p.iter().map(|&v| v as f64).sum::<f64>() / (h * w) as f64) as f32).collect()
+    })?;
+    tensor_from(out, shape)
+}
+
+/// Where output index `o` samples the input axis, before clamping (ONNX Resize's transforms).
+fn source_coordinate(transform: CoordinateTransform, o: usize, scale: f32, input: usize, output: usize) -> f32 {
+    let o = o as f32;
+    match transform {
+        CoordinateTransform::HalfPixel => (o + 0.5) / scale - 0.5,
+        CoordinateTransform::PytorchHalfPixel => {
+            if output > 1 { (o + 0.5) / scale - 0.5 } else { 0.0 }
+        }
+        CoordinateTransform::AlignCorners => {
+            if output > 1 { o * (input - 1) as f32 / (output - 1) as f32 } else { 0.0 }
+        }
+        CoordinateTransform::Asymmetric => o / scale,
+    }
+}
+
+/// Per output index along one axis: the two source indices and the weight of the second.
+fn axis_taps(r: &Resize, axis: usize, input: usize, output: usize) -> Vec<(usize, usize, f32)> {
+    (0..output)
+        .map(|o| {
+            let s = source_coordinate(r.transform, o, r.scale[axis], input, output);
+            match r.mode {
+                ResizeMode::Nearest(rounding) => {
+                    let i = match rounding {
+                        NearestRounding::RoundPreferFloor => {
+                            if s.fract() == 0.5 { s.floor() } else { s.round() }
+                        }
+                        NearestRounding::RoundPreferCeil => s.round(),
+                        NearestRounding::Floor => s.floor(),
+                        NearestRounding::Ceil => s.ceil(),
+                    };
+                    let i = (i.max(0.0) as usize).min(input - 1);
+                    (i, i, 0.0)
+                }
+                ResizeMode::Linear => {
+                    let s = s.clamp(0.0, (input - 1) as f32);
+                    let i0 = s.floor() as usize;
+                    let i1 = (i0 + 1).min(input - 1);
+                    (i0, i1, s - i0 as f32)
+                }
+            }
+        })
+        .collect()
+}
+
+pub fn resize2d(x: &Tensor, r: &Resize, shape: &[usize]) -> candle_core::Result<Tensor> {
+    let (h, w) = planes(x);
+    let (oh, ow) = (shape[2], shape[3]);
+    let ys = axis_taps(r, 0, h, oh);
+    let xs = axis_taps(r, 1, w, ow);
+    let mut out = vec![0f32; shape.iter().product()];
+    with_f32(x, |x| {
+        out.par_chunks_mut(oh * ow).enumerate().for_each(|(p, dst)| {
+            let src = &x[p * h * w..][..h * w];
+            for (oy, &(y0, y1, fy)) in ys.iter().enumerate() {
+                let (r0, r1) = (&src[y0 * w..][..w], &src[y1 * w..][..w]);
+                let row = &mut dst[oy * ow..][..ow];
+                for (d, &(x0, x1, fx)) in row.iter_mut().zip(&xs) {
+                    let top = r0[x0] + (r0[x1] - r0[x0]) * fx;
+                    let bottom = r1[x0] + (r1[x1] - r1[x0]) * fx;
+                    *d = top + (bottom - top) * fy;
+                }
+            }
+        })
+    })?;
+    tensor_from(out, shape)
+}
+
+/// Maps an output index on a padded axis to its source index, or None for constant fill.
+fn pad_source(o: usize, before: usize, len: usize, mode: PadMode) -> Option<usize> {
+    let i = o as isize - before as isize;
+    let n = len as isize;
+    if (0..n).contains(&i) {
+        return Some(i as usize);
+    }
+    match mode {
+        PadMode::Constant(_) => None,
+        PadMode::Edge => Some(i.clamp(0, n - 1) as usize),
+        PadMode::Reflect => {
+            let period = 2 * (n - 1).max(1);
+            let m = i.rem_euclid(period);
+            Some(if m < n { m } else { period - m } as usize)
+        }
+    }
+}
+
+pub fn pad(x: &Tensor, pads: &[[usize; 2]], mode: PadMode, shape: &[usize]) -> candle_core::Result<Tensor> {
+    let dims = x.dims().to_vec();
+    let rank = dims.len();
+    let fill = if let PadMode::Constant(v) = mode { v } else { 0.0 };
+    let last = rank - 1;
+    let row_len = shape[last];
+    let columns: Vec<Option<usize>> = (0..row_len).map(|o| pad_source(o, pads[last][0], dims[last], mode)).collect();
+    let mut out = vec![fill; shape.iter().product()];
+    with_f32(x, |x| {
+        out.par_chunks_mut(row_len).enumerate().for_each(|(row, dst)| {
+            // Decompose the output row index into leading coordinates and map each to its source.
+            let mut rest = row;
+            let mut src_row = 0usize;
+            let mut stride = 1usize;
+            for axis in (0..last).rev() {
+                let o = rest % shape[axis];
+                rest /= shape[axis];
+                match pad_source(o, pads[axis][0], dims[axis], mode) {
+                    Some(i) => src_row += i * stride,
+                    None => return,
+                }
+                stride *= dims[axis];
+            }
+            let src = &x[src_row * dims[last]..][..dims[last]];
+            for (d, c) in dst.iter_mut().zip(&columns) {
+                if let Some(i) = c {
+                    *d = src[*i];
+                }
+            }
+        })
+    })?;
+    tensor_from(out, shape)
+}

@@ -1,0 +1,214 @@
+//! The plan's operations: ONNX nodes lowered to concrete, backend-neutral parameters.
+//! Every attribute is resolved at plan time, so a backend sees only numbers.
+
+use candle_core::DType;
+
+/// An activation fused into the kernel that produces its input.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Activation {
+    None,
+    Relu,
+    LeakyRelu(f32),
+    Sigmoid,
+    Tanh,
+    HardSigmoid { alpha: f32, beta: f32 },
+    HardSwish,
+    Clip { min: f32, max: f32 },
+}
+
+impl Activation {
+    #[inline(always)]
+    pub fn apply(self, x: f32) -> f32 {
+        match self {
+            Activation::None => x,
+            Activation::Relu => x.max(0.0),
+            Activation::LeakyRelu(alpha) => {
+                if x >= 0.0 { x } else { alpha * x }
+            }
+            Activation::Sigmoid => 1.0 / (1.0 + (-x).exp()),
+            Activation::Tanh => x.tanh(),
+            Activation::HardSigmoid { alpha, beta } => (alpha * x + beta).clamp(0.0, 1.0),
+            Activation::HardSwish => x * (x / 6.0 + 0.5).clamp(0.0, 1.0),
+            Activation::Clip { min, max } => x.clamp(min, max),
+        }
+    }
+}
+
+/// Spatial window geometry shared by Conv, ConvTranspose and pooling (2-D, NCHW).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Window {
+    pub kernel: [usize; 2],
+    pub stride: [usize; 2],
+    pub dilation: [usize; 2],
+    /// top, left, bottom, right
+    pub pads: [usize; 4],
+}
+
+impl Window {
+    pub fn extent(&self, axis: usize) -> usize {
+        (self.kernel[axis] - 1) * self.dilation[axis] + 1
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Conv {
+    pub window: Window,
+    pub group: usize,
+    pub activation: Activation,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum PoolKind {
+    Max,
+    Average { count_include_pad: bool },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum CoordinateTransform {
+    HalfPixel,
+    PytorchHalfPixel,
+    AlignCorners,
+    Asymmetric,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum NearestRounding {
+    RoundPreferFloor,
+    RoundPreferCeil,
+    Floor,
+    Ceil,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ResizeMode {
+    Nearest(NearestRounding),
+    Linear,
+}
+
+/// Resize of the two spatial axes of an NCHW tensor.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Resize {
+    pub mode: ResizeMode,
+    pub transform: CoordinateTransform,
+    /// The scale the coordinate transform divides by (output/input unless the model gave scales).
+    pub scale: [f32; 2],
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum PadMode {
+    Constant(f32),
+    Reflect,
+    Edge,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum BinaryKind {
+    Add,
+    Sub,
+    Mul,
+    Div,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum UnaryKind {
+    Activation(Activation),
+    Erf,
+    Sqrt,
+    Exp,
+    Neg,
+    Abs,
+    Reciprocal,
+    Powf(f32),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ReduceKind {
+    Mean,
+    Sum,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Op {
+    /// inputs: x, weight [M, C/group, kh, kw], optional bias [M]
+    Conv(Conv),
+    /// inputs: x, weight [C, M/group, kh, kw], optional bias [M]
+    ConvTranspose(Conv),
+    Pool { kind: PoolKind, window: Window },
+    GlobalAveragePool,
+    Resize(Resize),
+    /// (before, after) per axis
+    Pad { pads: Vec<[usize; 2]>, mode: PadMode },
+    /// numpy-style broadcasting
+    Binary(BinaryKind),
+    Unary(UnaryKind),
+    MatMul,
+    /// Softmax over `len` elements laid out as [outer, len, inner].
+    Softmax { outer: usize, len: usize, inner: usize },
+    Reduce { kind: ReduceKind, axes: Vec<usize> },
+    Transpose { perm: Vec<usize> },
+    /// Same elements, the step's output shape (Reshape, Flatten, Squeeze, Unsqueeze).
+    Reshape,
+    Concat { axis: usize },
+    /// Per axis: first index, step, count.
+    Slice { ranges: Vec<(i64, i64, usize)> },
+    Gather { axis: usize, indices: Vec<usize>, indices_shape: Vec<usize> },
+    /// inputs: x, scale [C], bias [C]
+    InstanceNorm { epsilon: f32 },
+    /// inputs: x, scale [C], shift [C]: y = x * scale[c] + shift[c]
+    ChannelAffine,
+    Cast(DType),
+}
+
+impl Op {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Op::Conv(_) => "Conv",
+            Op::ConvTranspose(_) => "ConvTranspose",
+            Op::Pool { .. } => "Pool",
+            Op::GlobalAveragePool => "GlobalAveragePool",
+            Op::Resize(_) => "Resize",
+            Op::Pad { .. } => "Pad",
+            Op::Binary(_) => "Binary",
+            Op::Unary(_) => "Unary",
+            Op::MatMul => "MatMul",
+            Op::Softmax { .. } => "Softmax",
+            Op::Reduce { .. } => "Reduce",
+            Op::Transpose { .. } => "Transpose",
+            Op::Reshape => "Reshape",
+            Op::Concat { .. } => "Concat",
+            Op::Slice { .. } => "Slice",
+            Op::Gather { .. } => "Gather",
+            Op::InstanceNorm { .. } => "InstanceNorm",
+            Op::ChannelAffine => "ChannelAffine",
+            Op::Cast(_) => "Cast",
+        }
+    }
+}
+
+/// numpy broadcasting of two shapes, or None where they do not broadcast.
+pub fn broadcast_shape(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
+    let rank = a.len().max(b.len());
+    (0..rank)
+        .map(|i| {
+            let da = if i + a.len() >= rank { a[i + a.len() - rank] } else { 1 };
+            let db = if i + b.len() >= rank { b[i + b.len() - rank] } else { 1 };
+            match (da, db) {
+                (x, y) if x == y => Some(x),
+                (1, y) => Some(y),
+                (x, 1) => Some(x),
+                _ => None,
+            }
+        })
+        .collect()
+}
+
+/// Output length of a sliding window along one axis (floor division unless `ceil`).
+pub fn window_output(input: usize, pad: [usize; 2], extent: usize, stride: usize, ceil: bool) -> Option<usize> {
+    let span = (input + pad[0] + pad[1]).checked_sub(extent)?;
+    let mut out = if ceil { span.div_ceil(stride) + 1 } else { span / stride + 1 };
+    // With ceil rounding, a last window that would start in the trailing padding is dropped.
+    if ceil && (out - 1) * stride >= input + pad[0] {
+        out -= 1;
+    }
+    Some(out)
+}
