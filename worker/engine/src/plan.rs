@@ -231,7 +231,7 @@ impl<'m> Planner<'m> {
                 }
             })
             .collect::<Result<_>>()?;
-        let a = NodeAttrs { node, opset: self.model.opset };
+        let a = NodeAttrs { node };
         let input = |i: usize| -> Result<Value> {
             inputs.get(i).cloned().flatten().ok_or_else(|| err(format!("input {i} is missing")))
         };
@@ -682,8 +682,7 @@ impl<'m> Planner<'m> {
                 let xs = self.shape_of(&x);
                 let rank = xs.len() as i64;
                 let count: usize = xs.iter().product();
-                let axes_of = |this: &Self| -> Result<Vec<i64>> {
-                    let _ = this;
+                let axes_of = || -> Result<Vec<i64>> {
                     Ok(match a.ints("axes") {
                         Some(v) => v,
                         None => match constant(1)? {
@@ -702,7 +701,7 @@ impl<'m> Planner<'m> {
                         vec![xs[..axis].iter().product(), xs[axis..].iter().product()]
                     }
                     "Squeeze" => {
-                        let axes = axes_of(self)?;
+                        let axes = axes_of()?;
                         let axes: Vec<usize> = axes.iter().map(|&v| normalize_axis(v, rank).ok_or_else(|| err(format!("axis {v} out of range")))).collect::<Result<_>>()?;
                         xs.iter()
                             .enumerate()
@@ -711,7 +710,7 @@ impl<'m> Planner<'m> {
                             .collect()
                     }
                     _ => {
-                        let axes = axes_of(self)?;
+                        let axes = axes_of()?;
                         let out_rank = rank + axes.len() as i64;
                         let mut axes: Vec<usize> = axes.iter().map(|&v| normalize_axis(v, out_rank).ok_or_else(|| err(format!("axis {v} out of range")))).collect::<Result<_>>()?;
                         axes.sort_unstable();
@@ -876,7 +875,6 @@ impl<'m> Planner<'m> {
 /// Typed access to a node's attributes with ONNX defaults.
 struct NodeAttrs<'n> {
     node: &'n Node,
-    opset: i64,
 }
 
 impl NodeAttrs<'_> {
@@ -926,7 +924,6 @@ impl NodeAttrs<'_> {
 
     /// Resolves auto_pad SAME_UPPER / SAME_LOWER / VALID into explicit pads.
     fn apply_auto_pad(&self, window: &mut Window, input: [usize; 2]) -> std::result::Result<(), String> {
-        let _ = self.opset;
         match self.string("auto_pad", "NOTSET").as_str() {
             "NOTSET" => Ok(()),
             "VALID" => {

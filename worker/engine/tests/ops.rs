@@ -1,0 +1,435 @@
+//! Each op on a one- or two-node model with hand-checked expected values, through the whole
+//! load → plan → run path, so attribute parsing and lowering are tested with the kernel.
+
+use candle_onnx::onnx::{
+    self, AttributeProto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorProto, TypeProto,
+    ValueInfoProto,
+};
+use lantern_engine::{CpuBackend, Error, Model, Session, Tensor};
+use prost::Message;
+
+fn attr_ints(name: &str, v: &[i64]) -> AttributeProto {
+    AttributeProto { name: name.into(), r#type: 7, ints: v.to_vec(), ..Default::default() }
+}
+fn attr_int(name: &str, v: i64) -> AttributeProto {
+    AttributeProto { name: name.into(), r#type: 2, i: v, ..Default::default() }
+}
+fn attr_float(name: &str, v: f32) -> AttributeProto {
+    AttributeProto { name: name.into(), r#type: 1, f: v, ..Default::default() }
+}
+fn attr_str(name: &str, v: &str) -> AttributeProto {
+    AttributeProto { name: name.into(), r#type: 3, s: v.as_bytes().to_vec(), ..Default::default() }
+}
+
+fn node(op: &str, inputs: &[&str], outputs: &[&str], attribute: Vec<AttributeProto>) -> NodeProto {
+    NodeProto {
+        name: format!("{op}_node"),
+        op_type: op.into(),
+        input: inputs.iter().map(|s| s.to_string()).collect(),
+        output: outputs.iter().map(|s| s.to_string()).collect(),
+        attribute,
+        ..Default::default()
+    }
+}
+
+fn floats(name: &str, dims: &[i64], data: &[f32]) -> TensorProto {
+    TensorProto { name: name.into(), dims: dims.to_vec(), data_type: 1, float_data: data.to_vec(), ..Default::default() }
+}
+fn int64s(name: &str, data: &[i64]) -> TensorProto {
+    TensorProto { name: name.into(), dims: vec![data.len() as i64], data_type: 7, int64_data: data.to_vec(), ..Default::default() }
+}
+
+fn value_info(name: &str, dims: &[i64]) -> ValueInfoProto {
+    use onnx::tensor_shape_proto::{Dimension, dimension::Value};
+    let dim = dims.iter().map(|&d| Dimension { value: Some(Value::DimValue(d)), ..Default::default() }).collect();
+    ValueInfoProto {
+        name: name.into(),
+        r#type: Some(TypeProto {
+            value: Some(onnx::type_proto::Value::TensorType(onnx::type_proto::Tensor {
+                elem_type: 1,
+                shape: Some(onnx::TensorShapeProto { dim }),
+            })),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// A model with one input `x`, the given initializers and nodes, and one output `y`.
+fn model(opset: i64, x_dims: &[i64], initializer: Vec<TensorProto>, nodes: Vec<NodeProto>) -> Vec<u8> {
+    ModelProto {
+        ir_version: 8,
+        opset_import: vec![OperatorSetIdProto { domain: String::new(), version: opset }],
+        graph: Some(GraphProto {
+            node: nodes,
+            initializer,
+            input: vec![value_info("x", x_dims)],
+            output: vec![value_info("y", &[])],
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+    .encode_to_vec()
+}
+
+fn run(bytes: &[u8], dims: &[usize], data: Vec<f32>) -> (Vec<usize>, Vec<f32>) {
+    let model = Model::from_bytes(bytes).expect("loads");
+    let plan = model.plan(&[("x", dims)], None).expect("plans");
+    let session = Session::new(plan, CpuBackend).expect("session");
+    let x = Tensor::from_vec(data, dims, &lantern_engine::Device::Cpu).unwrap();
+    let y = session.run(&[x]).expect("runs").remove(0);
+    (y.dims().to_vec(), y.flatten_all().unwrap().to_vec1::<f32>().unwrap())
+}
+
+fn assert_close(got: &[f32], want: &[f32]) {
+    assert_eq!(got.len(), want.len(), "got {got:?}, want {want:?}");
+    for (g, w) in got.iter().zip(want) {
+        assert!((g - w).abs() < 1e-5, "got {got:?}, want {want:?}");
+    }
+}
+
+/// Resize of a [1,1,1,n] row to width `out` with the given attributes.
+fn resize_row(row: &[f32], out: i64, attrs: Vec<AttributeProto>) -> Vec<f32> {
+    let n = row.len();
+    let bytes = model(
+        13,
+        &[1, 1, 1, n as i64],
+        vec![int64s("sizes", &[1, 1, 1, out])],
+        vec![node("Resize", &["x", "", "", "sizes"], &["y"], attrs)],
+    );
+    let (dims, y) = run(&bytes, &[1, 1, 1, n], row.to_vec());
+    assert_eq!(dims, [1, 1, 1, out as usize]);
+    y
+}
+
+fn linear(transform: &str) -> Vec<AttributeProto> {
+    vec![attr_str("mode", "linear"), attr_str("coordinate_transformation_mode", transform)]
+}
+
+fn nearest(transform: &str, rounding: &str) -> Vec<AttributeProto> {
+    vec![attr_str("mode", "nearest"), attr_str("coordinate_transformation_mode", transform), attr_str("nearest_mode", rounding)]
+}
+
+#[test]
+fn resize_linear_half_pixel() {
+    // sources -0.25, 0.25, 0.75, 1.25 clamp to [0, 1]
+    assert_close(&resize_row(&[0.0, 1.0], 4, linear("half_pixel")), &[0.0, 0.25, 0.75, 1.0]);
+    // one output sample: (0 + 0.5) / 0.25 - 0.5 = 1.5
+    assert_close(&resize_row(&[0.0, 1.0, 2.0, 3.0], 1, linear("half_pixel")), &[1.5]);
+}
+
+#[test]
+fn resize_linear_pytorch_half_pixel() {
+    assert_close(&resize_row(&[0.0, 1.0], 4, linear("pytorch_half_pixel")), &[0.0, 0.25, 0.75, 1.0]);
+    // a single output sample reads index 0, unlike half_pixel
+    assert_close(&resize_row(&[0.0, 1.0, 2.0, 3.0], 1, linear("pytorch_half_pixel")), &[0.0]);
+}
+
+#[test]
+fn resize_linear_align_corners() {
+    assert_close(&resize_row(&[0.0, 1.0], 4, linear("align_corners")), &[0.0, 1.0 / 3.0, 2.0 / 3.0, 1.0]);
+}
+
+#[test]
+fn resize_linear_asymmetric() {
+    assert_close(&resize_row(&[0.0, 1.0], 4, linear("asymmetric")), &[0.0, 0.5, 1.0, 1.0]);
+}
+
+#[test]
+fn resize_nearest_modes() {
+    // asymmetric sources 0, 0.5, 1, 1.5
+    assert_close(&resize_row(&[0.0, 1.0], 4, nearest("asymmetric", "floor")), &[0.0, 0.0, 1.0, 1.0]);
+    assert_close(&resize_row(&[0.0, 1.0], 4, nearest("asymmetric", "ceil")), &[0.0, 1.0, 1.0, 1.0]);
+    assert_close(&resize_row(&[0.0, 1.0], 4, nearest("asymmetric", "round_prefer_floor")), &[0.0, 0.0, 1.0, 1.0]);
+    assert_close(&resize_row(&[0.0, 1.0], 4, nearest("asymmetric", "round_prefer_ceil")), &[0.0, 1.0, 1.0, 1.0]);
+    // half_pixel sources -0.25, 0.25, 0.75, 1.25
+    assert_close(&resize_row(&[0.0, 1.0], 4, nearest("half_pixel", "round_prefer_floor")), &[0.0, 0.0, 1.0, 1.0]);
+}
+
+#[test]
+fn resize_with_scales_input() {
+    let bytes = model(
+        11,
+        &[1, 1, 2, 2],
+        vec![floats("roi", &[0], &[]), floats("scales", &[4], &[1.0, 1.0, 2.0, 1.0])],
+        vec![node("Resize", &["x", "roi", "scales"], &["y"], nearest("asymmetric", "floor"))],
+    );
+    let (dims, y) = run(&bytes, &[1, 1, 2, 2], vec![1.0, 2.0, 3.0, 4.0]);
+    assert_eq!(dims, [1, 1, 4, 2]);
+    assert_close(&y, &[1.0, 2.0, 1.0, 2.0, 3.0, 4.0, 3.0, 4.0]);
+}
+
+fn grid(n: usize) -> Vec<f32> {
+    (0..n).map(|v| v as f32).collect()
+}
+
+#[test]
+fn conv_unequal_strides() {
+    // 4x3 input 0..11, 2x2 kernel of ones, strides [2, 1]
+    let bytes = model(
+        13,
+        &[1, 1, 4, 3],
+        vec![floats("w", &[1, 1, 2, 2], &[1.0; 4])],
+        vec![node("Conv", &["x", "w"], &["y"], vec![attr_ints("strides", &[2, 1])])],
+    );
+    let (dims, y) = run(&bytes, &[1, 1, 4, 3], grid(12));
+    assert_eq!(dims, [1, 1, 2, 2]);
+    assert_close(&y, &[8.0, 12.0, 32.0, 36.0]);
+}
+
+#[test]
+fn conv_same_upper_stride_two() {
+    // 4x4 input 0..15, 3x3 ones, stride 2: one pad row/column, at the bottom/right
+    let bytes = model(
+        13,
+        &[1, 1, 4, 4],
+        vec![floats("w", &[1, 1, 3, 3], &[1.0; 9])],
+        vec![node("Conv", &["x", "w"], &["y"], vec![attr_str("auto_pad", "SAME_UPPER"), attr_ints("strides", &[2, 2])])],
+    );
+    let (dims, y) = run(&bytes, &[1, 1, 4, 4], grid(16));
+    assert_eq!(dims, [1, 1, 2, 2]);
+    assert_close(&y, &[45.0, 39.0, 66.0, 50.0]);
+}
+
+#[test]
+fn conv_padding_dilation_and_groups() {
+    // two channels, group 2 (depthwise), 2x2 kernel dilated by 2, one pixel of padding
+    let w: Vec<f32> = vec![1.0, 0.0, 0.0, 1.0, 0.0, 1.0, 1.0, 0.0];
+    let bytes = model(
+        13,
+        &[1, 2, 3, 3],
+        vec![floats("w", &[2, 1, 2, 2], &w), floats("b", &[2], &[0.5, -100.0])],
+        vec![
+            node(
+                "Conv",
+                &["x", "w", "b"],
+                &["c"],
+                vec![attr_int("group", 2), attr_ints("dilations", &[2, 2]), attr_ints("pads", &[1, 1, 1, 1])],
+            ),
+            node("Relu", &["c"], &["y"], vec![]),
+        ],
+    );
+    let (dims, y) = run(&bytes, &[1, 2, 3, 3], grid(18));
+    assert_eq!(dims, [1, 2, 3, 3]);
+    // channel 0: x[i-1][j-1] + x[i+1][j+1] + 0.5 over the 0..8 grid (0 outside)
+    let c0 = [4.5, 5.5, 0.5, 7.5, 8.5, 1.5, 0.5, 3.5, 4.5];
+    // channel 1: bias -100 and Relu zero it everywhere
+    let mut want = c0.to_vec();
+    want.extend([0.0; 9]);
+    assert_close(&y, &want);
+}
+
+#[test]
+fn conv_transpose_stride_two() {
+    let bytes = model(
+        13,
+        &[1, 1, 1, 2],
+        vec![floats("w", &[1, 1, 2, 2], &[1.0, 2.0, 3.0, 4.0])],
+        vec![node("ConvTranspose", &["x", "w"], &["y"], vec![attr_ints("strides", &[2, 2])])],
+    );
+    let (dims, y) = run(&bytes, &[1, 1, 1, 2], vec![1.0, 2.0]);
+    assert_eq!(dims, [1, 1, 2, 4]);
+    assert_close(&y, &[1.0, 2.0, 2.0, 4.0, 3.0, 4.0, 6.0, 8.0]);
+}
+
+#[test]
+fn batchnorm_folds_into_conv() {
+    // y = (2x - mean) * gamma / sqrt(var + eps) + beta = (2x - 0.5) * 3 / 2 + 1 = 3x + 0.25
+    let bytes = model(
+        13,
+        &[1, 1, 1, 2],
+        vec![
+            floats("w", &[1, 1, 1, 1], &[2.0]),
+            floats("gamma", &[1], &[3.0]),
+            floats("beta", &[1], &[1.0]),
+            floats("mean", &[1], &[0.5]),
+            floats("var", &[1], &[3.0]),
+        ],
+        vec![
+            node("Conv", &["x", "w"], &["c"], vec![]),
+            node("BatchNormalization", &["c", "gamma", "beta", "mean", "var"], &["y"], vec![attr_float("epsilon", 1.0)]),
+        ],
+    );
+    let plan = Model::from_bytes(&bytes).unwrap().plan(&[("x", &[1, 1, 1, 2])], None).unwrap();
+    assert_eq!(plan.steps.len(), 1, "BatchNorm folds into the conv");
+    let (_, y) = run(&bytes, &[1, 1, 1, 2], vec![1.0, 2.0]);
+    assert_close(&y, &[3.25, 6.25]);
+}
+
+#[test]
+fn max_pool_ceil_mode_and_same_upper() {
+    let ceil = model(
+        13,
+        &[1, 1, 1, 5],
+        vec![],
+        vec![node("MaxPool", &["x"], &["y"], vec![attr_ints("kernel_shape", &[1, 2]), attr_ints("strides", &[1, 2]), attr_int("ceil_mode", 1)])],
+    );
+    assert_close(&run(&ceil, &[1, 1, 1, 5], vec![1.0, 2.0, 3.0, 4.0, 5.0]).1, &[2.0, 4.0, 5.0]);
+    let same = model(
+        13,
+        &[1, 1, 1, 5],
+        vec![],
+        vec![node("MaxPool", &["x"], &["y"], vec![attr_ints("kernel_shape", &[1, 2]), attr_ints("strides", &[1, 2]), attr_str("auto_pad", "SAME_UPPER")])],
+    );
+    assert_close(&run(&same, &[1, 1, 1, 5], vec![5.0, 4.0, 3.0, 2.0, 1.0]).1, &[5.0, 3.0, 1.0]);
+}
+
+#[test]
+fn average_pool_excludes_padding() {
+    let bytes = model(
+        13,
+        &[1, 1, 1, 3],
+        vec![],
+        vec![node("AveragePool", &["x"], &["y"], vec![attr_ints("kernel_shape", &[1, 2]), attr_ints("pads", &[0, 1, 0, 0])])],
+    );
+    assert_close(&run(&bytes, &[1, 1, 1, 3], vec![1.0, 2.0, 3.0]).1, &[1.0, 1.5, 2.5]);
+}
+
+fn pad_row(mode: &str, fill: Option<f32>) -> Vec<f32> {
+    let mut init = vec![int64s("pads", &[0, 0, 0, 2, 0, 0, 0, 2])];
+    let mut inputs = vec!["x", "pads"];
+    if let Some(v) = fill {
+        init.push(floats("value", &[], &[v]));
+        inputs.push("value");
+    }
+    let bytes = model(13, &[1, 1, 1, 3], init, vec![node("Pad", &inputs, &["y"], vec![attr_str("mode", mode)])]);
+    run(&bytes, &[1, 1, 1, 3], vec![1.0, 2.0, 3.0]).1
+}
+
+#[test]
+fn pad_modes() {
+    assert_close(&pad_row("reflect", None), &[3.0, 2.0, 1.0, 2.0, 3.0, 2.0, 1.0]);
+    assert_close(&pad_row("edge", None), &[1.0, 1.0, 1.0, 2.0, 3.0, 3.0, 3.0]);
+    assert_close(&pad_row("constant", Some(9.0)), &[9.0, 9.0, 1.0, 2.0, 3.0, 9.0, 9.0]);
+}
+
+#[test]
+fn softmax_axis_semantics_follow_opset() {
+    let x = vec![0.0, 0.0, 0.0, 0.0];
+    // opset 11 flattens from the axis on: four values share one softmax
+    let old = model(11, &[1, 2, 2], vec![], vec![node("Softmax", &["x"], &["y"], vec![attr_int("axis", 1)])]);
+    assert_close(&run(&old, &[1, 2, 2], x.clone()).1, &[0.25; 4]);
+    // opset 13 normalises along axis 1 alone: pairs
+    let new = model(13, &[1, 2, 2], vec![], vec![node("Softmax", &["x"], &["y"], vec![attr_int("axis", 1)])]);
+    assert_close(&run(&new, &[1, 2, 2], x).1, &[0.5; 4]);
+}
+
+#[test]
+fn hard_activations() {
+    let x = vec![-4.0, -1.0, 0.0, 1.0, 4.0];
+    let hs = model(13, &[5], vec![], vec![node("HardSigmoid", &["x"], &["y"], vec![attr_float("alpha", 0.2)])]);
+    assert_close(&run(&hs, &[5], x.clone()).1, &[0.0, 0.3, 0.5, 0.7, 1.0]);
+    let hw = model(14, &[5], vec![], vec![node("HardSwish", &["x"], &["y"], vec![])]);
+    assert_close(&run(&hw, &[5], x).1, &[0.0, -1.0 / 3.0, 0.0, 2.0 / 3.0, 4.0]);
+}
+
+#[test]
+fn instance_norm_and_reductions() {
+    let inorm = model(
+        13,
+        &[1, 1, 1, 4],
+        vec![floats("s", &[1], &[2.0]), floats("b", &[1], &[1.0])],
+        vec![node("InstanceNormalization", &["x", "s", "b"], &["y"], vec![attr_float("epsilon", 0.0)])],
+    );
+    // mean 2.5, variance 1.25
+    let k = 2.0 / 1.25f32.sqrt();
+    let want: Vec<f32> = [1.0f32, 2.0, 3.0, 4.0].iter().map(|v| (v - 2.5) * k + 1.0).collect();
+    assert_close(&run(&inorm, &[1, 1, 1, 4], vec![1.0, 2.0, 3.0, 4.0]).1, &want);
+    let mean = model(13, &[2, 2], vec![], vec![node("ReduceMean", &["x"], &["y"], vec![attr_ints("axes", &[-1]), attr_int("keepdims", 0)])]);
+    let (dims, y) = run(&mean, &[2, 2], vec![1.0, 3.0, 5.0, 9.0]);
+    assert_eq!(dims, [2]);
+    assert_close(&y, &[2.0, 7.0]);
+}
+
+#[test]
+fn shape_arithmetic_folds_at_plan_time() {
+    // y = Reshape(x, Concat(Shape(x)[0:1], [-1])): the shape path leaves no runtime step
+    let bytes = model(
+        13,
+        &[2, 3, 4],
+        vec![int64s("start", &[0]), int64s("end", &[1]), int64s("minus_one", &[-1])],
+        vec![
+            node("Shape", &["x"], &["s"], vec![]),
+            node("Slice", &["s", "start", "end"], &["n"], vec![]),
+            node("Concat", &["n", "minus_one"], &["target"], vec![attr_int("axis", 0)]),
+            node("Reshape", &["x", "target"], &["y"], vec![]),
+        ],
+    );
+    let plan = Model::from_bytes(&bytes).unwrap().plan(&[("x", &[2, 3, 4])], None).unwrap();
+    assert_eq!(plan.steps.len(), 1);
+    assert_eq!(plan.outputs[0].shape, [2, 12]);
+}
+
+#[test]
+fn unsorted_graphs_are_ordered() {
+    let bytes = model(
+        13,
+        &[2],
+        vec![],
+        vec![node("Neg", &["a"], &["y"], vec![]), node("Abs", &["x"], &["a"], vec![])],
+    );
+    assert_close(&run(&bytes, &[2], vec![-1.0, 2.0]).1, &[-1.0, -2.0]);
+}
+
+#[test]
+fn unknown_op_names_the_node() {
+    let bytes = model(13, &[2], vec![], vec![node("FancyOp", &["x"], &["y"], vec![])]);
+    let err = Model::from_bytes(&bytes).unwrap().plan(&[("x", &[2])], None).unwrap_err();
+    assert!(matches!(&err, Error::Node { node, op, .. } if node == "FancyOp_node" && op == "FancyOp"), "{err}");
+    assert!(err.to_string().contains("not supported"), "{err}");
+}
+
+#[test]
+fn unsupported_attribute_names_the_node() {
+    let bytes = model(13, &[1, 1, 1, 2], vec![int64s("sizes", &[1, 1, 1, 4])], vec![node("Resize", &["x", "", "", "sizes"], &["y"], vec![attr_str("mode", "cubic")])]);
+    let err = Model::from_bytes(&bytes).unwrap().plan(&[("x", &[1, 1, 1, 2])], None).unwrap_err();
+    assert!(err.to_string().contains("Resize_node") && err.to_string().contains("cubic"), "{err}");
+}
+
+#[test]
+fn wrong_input_shape_is_refused() {
+    let bytes = model(13, &[1, 3], vec![], vec![node("Relu", &["x"], &["y"], vec![])]);
+    let model = Model::from_bytes(&bytes).unwrap();
+    assert!(matches!(model.plan(&[("x", &[1, 4])], None), Err(Error::Input(_))));
+    assert!(matches!(model.plan(&[("x", &[3])], None), Err(Error::Input(_))));
+    assert!(matches!(model.plan(&[], None), Err(Error::Input(_))));
+    let plan = model.plan(&[("x", &[1, 3])], None).unwrap();
+    let session = Session::new(plan, CpuBackend).unwrap();
+    let wrong = Tensor::zeros((1, 2), lantern_engine::DType::F32, &lantern_engine::Device::Cpu).unwrap();
+    assert!(matches!(session.run(&[wrong]), Err(Error::Input(_))));
+}
+
+#[test]
+fn truncated_and_corrupt_files_are_refused() {
+    let bytes = model(13, &[1, 3], vec![floats("w", &[64], &[1.0; 64])], vec![node("Relu", &["x"], &["y"], vec![])]);
+    for cut in [0, 1, bytes.len() / 2, bytes.len() - 1] {
+        match Model::from_bytes(&bytes[..cut]) {
+            Err(Error::Model(_)) => {}
+            other => panic!("cut at {cut}: {other:?}"),
+        }
+    }
+    assert!(matches!(Model::from_bytes(b"\x89PNG\r\n\x1a\n not a model"), Err(Error::Model(_))));
+}
+
+#[test]
+fn fp16_initializers_are_upcast() {
+    let half: Vec<u8> = [1.5f32, -2.0].iter().flat_map(|&v| half::f16::from_f32(v).to_le_bytes()).collect();
+    let w = TensorProto { name: "w".into(), dims: vec![2], data_type: 10, raw_data: half, ..Default::default() };
+    let bytes = model(13, &[2], vec![w], vec![node("Mul", &["x", "w"], &["y"], vec![])]);
+    assert_close(&run(&bytes, &[2], vec![2.0, 3.0]).1, &[3.0, -6.0]);
+}
+
+#[test]
+fn cancelling_stops_the_run() {
+    let bytes = model(13, &[2], vec![], vec![node("Abs", &["x"], &["a"], vec![]), node("Neg", &["a"], &["y"], vec![])]);
+    let plan = Model::from_bytes(&bytes).unwrap().plan(&[("x", &[2])], None).unwrap();
+    let session = Session::new(plan, CpuBackend).unwrap();
+    let x = Tensor::new(&[1f32, 2.0], &lantern_engine::Device::Cpu).unwrap();
+    let mut steps_seen = 0;
+    let result = session.run_with(&[x], &mut |done, _| {
+        steps_seen = done;
+        false
+    });
+    assert_eq!(result.unwrap_err(), Error::Cancelled);
+    assert_eq!(steps_seen, 1);
+}
