@@ -4,15 +4,10 @@ use candle_core::Tensor;
 use rayon::prelude::*;
 
 use super::{tensor_from, with_f32};
-use crate::ops::Activation;
+use crate::ops::{Activation, BinaryKind};
 
 const CHUNK: usize = 1 << 14;
 
-pub fn activation(x: &Tensor, activation: Activation) -> candle_core::Result<Tensor> {
-    let mut data = with_f32(x, |x| x.to_vec())?;
-    data.par_chunks_mut(CHUNK).for_each(|chunk| chunk.iter_mut().for_each(|v| *v = activation.apply(*v)));
-    tensor_from(data, x.dims())
-}
 
 /// Softmax over the middle axis of an [outer, len, inner] view.
 pub fn softmax(x: &Tensor, outer: usize, len: usize, inner: usize) -> candle_core::Result<Tensor> {
@@ -65,4 +60,110 @@ pub fn channel_affine(x: &Tensor, scale: &Tensor, shift: &Tensor) -> candle_core
         p.iter_mut().for_each(|v| *v = *v * scale[c] + shift[c]);
     });
     tensor_from(data, x.dims())
+}
+
+/// Element-wise `f(x, y)` with numpy broadcasting. candle's broadcast ops run on one thread and
+/// walk a strided index per element; here dimensions that are contiguous (or broadcast) in both
+/// operands merge, so the inner loop is a plain run split over rayon.
+pub fn binary(x: &Tensor, y: &Tensor, kind: BinaryKind, shape: &[usize]) -> candle_core::Result<Tensor> {
+    let (xs, ys) = (broadcast_strides(x.dims(), shape), broadcast_strides(y.dims(), shape));
+    // (length, x stride, y stride) from outermost to innermost, merged where the layout allows.
+    let mut dims: Vec<(usize, usize, usize)> = Vec::new();
+    for i in 0..shape.len() {
+        let d = (shape[i], xs[i], ys[i]);
+        if d.0 == 1 {
+            continue;
+        }
+        match dims.last_mut() {
+            Some(last) if last.1 == d.1 * d.0 && last.2 == d.2 * d.0 => *last = (last.0 * d.0, d.1, d.2),
+            _ => dims.push(d),
+        }
+    }
+    let (run, ix, iy) = dims.pop().unwrap_or((1, 0, 0));
+    let mut out = vec![0f32; shape.iter().product()];
+    with_f32(x, |x| {
+        with_f32(y, |y| {
+            let body = |(row, dst): (usize, &mut [f32])| {
+                let (mut ox, mut oy, mut rest) = (0, 0, row);
+                for &(len, sx, sy) in dims.iter().rev() {
+                    let i = rest % len;
+                    rest /= len;
+                    ox += i * sx;
+                    oy += i * sy;
+                }
+                match kind {
+                    BinaryKind::Add => apply_run(dst, &x[ox..], ix, &y[oy..], iy, |a, b| a + b),
+                    BinaryKind::Sub => apply_run(dst, &x[ox..], ix, &y[oy..], iy, |a, b| a - b),
+                    BinaryKind::Mul => apply_run(dst, &x[ox..], ix, &y[oy..], iy, |a, b| a * b),
+                    BinaryKind::Div => apply_run(dst, &x[ox..], ix, &y[oy..], iy, |a, b| a / b),
+                }
+            };
+            if out.len() >= CHUNK {
+                out.par_chunks_mut(run).enumerate().for_each(body);
+            } else {
+                out.chunks_mut(run).enumerate().for_each(body);
+            }
+        })
+    })??;
+    tensor_from(out, shape)
+}
+
+/// Strides of `dims` read as `shape` under broadcasting: 0 along broadcast axes.
+fn broadcast_strides(dims: &[usize], shape: &[usize]) -> Vec<usize> {
+    let offset = shape.len() - dims.len();
+    let mut strides = vec![0; shape.len()];
+    let mut stride = 1;
+    for i in (0..dims.len()).rev() {
+        if dims[i] != 1 {
+            strides[i + offset] = stride;
+        }
+        stride *= dims[i];
+    }
+    strides
+}
+
+#[inline(always)]
+fn apply_run(dst: &mut [f32], x: &[f32], ix: usize, y: &[f32], iy: usize, f: impl Fn(f32, f32) -> f32) {
+    let n = dst.len();
+    match (ix, iy) {
+        (1, 1) => dst.iter_mut().zip(&x[..n]).zip(&y[..n]).for_each(|((d, &a), &b)| *d = f(a, b)),
+        (1, _) => {
+            let b = y[0];
+            dst.iter_mut().zip(&x[..n]).for_each(|(d, &a)| *d = f(a, b));
+        }
+        (_, 1) => {
+            let a = x[0];
+            dst.iter_mut().zip(&y[..n]).for_each(|(d, &b)| *d = f(a, b));
+        }
+        _ => dst.fill(f(x[0], y[0])),
+    }
+}
+
+/// Element-wise math over rayon; candle's unary ops run on one thread.
+pub fn unary(x: &Tensor, f: impl Fn(f32) -> f32 + Sync) -> candle_core::Result<Tensor> {
+    let mut data = with_f32(x, |x| x.to_vec())?;
+    data.par_chunks_mut(CHUNK).for_each(|chunk| chunk.iter_mut().for_each(|v| *v = f(*v)));
+    tensor_from(data, x.dims())
+}
+
+/// Concatenation as one block copy per input per outer index, split over rayon.
+pub fn concat(inputs: &[&Tensor], axis: usize, shape: &[usize]) -> candle_core::Result<Tensor> {
+    let outer: usize = shape[..axis].iter().product();
+    let inner: usize = shape[axis + 1..].iter().product();
+    let block = shape[axis] * inner;
+    let mut out = vec![0f32; shape.iter().product()];
+    let mut start = 0;
+    for t in inputs {
+        let width = t.dims()[axis] * inner;
+        with_f32(t, |src| {
+            let copy = |(o, dst): (usize, &mut [f32])| dst[start..start + width].copy_from_slice(&src[o * width..][..width]);
+            if out.len() >= CHUNK {
+                out.par_chunks_mut(block).take(outer).enumerate().for_each(copy);
+            } else {
+                out.chunks_mut(block).take(outer).enumerate().for_each(copy);
+            }
+        })?;
+        start += width;
+    }
+    tensor_from(out, shape)
 }

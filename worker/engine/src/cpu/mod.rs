@@ -46,7 +46,8 @@ pub fn eval(op: &Op, inputs: &[&Tensor], shape: &[usize]) -> candle_core::Result
         Op::GlobalAveragePool => resample::global_average_pool(x, shape),
         Op::Resize(r) => resample::resize2d(x, r, shape),
         Op::Pad { pads, mode } => resample::pad(x, pads, *mode, shape),
-        Op::Binary(kind) => {
+        // Integer maths only happens at plan time (shape arithmetic): candle's generic ops do it.
+        Op::Binary(kind) if x.dtype() != DType::F32 || inputs[1].dtype() != DType::F32 => {
             let y = inputs[1];
             match kind {
                 BinaryKind::Add => x.broadcast_add(y),
@@ -55,17 +56,20 @@ pub fn eval(op: &Op, inputs: &[&Tensor], shape: &[usize]) -> candle_core::Result
                 BinaryKind::Div => x.broadcast_div(y),
             }
         }
-        Op::Unary(kind) => match kind {
-            UnaryKind::Activation(a) => elementwise::activation(x, *a),
-            UnaryKind::Erf => x.erf(),
-            UnaryKind::Sqrt => x.sqrt(),
-            UnaryKind::Exp => x.exp(),
-            UnaryKind::Neg => x.neg(),
-            UnaryKind::Abs => x.abs(),
-            UnaryKind::Reciprocal => x.recip(),
-            UnaryKind::Powf(e) if *e == 2.0 => x.sqr(),
-            UnaryKind::Powf(e) if *e == 0.5 => x.sqrt(),
-            UnaryKind::Powf(e) => x.powf(*e as f64),
+        Op::Binary(kind) => elementwise::binary(x, inputs[1], *kind, shape),
+        Op::Unary(UnaryKind::Neg) if x.dtype() != DType::F32 => x.neg(),
+        Op::Unary(UnaryKind::Abs) if x.dtype() != DType::F32 => x.abs(),
+        Op::Unary(kind) => match *kind {
+            UnaryKind::Activation(a) => elementwise::unary(x, move |v| a.apply(v)),
+            UnaryKind::Erf => elementwise::unary(x, candle_core::cpu::erf::erf_f32),
+            UnaryKind::Sqrt => elementwise::unary(x, f32::sqrt),
+            UnaryKind::Exp => elementwise::unary(x, f32::exp),
+            UnaryKind::Neg => elementwise::unary(x, |v| -v),
+            UnaryKind::Abs => elementwise::unary(x, f32::abs),
+            UnaryKind::Reciprocal => elementwise::unary(x, f32::recip),
+            UnaryKind::Powf(e) if e == 2.0 => elementwise::unary(x, |v| v * v),
+            UnaryKind::Powf(e) if e == 0.5 => elementwise::unary(x, f32::sqrt),
+            UnaryKind::Powf(e) => elementwise::unary(x, move |v| v.powf(e)),
         },
         Op::MatMul => x.contiguous()?.broadcast_matmul(&inputs[1].contiguous()?),
         Op::Softmax { outer, len, inner } => elementwise::softmax(x, *outer, *len, *inner),
@@ -82,6 +86,7 @@ pub fn eval(op: &Op, inputs: &[&Tensor], shape: &[usize]) -> candle_core::Result
         }
         Op::Transpose { perm } => x.permute(perm.as_slice())?.contiguous(),
         Op::Reshape => x.reshape(shape),
+        Op::Concat { axis } if inputs.iter().all(|t| t.dtype() == DType::F32) => elementwise::concat(inputs, *axis, shape),
         Op::Concat { axis } => Tensor::cat(inputs, *axis),
         Op::Slice { ranges } => {
             let mut t = x.clone();

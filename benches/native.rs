@@ -1,0 +1,149 @@
+//! `just bench-native`: each product model at its working size through the engine and through
+//! onnxruntime CPU (PyPI), same input, same thread count; prints medians and Lantern/ORT ratios.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use lantern_engine::{CpuBackend, Device, Model, Session, Tensor};
+
+struct Case {
+    model: &'static str,
+    inputs: &'static [(&'static str, &'static [usize])],
+    /// The outputs the product uses; side outputs are not timed.
+    outputs: &'static [&'static str],
+    runs: usize,
+}
+
+const CASES: &[Case] = &[
+    Case { model: "u2netp", inputs: &[("input.1", &[1, 3, 320, 320])], outputs: &["1959"], runs: 10 },
+    Case { model: "isnet-medium", inputs: &[("input", &[1, 3, 1024, 1024])], outputs: &["output"], runs: 3 },
+    Case { model: "ppocrv6-tiny-det", inputs: &[("x", &[1, 3, 960, 960])], outputs: &["fetch_name_0"], runs: 10 },
+    Case { model: "ppocrv6-tiny-rec", inputs: &[("x", &[8, 3, 48, 320])], outputs: &["fetch_name_0"], runs: 10 },
+    Case { model: "ppocrv6-small-det", inputs: &[("x", &[1, 3, 960, 960])], outputs: &["fetch_name_0"], runs: 5 },
+    Case { model: "ppocrv6-small-rec", inputs: &[("x", &[8, 3, 48, 320])], outputs: &["fetch_name_0"], runs: 5 },
+    Case {
+        model: "multistyle26",
+        inputs: &[("image", &[1, 3, 512, 512]), ("style_weights", &[26])],
+        outputs: &["stylized"],
+        runs: 10,
+    },
+];
+
+/// A smooth, deterministic image-like input in [-1, 1] (or a one-hot style vector).
+fn input(name: &str, shape: &[usize]) -> Tensor {
+    let n: usize = shape.iter().product();
+    let data: Vec<f32> = if name == "style_weights" {
+        (0..n).map(|i| if i == 3 { 1.0 } else { 0.0 }).collect()
+    } else {
+        (0..n).map(|i| ((i as f32 * 0.013).sin() * (i as f32 * 0.00071).cos()).clamp(-1.0, 1.0)).collect()
+    };
+    Tensor::from_vec(data, shape, &Device::Cpu).expect("shape matches data")
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn time_engine(model: &Model, case: &Case, inputs: &[Tensor], threads: usize) -> f64 {
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("thread pool");
+    pool.install(|| {
+        let shapes: Vec<(&str, &[usize])> = case.inputs.iter().map(|(n, s)| (*n, *s)).collect();
+        let plan = model.plan(&shapes, Some(case.outputs)).expect("plan");
+        let session = Session::new(plan, CpuBackend).expect("session");
+        for _ in 0..2 {
+            session.run(inputs).expect("run");
+        }
+        if std::env::var_os("LANTERN_PROFILE").is_some() {
+            let ops: Vec<String> = profile(&session, inputs).iter().map(|(op, ms)| format!("{op} {ms:.1}")).collect();
+            eprintln!("{} at {threads} threads, ms per op kind: {}", case.model, ops.join(", "));
+        }
+        median(
+            (0..case.runs)
+                .map(|_| {
+                    let start = Instant::now();
+                    session.run(inputs).expect("run");
+                    start.elapsed().as_secs_f64() * 1000.0
+                })
+                .collect(),
+        )
+    })
+}
+
+/// Time per op kind over one run, largest first: where the engine spends its time.
+fn profile(session: &Session<CpuBackend>, inputs: &[Tensor]) -> Vec<(&'static str, f64)> {
+    let steps = &session.plan().steps;
+    let mut totals: Vec<(&'static str, f64)> = Vec::new();
+    let mut last = Instant::now();
+    session
+        .run_with(inputs, &mut |done, _| {
+            let now = Instant::now();
+            let op = steps[done - 1].op.name();
+            let ms = (now - last).as_secs_f64() * 1000.0;
+            match totals.iter_mut().find(|(name, _)| *name == op) {
+                Some(entry) => entry.1 += ms,
+                None => totals.push((op, ms)),
+            }
+            last = now;
+            true
+        })
+        .expect("run");
+    totals.sort_by(|a, b| b.1.total_cmp(&a.1));
+    totals
+}
+
+fn time_onnxruntime(python: &str, model: &Path, inputs: &Path, case: &Case, threads: usize) -> Option<f64> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("ort_native.py");
+    let mut cmd = Command::new(python);
+    cmd.arg(script).arg("--model").arg(model).arg("--inputs").arg(inputs);
+    cmd.args(["--threads", &threads.to_string(), "--runs", &case.runs.to_string()]);
+    for o in case.outputs {
+        cmd.args(["--output", o]);
+    }
+    let out = cmd.output().ok()?;
+    if !out.status.success() {
+        eprintln!("onnxruntime failed on {}: {}", case.model, String::from_utf8_lossy(&out.stderr));
+        return None;
+    }
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+    json["median_ms"].as_f64()
+}
+
+fn main() {
+    let python = std::env::var("LANTERN_PYTHON").unwrap_or_else(|_| "python3".into());
+    let only: Option<Vec<String>> = std::env::var("LANTERN_BENCH_ONLY").ok().map(|s| s.split(',').map(String::from).collect());
+    let max_threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let thread_counts: Vec<usize> = if max_threads > 1 { vec![1, max_threads] } else { vec![1] };
+    let scratch = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("bench-inputs");
+    let manifest = lantern_models::Manifest::load_default().expect("models manifest");
+
+    println!("| model | input | threads | Lantern ms | onnxruntime ms | Lantern/ORT |");
+    println!("|---|---|---|---|---|---|");
+    for case in CASES.iter().filter(|c| only.as_ref().is_none_or(|o| o.iter().any(|m| m == c.model))) {
+        let path = manifest.entry(case.model).expect("model in manifest").cached_path();
+        let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}; run `just models`", path.display()));
+        let model = Model::from_bytes(&bytes).expect("model loads");
+        let dir = scratch.join(case.model);
+        std::fs::create_dir_all(&dir).expect("scratch folder");
+        let inputs: Vec<Tensor> = case
+            .inputs
+            .iter()
+            .map(|(name, shape)| {
+                let t = input(name, shape);
+                t.write_npy(dir.join(format!("{name}.npy"))).expect("write input");
+                t
+            })
+            .collect();
+        let shape = format!("{:?}", case.inputs[0].1);
+        for &threads in &thread_counts {
+            let ours = time_engine(&model, case, &inputs, threads);
+            let theirs = time_onnxruntime(&python, &path, &dir, case, threads);
+            let (theirs, ratio) = match theirs {
+                Some(t) => (format!("{t:.1}"), format!("{:.2}", ours / t)),
+                None => ("n/a".into(), "n/a".into()),
+            };
+            println!("| {} | {shape} | {threads} | {ours:.1} | {theirs} | {ratio} |", case.model);
+        }
+    }
+}
