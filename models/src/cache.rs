@@ -1,7 +1,9 @@
 //! The user's cache: verified files under `models/`, downloaded package archives under `packages/`.
 
 use std::fs::File;
-use std::io::{self, Read, Write};
+#[cfg(feature = "fetch")]
+use std::io::Write;
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
@@ -73,6 +75,7 @@ impl Cache {
     }
 
     /// Verifies `bytes` against the entry and only then writes them to its cache path.
+    #[cfg(feature = "fetch")]
     pub fn store(&self, entry: &Entry, bytes: &[u8]) -> Result<PathBuf> {
         entry.verify_bytes(bytes)?;
         let path = self.entry_path(entry);
@@ -134,6 +137,7 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
 }
 
 /// Writes `path` through a temporary file beside it, so readers never see a partial file.
+#[cfg(feature = "fetch")]
 pub(crate) fn write_atomically(
     path: &Path,
     write: impl FnOnce(&mut File) -> Result<()>,

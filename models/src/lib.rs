@@ -9,16 +9,21 @@
 //! # anyhow::Ok(())
 //! ```
 
+#[cfg(feature = "fetch")]
 mod archive;
 mod cache;
+#[cfg(feature = "fetch")]
 mod fetch;
 mod manifest;
+#[cfg(feature = "fetch")]
 mod publish;
 
 pub use cache::{Cache, cache_dir};
+#[cfg(feature = "fetch")]
 pub use fetch::Fetcher;
 pub use manifest::{
     Colour, Entry, Location, Manifest, Model, Postprocess, Preprocess, Range, Registry, Role,
     Scale, Source, Tool,
 };
+#[cfg(feature = "fetch")]
 pub use publish::{index_json, publish, write_index};

@@ -412,6 +412,7 @@ impl Entry {
     }
 
     /// Fetches this entry into the user's cache if it is missing or damaged, and returns its path.
+    #[cfg(feature = "fetch")]
     pub fn ensure_cached(&self) -> Result<PathBuf> {
         crate::Fetcher::new(Cache::from_env()).ensure(self)
     }

@@ -4,7 +4,7 @@ use candle_core::Tensor;
 use rayon::prelude::*;
 
 use super::{tensor_from, with_f32};
-use crate::ops::{Activation, BinaryKind};
+use crate::ops::BinaryKind;
 
 const CHUNK: usize = 1 << 14;
 
