@@ -1,0 +1,8 @@
+//! Lantern's tools: image in, image or text out, over the engine. Nothing here knows of browsers.
+
+mod error;
+pub mod input;
+pub mod remove_background;
+mod tensor;
+
+pub use error::ToolError;

@@ -1,0 +1,31 @@
+//! Pixels to network input, as the model's manifest entry describes it.
+
+use image::RgbaImage;
+use image::imageops::{self, FilterType};
+use lantern_engine::{Device, Tensor};
+use lantern_models::{Colour, Preprocess, Scale};
+
+/// Resizes to `width`×`height` (bilinear, antialiased when shrinking) and lays the colour
+/// channels out as a normalised [1, 3, height, width] tensor. Alpha is ignored.
+pub fn image_to_nchw(image: &RgbaImage, width: u32, height: u32, pre: &Preprocess) -> Tensor {
+    let resized = imageops::resize(image, width, height, FilterType::Triangle);
+    let plane = (width * height) as usize;
+    let divisor = match pre.scale {
+        Scale::Max => resized.pixels().flat_map(|p| p.0[..3].to_vec()).max().unwrap_or(0).max(1) as f32,
+        Scale::Unit => 255.0,
+        Scale::Raw => 1.0,
+    };
+    let mean = pre.mean.unwrap_or([0.0; 3]);
+    let std = pre.std.unwrap_or([1.0; 3]);
+    let order = match pre.colour {
+        Colour::Rgb => [0, 1, 2],
+        Colour::Bgr => [2, 1, 0],
+    };
+    let mut data = vec![0f32; 3 * plane];
+    for (i, p) in resized.pixels().enumerate() {
+        for (c, &source) in order.iter().enumerate() {
+            data[c * plane + i] = (p.0[source] as f32 / divisor - mean[c]) / std[c];
+        }
+    }
+    Tensor::from_vec(data, (1, 3, height as usize, width as usize), &Device::Cpu).expect("length matches shape")
+}

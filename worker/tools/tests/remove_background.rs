@@ -1,0 +1,75 @@
+//! Remove background on a real photo with the real u2netp: the mask agrees with onnxruntime's
+//! (`just references`), and every output comes back at the photo's own size.
+
+use std::collections::HashMap;
+
+use image::GrayImage;
+use lantern_engine::{CpuBackend, Tensor};
+use lantern_models::{Manifest, cache_dir};
+use lantern_tools::input::decode;
+use lantern_tools::remove_background::{BackgroundRemover, Output, encode};
+
+fn eval_photo(name: &str) -> Vec<u8> {
+    let dir = std::env::var("LANTERN_EVAL").unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/eval").into());
+    let path = std::path::Path::new(&dir).join("photos").join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn remover() -> BackgroundRemover<CpuBackend> {
+    let manifest = Manifest::load_default().unwrap();
+    let model = manifest.model("u2netp").unwrap();
+    let path = model.entry.cached_path();
+    let onnx = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}; run `just models`", path.display()));
+    BackgroundRemover::new(&onnx, model, CpuBackend).unwrap()
+}
+
+fn iou(a: &[f32], b: &[f32]) -> f32 {
+    let (mut both, mut either) = (0usize, 0usize);
+    for (&x, &y) in a.iter().zip(b) {
+        both += (x > 0.5 && y > 0.5) as usize;
+        either += (x > 0.5 || y > 0.5) as usize;
+    }
+    both as f32 / either.max(1) as f32
+}
+
+#[test]
+fn mask_matches_onnxruntime() {
+    let image = decode(&eval_photo("astronaut.png")).unwrap();
+    let ours = remover().network_mask(&image, &mut |_, _| true).unwrap().into_raw();
+    let npz = cache_dir().join("references/u2netp_astronaut.npz");
+    let arrays: HashMap<String, Tensor> = Tensor::read_npz(&npz)
+        .unwrap_or_else(|e| panic!("{}: {e}; run `just references`", npz.display()))
+        .into_iter()
+        .collect();
+    let theirs = arrays["out.1959"].flatten_all().unwrap().to_vec1::<f32>().unwrap();
+    let (lo, hi) = theirs.iter().fold((f32::MAX, f32::MIN), |(l, h), &v| (l.min(v), h.max(v)));
+    let theirs: Vec<f32> = theirs.iter().map(|v| (v - lo) / (hi - lo)).collect();
+    let score = iou(&ours, &theirs);
+    println!("u2netp mask IoU with onnxruntime at 320x320: {score:.4}");
+    assert!(score >= 0.99, "IoU {score}");
+}
+
+#[test]
+fn outputs_keep_the_original_resolution() {
+    let image = decode(&eval_photo("coffee.png")).unwrap();
+    let mask = remover().mask(&image, &mut |_, _| true).unwrap();
+    assert_eq!(mask.dimensions(), image.dimensions());
+    let png = image::load_from_memory(&encode(&image, &mask, Output::Png).unwrap()).unwrap();
+    assert_eq!((png.width(), png.height()), image.dimensions());
+    assert!(png.color().has_alpha());
+    let alpha: Vec<u8> = png.to_rgba8().pixels().map(|p| p[3]).collect();
+    assert!(alpha.iter().any(|&a| a < 16) && alpha.iter().any(|&a| a > 240), "the cut-out has both kept and removed parts");
+    let webp = image::load_from_memory(&encode(&image, &mask, Output::WebP).unwrap()).unwrap();
+    assert_eq!(webp.to_rgba8(), png.to_rgba8(), "lossless WebP holds the same pixels");
+    let jpeg = encode(&image, &mask, Output::Jpeg { background: [255, 255, 255], quality: 90 }).unwrap();
+    assert_eq!(image::load_from_memory(&jpeg).unwrap().width(), image.width());
+    let mask_png: GrayImage = image::load_from_memory(&encode(&image, &mask, Output::Mask).unwrap()).unwrap().to_luma8();
+    assert_eq!(mask_png, mask);
+}
+
+#[test]
+fn cancelling_stops_the_mask() {
+    let image = decode(&eval_photo("chelsea.png")).unwrap();
+    let err = remover().mask(&image, &mut |done, _| done < 10).unwrap_err();
+    assert!(matches!(err, lantern_tools::ToolError::Cancelled), "{err}");
+}
