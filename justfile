@@ -5,6 +5,11 @@ set shell := ["bash", "-euo", "pipefail", "-c"]
 export LANTERN_CACHE := env_var_or_default("LANTERN_CACHE", env_var("HOME") / ".cache" / "lantern")
 eval_dir := env_var_or_default("LANTERN_EVAL", justfile_directory() / ".." / "shared" / "eval")
 venv := LANTERN_CACHE / "venv"
+# Must equal the `wasm-bindgen` crate version pinned in worker/wasm/Cargo.toml.
+wasm_bindgen_version := "0.2.130"
+# Shared memory for wasm-bindgen-rayon's worker pool: this nightly needs the link args spelled out.
+wasm_threads_rustflags := "-C target-feature=+atomics,+bulk-memory,+mutable-globals,+simd128 -C link-arg=--shared-memory -C link-arg=--max-memory=4294967296 -C link-arg=--import-memory -C link-arg=--export=__wasm_init_tls -C link-arg=--export=__tls_size -C link-arg=--export=__tls_align -C link-arg=--export=__tls_base"
+wasm_single_rustflags := "-C target-feature=+simd128"
 
 default:
     @just --list
@@ -16,10 +21,28 @@ setup:
     missing=()
     command -v protoc >/dev/null || missing+=(protobuf-compiler)
     command -v chromium >/dev/null || missing+=(chromium)
+    command -v npm >/dev/null || missing+=(nodejs npm)
+    command -v nginx >/dev/null || missing+=(nginx-light)
     if [ ${#missing[@]} -gt 0 ]; then
         apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
     fi
     rustup show active-toolchain >/dev/null
+    if [ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen {{wasm_bindgen_version}}" ]; then
+        # The published lockfile pins webpki-roots 1.0.11, which crates.io no longer serves, so
+        # `cargo install --locked` fails: install from the crate's source with that one pin moved.
+        work=$(mktemp -d)
+        trap 'rm -rf "$work"' EXIT
+        mkdir "$work/fetch" "$work/fetch/src"
+        printf '[package]\nname = "fetch"\nversion = "0.0.0"\nedition = "2024"\n\n[dependencies]\nwasm-bindgen-cli = "={{wasm_bindgen_version}}"\n' > "$work/fetch/Cargo.toml"
+        touch "$work/fetch/src/lib.rs"
+        source=$(cargo metadata -q --format-version 1 --manifest-path "$work/fetch/Cargo.toml" \
+            | python3 -c 'import json, sys; print(next(p["manifest_path"] for p in json.load(sys.stdin)["packages"] if p["name"] == "wasm-bindgen-cli").rsplit("/", 1)[0])')
+        cp -r "$source" "$work/cli"
+        cargo update -q --manifest-path "$work/cli/Cargo.toml" -p webpki-roots --precise 1.0.10
+        cargo install -q --locked --path "$work/cli"
+    fi
+    # npm ci wipes node_modules: run it only when package-lock.json changed since the last install.
+    [ -f node_modules/.package-lock.json ] && [ ! package-lock.json -nt node_modules/.package-lock.json ] || npm ci --no-audit --no-fund
     [ -x "{{venv}}/bin/python" ] || python3 -m venv "{{venv}}"
     "{{venv}}/bin/pip" install -q -r tests/reference/requirements.txt
 
@@ -31,6 +54,27 @@ models:
 references: setup models
     "{{venv}}/bin/python" tests/reference/make_references.py --models "$LANTERN_CACHE/models" --eval "{{eval_dir}}" --out "$LANTERN_CACHE/references"
 
+# Build the engine's wasm: dist/wasm/threads (worker pool, needs cross-origin isolation) and dist/wasm/single
+build-wasm: setup
+    # Separate target dirs: the two builds' flags differ, and one would invalidate the other.
+    CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="{{wasm_threads_rustflags}}" cargo build -p lantern-wasm --features threads \
+        --target wasm32-unknown-unknown --profile wasm-release --target-dir target/wasm-threads -Z build-std=panic_abort,std
+    rm -rf dist/wasm/threads
+    wasm-bindgen --target web --out-dir dist/wasm/threads target/wasm-threads/wasm32-unknown-unknown/wasm-release/lantern_wasm.wasm
+    CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="{{wasm_single_rustflags}}" cargo build -p lantern-wasm \
+        --target wasm32-unknown-unknown --profile wasm-release --target-dir target/wasm-single
+    rm -rf dist/wasm/single
+    wasm-bindgen --target web --out-dir dist/wasm/single target/wasm-single/wasm32-unknown-unknown/wasm-release/lantern_wasm.wasm
+
+# Run the engine's parity with onnxruntime in headless Chromium, threaded and single-thread wasm
+test-browser: setup build-wasm
+    cargo build -q -p lantern-serve
+    node --test tests/browser/
+
 # Run every test
-test: setup references
+test: setup references && test-browser
     cargo test --workspace
+
+# Time every model natively beside onnxruntime CPU at the same thread counts (not a test)
+bench-native: setup models
+    LANTERN_PYTHON="{{venv}}/bin/python" cargo bench -q -p lantern-benches --bench native

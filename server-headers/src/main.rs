@@ -1,0 +1,115 @@
+//! Serves Lantern's static files on 127.0.0.1. Pages are cross-origin isolated (COOP, COEP and
+//! CORP on every response) because the threaded wasm build needs SharedArrayBuffer.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use axum::Router;
+use axum::extract::Request;
+use axum::http::{HeaderName, HeaderValue, header};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use clap::Parser;
+use tower_http::services::ServeDir;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+#[derive(Parser)]
+#[command(about = "Serves static files on 127.0.0.1, cross-origin isolated so wasm threads work")]
+struct Args {
+    /// Directory served at /
+    #[arg(long, value_parser = existing_dir)]
+    root: PathBuf,
+    /// Also serve DIR under /PREFIX (repeatable; a mount wins over files under the root)
+    #[arg(long = "mount", value_name = "/PREFIX=DIR", value_parser = parse_mount)]
+    mounts: Vec<Mount>,
+    /// Port to listen on; 0 picks a free one (the URL printed at start names it)
+    #[arg(long, default_value_t = 8000)]
+    port: u16,
+    /// Send no cross-origin isolation headers, to check pages that must work without them
+    #[arg(long)]
+    no_isolation: bool,
+}
+
+#[derive(Clone)]
+struct Mount {
+    prefix: String,
+    dir: PathBuf,
+}
+
+fn existing_dir(arg: &str) -> Result<PathBuf, String> {
+    let dir = PathBuf::from(arg);
+    if dir.is_dir() { Ok(dir) } else { Err(format!("'{arg}' is not a directory")) }
+}
+
+fn parse_mount(arg: &str) -> Result<Mount, String> {
+    let (prefix, dir) = arg.split_once('=').ok_or_else(|| format!("'{arg}' is not /PREFIX=DIR"))?;
+    let prefix = prefix.trim_end_matches('/');
+    if !prefix.starts_with('/') {
+        return Err(format!("mount prefix '{prefix}' must start with '/' and not be the root"));
+    }
+    Ok(Mount { prefix: prefix.to_string(), dir: existing_dir(dir)? })
+}
+
+/// Serves .mjs as text/javascript, the type the HTML spec names; mime_guess says application/javascript.
+async fn javascript_modules(request: Request, next: Next) -> Response {
+    let is_module = request.uri().path().ends_with(".mjs");
+    let mut response = next.run(request).await;
+    if is_module && response.status().is_success() {
+        response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/javascript"));
+    }
+    response
+}
+
+fn router(args: &Args) -> Router {
+    let mut router = args
+        .mounts
+        .iter()
+        .fold(Router::new(), |router, mount| router.nest_service(&mount.prefix, ServeDir::new(&mount.dir)))
+        .fallback_service(ServeDir::new(&args.root))
+        .layer(middleware::from_fn(javascript_modules))
+        // Always revalidate, so a rebuilt wasm is picked up on reload.
+        .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-cache")));
+    if !args.no_isolation {
+        for (name, value) in [
+            ("cross-origin-opener-policy", "same-origin"),
+            ("cross-origin-embedder-policy", "require-corp"),
+            ("cross-origin-resource-policy", "same-origin"),
+        ] {
+            router = router.layer(SetResponseHeaderLayer::overriding(
+                HeaderName::from_static(name),
+                HeaderValue::from_static(value),
+            ));
+        }
+    }
+    router
+}
+
+async fn serve(args: Args) -> std::io::Result<()> {
+    let address = SocketAddr::from((Ipv4Addr::LOCALHOST, args.port));
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen on {address}: {e}")))?;
+    let address = listener.local_addr()?;
+    let isolation = if args.no_isolation { "not isolated" } else { "cross-origin isolated" };
+    println!("Serving {} at http://{address}/ ({isolation})", args.root.display());
+    for mount in &args.mounts {
+        println!("  {}/ -> {}", mount.prefix, mount.dir.display());
+    }
+    axum::serve(listener, router(&args))
+        .with_graceful_shutdown(async {
+            tokio::signal::ctrl_c().await.ok();
+        })
+        .await
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> ExitCode {
+    match serve(Args::parse()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("lantern-serve: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

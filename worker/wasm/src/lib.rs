@@ -1,0 +1,135 @@
+//! Lantern's engine in the browser: a `ModelRunner` holds one model, is planned for an input
+//! size and runs on the CPU backend, spread over a pool of Web Workers in the threaded build.
+//!
+//! ```js
+//! import init, { initThreadPool, ModelRunner } from "./lantern_wasm.js";
+//! await init();
+//! await initThreadPool(navigator.hardwareConcurrency); // threaded build only
+//! const runner = new ModelRunner(new Uint8Array(await (await fetch("u2netp.onnx")).arrayBuffer()));
+//! runner.plan(["input.1"], [[1, 3, 320, 320]]);
+//! const [mask] = runner.run(["input.1"], [pixels]);
+//! ```
+
+use js_sys::{Array, Float32Array, Object, Reflect, Uint32Array};
+use lantern_engine::{CpuBackend, DType, Device, Model, Session, Tensor};
+use wasm_bindgen::prelude::*;
+
+#[cfg(feature = "threads")]
+pub use wasm_bindgen_rayon::init_thread_pool;
+
+/// Panics print their message to the console instead of a bare "unreachable" trap.
+#[wasm_bindgen(start)]
+fn start() {
+    console_error_panic_hook::set_once();
+}
+
+/// How this build runs the engine: "threads: N" on the worker pool, or "single-thread".
+#[wasm_bindgen]
+pub fn backend() -> String {
+    if cfg!(feature = "threads") {
+        format!("threads: {}", rayon::current_num_threads())
+    } else {
+        "single-thread".to_string()
+    }
+}
+
+/// One loaded model and, once planned, a session ready to run it at the planned input size.
+#[wasm_bindgen]
+pub struct ModelRunner {
+    model: Model,
+    session: Option<Session<CpuBackend>>,
+}
+
+#[wasm_bindgen]
+impl ModelRunner {
+    /// Reads an ONNX model from its bytes.
+    #[wasm_bindgen(constructor)]
+    pub fn new(bytes: &[u8]) -> Result<ModelRunner, JsError> {
+        Ok(ModelRunner { model: Model::from_bytes(bytes)?, session: None })
+    }
+
+    /// The model's input names, in the model's order.
+    #[wasm_bindgen(getter, js_name = inputNames)]
+    pub fn input_names(&self) -> Vec<String> {
+        self.model.inputs.iter().map(|input| input.name.clone()).collect()
+    }
+
+    /// The model's output names, in the model's order.
+    #[wasm_bindgen(getter, js_name = outputNames)]
+    pub fn output_names(&self) -> Vec<String> {
+        self.model.outputs.clone()
+    }
+
+    /// Plans for one shape per named input; `outputs` picks what `run` returns (all when omitted).
+    /// Replaces any earlier plan.
+    pub fn plan(
+        &mut self,
+        names: Vec<String>,
+        #[wasm_bindgen(unchecked_param_type = "ArrayLike<number>[]")] shapes: Vec<JsValue>,
+        outputs: Option<Vec<String>>,
+    ) -> Result<(), JsError> {
+        if names.len() != shapes.len() {
+            return Err(JsError::new(&format!("{} input names but {} shapes", names.len(), shapes.len())));
+        }
+        let shapes: Vec<Vec<usize>> = shapes
+            .iter()
+            .map(|shape| Uint32Array::new(shape).to_vec().into_iter().map(|d| d as usize).collect())
+            .collect();
+        let input_shapes: Vec<(&str, &[usize])> =
+            names.iter().map(String::as_str).zip(shapes.iter().map(Vec::as_slice)).collect();
+        let outputs: Option<Vec<&str>> = outputs.as_ref().map(|names| names.iter().map(String::as_str).collect());
+        // Drop the old session first, so its folded weights are freed before the new plan folds its own.
+        self.session = None;
+        let plan = self.model.plan(&input_shapes, outputs.as_deref())?;
+        self.session = Some(Session::new(plan, CpuBackend)?);
+        Ok(())
+    }
+
+    /// Runs the plan on one array per named input (row-major, the planned shape) and returns
+    /// the planned outputs in order.
+    #[wasm_bindgen(unchecked_return_type = "{ name: string, shape: number[], data: Float32Array }[]")]
+    pub fn run(&self, names: Vec<String>, data: Vec<Float32Array>) -> Result<Array, JsError> {
+        let session = self.session.as_ref().ok_or_else(|| JsError::new("run called before plan"))?;
+        let plan = session.plan();
+        if names.len() != data.len() {
+            return Err(JsError::new(&format!("{} input names but {} arrays", names.len(), data.len())));
+        }
+        let inputs = plan
+            .inputs
+            .iter()
+            .map(|input| {
+                let index = names
+                    .iter()
+                    .position(|name| *name == input.name)
+                    .ok_or_else(|| JsError::new(&format!("no data given for input '{}'", input.name)))?;
+                let values = data[index].to_vec();
+                let expected: usize = input.shape.iter().product();
+                if values.len() != expected {
+                    return Err(JsError::new(&format!(
+                        "input '{}' has {} values; its planned shape {:?} holds {expected}",
+                        input.name,
+                        values.len(),
+                        input.shape
+                    )));
+                }
+                Ok(Tensor::from_vec(values, input.shape.as_slice(), &Device::Cpu)?)
+            })
+            .collect::<Result<Vec<Tensor>, JsError>>()?;
+        let results = session.run(&inputs)?;
+        let outputs = Array::new();
+        for (output, tensor) in plan.outputs.iter().zip(results) {
+            let values = tensor.flatten_all()?.to_dtype(DType::F32)?.to_vec1::<f32>()?;
+            let entry = Object::new();
+            set(&entry, "name", &JsValue::from_str(&output.name));
+            set(&entry, "shape", &output.shape.iter().map(|&d| JsValue::from(d)).collect::<Array>());
+            set(&entry, "data", &Float32Array::from(values.as_slice()));
+            outputs.push(&entry);
+        }
+        Ok(outputs)
+    }
+}
+
+/// Sets a property on a plain object we just made, which cannot refuse it.
+fn set(target: &Object, key: &str, value: &JsValue) {
+    Reflect::set(target, &JsValue::from_str(key), value).unwrap_throw();
+}
