@@ -1,0 +1,368 @@
+// The static-host configs of server-headers/, served for real and checked in headless Chromium:
+// Debian's nginx with server-headers/nginx.conf, an isolated and a plain page on another origin
+// framing it, and a server that sends no isolation headers, where coi-serviceworker.js must
+// isolate the page after one reload.
+
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync } from 'node:fs';
+import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import { createServer as createNetServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, extname, join, resolve, sep } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+
+import { chromium } from 'playwright-core';
+
+const repo = fileURLToPath(new URL('../..', import.meta.url));
+const nginxBinary = '/usr/sbin/nginx';
+
+const isolationHeaders = {
+  'cross-origin-opener-policy': 'same-origin',
+  'cross-origin-embedder-policy': 'require-corp',
+};
+
+// A dist/-like site: every kind of file Lantern serves, some of them in folders.
+const site = {
+  'index.html':
+    '<!doctype html>\n<meta charset="utf-8">\n<title>Lantern</title>\n<script type="module" src="coi-register.js"></script>\n',
+  'engine.mjs': 'export const answer = 42;\n',
+  'style.css': 'body { margin: 0; }\n',
+  'isolation-worker.js': 'postMessage(self.crossOriginIsolated);\n',
+  // The smallest valid module: the magic number and version 1.
+  'wasm/engine.wasm': Buffer.from([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]),
+  'models/model.onnx': Buffer.from([0x08, 0x07, 0x12, 0x04, 0x74, 0x65, 0x73, 0x74]),
+  'ocr/dict.txt': 'a\nb\né\n',
+  'manifest.json': '{"models": []}\n',
+};
+
+const assetResponse = { corp: 'same-origin', cache: 'max-age=300' };
+const documentResponse = { type: 'text/html; charset=utf-8', corp: 'cross-origin', cache: 'no-cache' };
+const expectedResponses = [
+  { path: '/', ...documentResponse },
+  { path: '/index.html', ...documentResponse },
+  { path: '/engine.mjs', type: 'text/javascript', ...assetResponse },
+  { path: '/isolation-worker.js', type: 'text/javascript', ...assetResponse },
+  { path: '/style.css', type: 'text/css', ...assetResponse },
+  { path: '/coi-register.js', type: 'text/javascript', ...assetResponse },
+  { path: '/wasm/engine.wasm', type: 'application/wasm', ...assetResponse },
+  { path: '/models/model.onnx', type: 'application/octet-stream', ...assetResponse },
+  { path: '/ocr/dict.txt', type: 'text/plain; charset=utf-8', ...assetResponse },
+  { path: '/manifest.json', type: 'application/json', ...assetResponse },
+];
+
+/** Writes the site into `dir`, with the service-worker fallback beside index.html as deployed. */
+async function writeSite(dir) {
+  for (const [path, contents] of Object.entries(site)) {
+    await mkdir(dirname(join(dir, path)), { recursive: true });
+    await writeFile(join(dir, path), contents);
+  }
+  for (const name of ['coi-register.js', 'coi-serviceworker.js']) {
+    await copyFile(join(repo, 'server-headers', name), join(dir, name));
+  }
+}
+
+function freePort() {
+  const probe = createNetServer();
+  return new Promise((resolvePort, reject) => {
+    probe.on('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address();
+      probe.close(() => resolvePort(port));
+    });
+  });
+}
+
+/** Starts Debian's nginx on a free port with server-headers/nginx.conf serving `root`. */
+async function startNginx(prefix, root) {
+  const port = await freePort();
+  const config = join(prefix, 'nginx.conf');
+  // Everything nginx writes stays under the prefix, so no root privileges are needed.
+  await writeFile(
+    config,
+    `daemon off;
+worker_processes 1;
+pid "${join(prefix, 'nginx.pid')}";
+error_log stderr warn;
+events { worker_connections 64; }
+http {
+    include /etc/nginx/mime.types;
+    default_type application/octet-stream;
+    access_log off;
+    client_body_temp_path "${join(prefix, 'client_body')}";
+    proxy_temp_path "${join(prefix, 'proxy')}";
+    fastcgi_temp_path "${join(prefix, 'fastcgi')}";
+    uwsgi_temp_path "${join(prefix, 'uwsgi')}";
+    scgi_temp_path "${join(prefix, 'scgi')}";
+    server {
+        listen 127.0.0.1:${port};
+        root "${root}";
+        include "${join(repo, 'server-headers/nginx.conf')}";
+    }
+}
+`,
+  );
+  const nginx = spawn(nginxBinary, ['-p', prefix, '-c', config, '-e', 'stderr'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  nginx.stderr.on('data', (chunk) => (stderr += chunk));
+  const exited = once(nginx, 'exit').then(([code]) => {
+    throw new Error(`nginx exited with ${code} before serving:\n${stderr}`);
+  });
+  const url = `http://127.0.0.1:${port}/`;
+  try {
+    await Promise.race([exited, waitUntilServing(url)]);
+  } catch (error) {
+    await stopNginx(nginx);
+    throw error;
+  }
+  exited.catch(() => {});
+  return { nginx, url, log: () => stderr };
+}
+
+async function waitUntilServing(url) {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    try {
+      await fetch(url);
+      return;
+    } catch {
+      await sleep(50);
+    }
+  }
+  throw new Error(`nothing answers at ${url}`);
+}
+
+async function stopNginx(nginx) {
+  if (nginx.exitCode !== null || nginx.signalCode !== null) return;
+  const exited = once(nginx, 'exit');
+  nginx.kill('SIGTERM');
+  await exited;
+}
+
+const contentTypes = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript',
+  '.mjs': 'text/javascript',
+  '.wasm': 'application/wasm',
+  '.json': 'application/json',
+  '.txt': 'text/plain; charset=utf-8',
+};
+
+/** A test-only static server on 127.0.0.1 that sends `headers` with every file under `root`. */
+async function startStaticServer(root, headers) {
+  const server = createServer(async (request, response) => {
+    try {
+      const path = decodeURIComponent(new URL(request.url, 'http://host').pathname);
+      const file = resolve(root, `.${path.endsWith('/') ? `${path}index.html` : path}`);
+      if (!file.startsWith(root + sep)) throw new Error(`${path} is outside the served folder`);
+      const body = await readFile(file);
+      response.writeHead(200, { 'content-type': contentTypes[extname(file)] ?? 'application/octet-stream', ...headers });
+      response.end(body);
+    } catch {
+      response.writeHead(404, headers);
+      response.end();
+    }
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return { server, url: `http://127.0.0.1:${server.address().port}/` };
+}
+
+async function stopServer(server) {
+  if (!server?.listening) return;
+  server.closeAllConnections();
+  await new Promise((resolveClose) => server.close(resolveClose));
+}
+
+/** What Lantern needs from a page: isolation, streaming wasm compilation, modules and workers. */
+async function probeCapabilities() {
+  const wasm = await WebAssembly.compileStreaming(fetch('wasm/engine.wasm'));
+  const { answer } = await import('./engine.mjs');
+  const worker = new Worker('isolation-worker.js');
+  const workerIsolated = await new Promise((resolveMessage, reject) => {
+    worker.onmessage = (event) => resolveMessage(event.data);
+    worker.onerror = (event) => reject(new Error(`worker failed: ${event.message}`));
+  });
+  worker.terminate();
+  return {
+    crossOriginIsolated: window.crossOriginIsolated,
+    sharedArrayBuffer: typeof SharedArrayBuffer === 'function',
+    wasmIsModule: wasm instanceof WebAssembly.Module,
+    moduleAnswer: answer,
+    workerIsolated,
+    serviceWorkers: (await navigator.serviceWorker.getRegistrations()).length,
+  };
+}
+
+async function withTimeout(promise, ms, message) {
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+describe('static hosting', { timeout: 120_000 }, () => {
+  let work;
+  let browser;
+
+  before(async () => {
+    assert.ok(existsSync(nginxBinary), `${nginxBinary} is missing: \`just setup\` installs it (Debian package nginx-light)`);
+    work = await mkdtemp(join(tmpdir(), 'lantern-static-hosts-'));
+    // nginx's workers run as nobody when it starts as root: they must be able to read the site.
+    await chmod(work, 0o755);
+    await writeSite(join(work, 'dist'));
+    await mkdir(join(work, 'nginx'));
+    browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: ['--headless', '--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+  });
+
+  after(async () => {
+    await browser?.close();
+    if (work) await rm(work, { recursive: true, force: true });
+  });
+
+  /** Opens a fresh context's page, recording what it logs for failure messages. */
+  async function openPage() {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const logs = [];
+    page.on('console', (message) => logs.push(`[${message.type()}] ${message.text()}`));
+    page.on('pageerror', (error) => logs.push(`[pageerror] ${error.stack ?? error.message}`));
+    const describeLogs = () => (logs.length ? logs.join('\n') : '(the page logged nothing)');
+    return { context, page, describeLogs };
+  }
+
+  describe('nginx with server-headers/nginx.conf', () => {
+    let nginx;
+    let nginxLog;
+    let siteUrl;
+    const embedders = {};
+
+    before(async () => {
+      ({ nginx, url: siteUrl, log: nginxLog } = await startNginx(join(work, 'nginx'), join(work, 'dist')));
+      const embedderRoot = join(work, 'embedder');
+      await mkdir(embedderRoot);
+      await writeFile(
+        join(embedderRoot, 'index.html'),
+        `<!doctype html>\n<meta charset="utf-8">\n<iframe src="${siteUrl}" allow="cross-origin-isolated"></iframe>\n`,
+      );
+      embedders.isolated = await startStaticServer(embedderRoot, isolationHeaders);
+      embedders.plain = await startStaticServer(embedderRoot, {});
+    });
+
+    after(async () => {
+      for (const { server } of Object.values(embedders)) await stopServer(server);
+      if (nginx) await stopNginx(nginx);
+    });
+
+    test('nginx takes the config without a warning', () => {
+      assert.equal(nginxLog(), '');
+    });
+
+    test('serves every file with its type, isolation headers and caching', async () => {
+      for (const expected of expectedResponses) {
+        const response = await fetch(new URL(expected.path, siteUrl));
+        await response.arrayBuffer();
+        const actual = {
+          path: expected.path,
+          status: response.status,
+          type: response.headers.get('content-type'),
+          coop: response.headers.get('cross-origin-opener-policy'),
+          coep: response.headers.get('cross-origin-embedder-policy'),
+          corp: response.headers.get('cross-origin-resource-policy'),
+          cache: response.headers.get('cache-control'),
+        };
+        assert.deepEqual(actual, { ...expected, status: 200, coop: 'same-origin', coep: 'require-corp' });
+      }
+    });
+
+    test('the page is cross-origin isolated and compiles streamed wasm', async () => {
+      const { context, page, describeLogs } = await openPage();
+      try {
+        await page.goto(siteUrl);
+        const capabilities = await page.evaluate(probeCapabilities);
+        assert.deepEqual(
+          capabilities,
+          { crossOriginIsolated: true, sharedArrayBuffer: true, wasmIsModule: true, moduleAnswer: 42, workerIsolated: true, serviceWorkers: 0 },
+          `page console:\n${describeLogs()}`,
+        );
+      } finally {
+        await context.close();
+      }
+    });
+
+    for (const { embedder, isolated, name } of [
+      { embedder: 'isolated', isolated: true, name: 'an isolated page on another origin frames it and the frame is isolated' },
+      { embedder: 'plain', isolated: false, name: 'a plain page on another origin frames it and the frame runs single-thread' },
+    ]) {
+      test(name, async () => {
+        const { context, page, describeLogs } = await openPage();
+        try {
+          await page.goto(embedders[embedder].url);
+          const frame = page.frames().find((candidate) => candidate.url().startsWith(siteUrl));
+          const frameUrls = page.frames().map((candidate) => candidate.url());
+          assert.ok(frame, `the frame did not load the site (frames: ${frameUrls.join(', ')})\n${describeLogs()}`);
+          const capabilities = await frame.evaluate(probeCapabilities);
+          assert.deepEqual(
+            capabilities,
+            { crossOriginIsolated: isolated, sharedArrayBuffer: isolated, wasmIsModule: true, moduleAnswer: 42, workerIsolated: isolated, serviceWorkers: 0 },
+            `console:\n${describeLogs()}`,
+          );
+        } finally {
+          await context.close();
+        }
+      });
+    }
+  });
+
+  describe('a host without isolation headers, through coi-serviceworker.js', () => {
+    let plain;
+
+    before(async () => {
+      plain = await startStaticServer(join(work, 'dist'), {});
+    });
+
+    after(async () => {
+      await stopServer(plain?.server);
+    });
+
+    test('the page reloads once and comes back cross-origin isolated', async () => {
+      const { context, page, describeLogs } = await openPage();
+      try {
+        // Counted at commit: the reload may start before the first load event.
+        let navigations = 0;
+        const reloaded = new Promise((resolveReload) => {
+          page.on('framenavigated', (frame) => {
+            if (frame !== page.mainFrame()) return;
+            navigations += 1;
+            if (navigations === 2) resolveReload();
+          });
+        });
+        await page.goto(plain.url, { waitUntil: 'commit' });
+        await withTimeout(reloaded, 20_000, `the page never reloaded itself\n${describeLogs()}`);
+        await page.waitForLoadState('load');
+        const capabilities = await page.evaluate(probeCapabilities);
+        assert.deepEqual(
+          capabilities,
+          { crossOriginIsolated: true, sharedArrayBuffer: true, wasmIsModule: true, moduleAnswer: 42, workerIsolated: true, serviceWorkers: 1 },
+          `page console:\n${describeLogs()}`,
+        );
+        // A reload loop would show within a second: the worker is active and answers at once.
+        await sleep(1_000);
+        assert.equal(navigations, 2, `the page loaded ${navigations} times\n${describeLogs()}`);
+      } finally {
+        await context.close();
+      }
+    });
+  });
+});
