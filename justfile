@@ -66,10 +66,19 @@ build-wasm: setup
     rm -rf dist/wasm/single
     wasm-bindgen --target web --out-dir dist/wasm/single target/wasm-single/wasm32-unknown-unknown/wasm-release/lantern_wasm.wasm
 
-# Run the engine's parity with onnxruntime in headless Chromium, threaded and single-thread wasm
-test-browser: setup build-wasm
+# Assemble the site in dist/: the page, both wasm builds, and the verified models with their index
+build: build-wasm
+    cp site/*.html site/*.js site/*.css server-headers/coi-serviceworker.js server-headers/coi-register.js dist/
+    cargo run -q -p lantern-models -- fetch --out dist/models
+
+# Build the site and serve it on 127.0.0.1 with the cross-origin isolation headers
+serve port="8000": build
+    cargo run -q -p lantern-serve -- --root dist --port {{port}}
+
+# Browser tests in headless Chromium: engine parity (both wasm builds), the site, static-host headers
+test-browser: setup build
     cargo build -q -p lantern-serve
-    node --test tests/browser/
+    node --test --test-concurrency=1 tests/browser/
 
 # Run every test
 test: setup references && test-browser
@@ -78,3 +87,8 @@ test: setup references && test-browser
 # Time every model natively beside onnxruntime CPU at the same thread counts (not a test)
 bench-native: setup models
     LANTERN_PYTHON="{{venv}}/bin/python" cargo bench -q -p lantern-benches --bench native
+
+# Redraw docs/screenshot.png from the site after a real job
+screenshot: build
+    cargo build -q -p lantern-serve
+    LANTERN_SCREENSHOT=docs/screenshot.png node --test --test-name-pattern="full size" tests/browser/site.test.js

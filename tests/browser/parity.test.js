@@ -3,15 +3,14 @@
 // `just build-wasm` and `just references`; `just test-browser` runs both first.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 
 import { chromium } from 'playwright-core';
 
-const repo = fileURLToPath(new URL('../..', import.meta.url));
+import { CHROMIUM, repo, startServer } from './serve.js';
+
 const cache = process.env.LANTERN_CACHE;
 
 // The bounds of tests/parity.rs.
@@ -26,28 +25,6 @@ const builds = [
   { name: 'single', isolated: false },
 ];
 
-/** Starts lantern-serve on a free port and resolves with its process and base URL. */
-function startServer({ isolated }) {
-  const args = ['--root', join(repo, 'tests/browser'), '--port', '0'];
-  for (const mount of [`/wasm=${join(repo, 'dist/wasm')}`, `/node_modules=${join(repo, 'node_modules')}`, `/cache=${cache}`]) {
-    args.push('--mount', mount);
-  }
-  if (!isolated) args.push('--no-isolation');
-  const server = spawn(join(repo, 'target/debug/lantern-serve'), args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  return new Promise((resolve, reject) => {
-    let stdout = '';
-    let stderr = '';
-    server.stderr.on('data', (chunk) => (stderr += chunk));
-    server.stdout.on('data', (chunk) => {
-      stdout += chunk;
-      const url = /http:\/\/127\.0\.0\.1:\d+\//.exec(stdout)?.[0];
-      if (url) resolve({ server, url });
-    });
-    server.on('error', reject);
-    server.on('exit', (code) => reject(new Error(`lantern-serve exited with ${code}: ${stderr}`)));
-  });
-}
-
 describe('wasm parity in Chromium', { timeout: 900_000 }, () => {
   let browser;
 
@@ -55,10 +32,7 @@ describe('wasm parity in Chromium', { timeout: 900_000 }, () => {
     assert.ok(cache, 'LANTERN_CACHE must name the model cache (the justfile exports it)');
     const index = join(cache, 'references/references.json');
     assert.ok(existsSync(index), `${index} is missing: run \`just references\``);
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: ['--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await chromium.launch(CHROMIUM);
   });
 
   after(async () => {
@@ -82,7 +56,8 @@ describe('wasm parity in Chromium', { timeout: 900_000 }, () => {
       }
 
       before(async () => {
-        const started = await startServer(build);
+        const mounts = [`/wasm=${join(repo, 'dist/wasm')}`, `/node_modules=${join(repo, 'node_modules')}`, `/cache=${cache}`];
+        const started = await startServer({ root: join(repo, 'tests/browser'), mounts, isolated: build.isolated });
         server = started.server;
         page = await browser.newPage();
         page.on('console', (message) => consoleLines.push(`[${message.type()}] ${message.text()}`));

@@ -9,7 +9,7 @@ use image::codecs::webp::WebPEncoder;
 use image::imageops::{self, FilterType};
 use image::{GrayImage, ImageBuffer, ImageEncoder, Luma, RgbImage, RgbaImage};
 use lantern_engine::{Backend, Model as Network, Session};
-use lantern_models::{Model, Postprocess, Preprocess, Range};
+use lantern_models::{Postprocess, Preprocess, Range};
 
 use crate::ToolError;
 use crate::tensor::image_to_nchw;
@@ -35,12 +35,12 @@ pub struct BackgroundRemover<B: Backend> {
 }
 
 impl<B: Backend> BackgroundRemover<B> {
-    /// Plans the network once at its working size; `model` is its manifest entry.
-    pub fn new(onnx: &[u8], model: &Model, backend: B) -> Result<Self, ToolError> {
-        let size = model.preprocess.size.ok_or_else(|| ToolError::Model("the manifest gives no input size".into()))?;
+    /// Plans the network once at its working size, as its manifest entry describes it.
+    pub fn new(onnx: &[u8], preprocess: &Preprocess, postprocess: &Postprocess, backend: B) -> Result<Self, ToolError> {
+        let size = preprocess.size.ok_or_else(|| ToolError::Model("the manifest gives no input size".into()))?;
         let network = Network::from_bytes(onnx)?;
         let input = network.inputs.first().ok_or_else(|| ToolError::Model("the network has no input".into()))?;
-        let output = match &model.postprocess.output {
+        let output = match &postprocess.output {
             Some(name) => name.clone(),
             None => network.outputs.first().cloned().ok_or_else(|| ToolError::Model("the network has no output".into()))?,
         };
@@ -48,8 +48,8 @@ impl<B: Backend> BackgroundRemover<B> {
         let plan = network.plan(&[(input.name.as_str(), &[1, 3, side, side])], Some(&[output.as_str()]))?;
         Ok(BackgroundRemover {
             session: Session::new(plan, backend)?,
-            preprocess: model.preprocess.clone(),
-            postprocess: model.postprocess.clone(),
+            preprocess: preprocess.clone(),
+            postprocess: postprocess.clone(),
             size,
         })
     }

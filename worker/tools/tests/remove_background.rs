@@ -20,7 +20,7 @@ fn remover() -> BackgroundRemover<CpuBackend> {
     let model = manifest.model("u2netp").unwrap();
     let path = model.entry.cached_path();
     let onnx = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}; run `just models`", path.display()));
-    BackgroundRemover::new(&onnx, model, CpuBackend).unwrap()
+    BackgroundRemover::new(&onnx, &model.preprocess, &model.postprocess, CpuBackend).unwrap()
 }
 
 fn iou(a: &[f32], b: &[f32]) -> f32 {

@@ -10,10 +10,13 @@
 //! const [mask] = runner.run(["input.1"], [pixels]);
 //! ```
 
+mod remove_background;
+
 use js_sys::{Array, Float32Array, Object, Reflect, Uint32Array};
 use lantern_engine::{CpuBackend, DType, Device, Model, Session, Tensor};
 use wasm_bindgen::prelude::*;
 
+pub use remove_background::{ProcessedImage, RemoveBackground};
 #[cfg(feature = "threads")]
 pub use wasm_bindgen_rayon::init_thread_pool;
 

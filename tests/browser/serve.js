@@ -1,0 +1,33 @@
+// What the browser tests share: lantern-serve on a free port, and how Chromium is launched.
+
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const repo = fileURLToPath(new URL('../..', import.meta.url));
+
+/** Debian's Chromium, headless, with nothing reaching out to the network on its own. */
+export const CHROMIUM = {
+  executablePath: '/usr/bin/chromium',
+  args: ['--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+};
+
+/** Starts lantern-serve on a free port; resolves with its process and base URL. */
+export function startServer({ root, mounts = [], isolated }) {
+  const args = ['--root', root, '--port', '0'];
+  for (const mount of mounts) args.push('--mount', mount);
+  if (!isolated) args.push('--no-isolation');
+  const server = spawn(join(repo, 'target/debug/lantern-serve'), args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    let stdout = '';
+    let stderr = '';
+    server.stderr.on('data', (chunk) => (stderr += chunk));
+    server.stdout.on('data', (chunk) => {
+      stdout += chunk;
+      const url = /http:\/\/127\.0\.0\.1:\d+\//.exec(stdout)?.[0];
+      if (url) resolve({ server, url });
+    });
+    server.on('error', reject);
+    server.on('exit', (code) => reject(new Error(`lantern-serve exited with ${code}: ${stderr}`)));
+  });
+}

@@ -1,0 +1,227 @@
+// The site end to end in headless Chromium: Remove background on a real photo with the threaded
+// build (isolated server) and the single-thread build (server without COOP/COEP), the model
+// cache, privacy of the image, and recovery from bad files and a damaged model download.
+// Needs `just build` (dist/) and `just references`; `just test-browser` runs both first.
+
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+
+import { unzipSync } from 'fflate';
+import npyjs from 'npyjs';
+import { chromium } from 'playwright-core';
+
+import { CHROMIUM, repo, startServer } from './serve.js';
+
+const evalDir = process.env.LANTERN_EVAL ?? join(repo, '../shared/eval');
+const photo = (name) => join(evalDir, 'photos', name);
+
+/** onnxruntime's u2netp mask for astronaut.png at 320×320, stretched to 0..1 as the tool does. */
+function referenceMask() {
+  const npz = unzipSync(readFileSync(join(process.env.LANTERN_CACHE, 'references/u2netp_astronaut.npz')));
+  const bytes = npz['out.1959.npy'];
+  const { data } = new npyjs().parse(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const v of data) {
+    lo = Math.min(lo, v);
+    hi = Math.max(hi, v);
+  }
+  return Array.from(data, (v) => (v - lo) / (hi - lo));
+}
+
+/** Adds files through the page's file picker and waits for every new job to settle. */
+async function runJobs(page, files) {
+  const before = await page.locator('.job').count();
+  await page.setInputFiles('#files', files);
+  const jobs = page.locator('.job');
+  for (let i = before; i < before + files.length; i++) {
+    await page.waitForFunction(
+      (index) => ['done', 'error', 'cancelled'].includes(document.querySelectorAll('.job')[index]?.dataset.state),
+      i,
+      { timeout: 300_000 },
+    );
+  }
+  return jobs.nth(before + files.length - 1);
+}
+
+/** Reads a finished job's download in the page: size, alpha range, and pixels at `side`² if asked. */
+function inspectResult(job, side = 0) {
+  return job.evaluate(async (item, sample) => {
+    const href = item.querySelector('.download').href;
+    const bitmap = await createImageBitmap(await (await fetch(href)).blob());
+    const full = new OffscreenCanvas(bitmap.width, bitmap.height).getContext('2d');
+    full.drawImage(bitmap, 0, 0);
+    const pixels = full.getImageData(0, 0, bitmap.width, bitmap.height).data;
+    let minAlpha = 255;
+    let maxAlpha = 0;
+    for (let i = 3; i < pixels.length; i += 4) {
+      minAlpha = Math.min(minAlpha, pixels[i]);
+      maxAlpha = Math.max(maxAlpha, pixels[i]);
+    }
+    let small = null;
+    if (sample) {
+      const ctx = new OffscreenCanvas(sample, sample).getContext('2d');
+      ctx.imageSmoothingQuality = 'high';
+      ctx.drawImage(bitmap, 0, 0, sample, sample);
+      small = Array.from(ctx.getImageData(0, 0, sample, sample).data.filter((_, i) => i % 4 === 0), (v) => v / 255);
+    }
+    return { width: bitmap.width, height: bitmap.height, minAlpha, maxAlpha, small, download: item.querySelector('.download').download };
+  }, side);
+}
+
+function iou(a, b) {
+  let both = 0;
+  let either = 0;
+  for (let i = 0; i < a.length; i++) {
+    both += a[i] > 0.5 && b[i] > 0.5;
+    either += a[i] > 0.5 || b[i] > 0.5;
+  }
+  return both / Math.max(either, 1);
+}
+
+const modes = [
+  { name: 'threads', isolated: true },
+  { name: 'single-thread', isolated: false },
+];
+
+describe('Remove background in the browser', { timeout: 1_200_000 }, () => {
+  let browser;
+  before(async () => {
+    browser = await chromium.launch(CHROMIUM);
+  });
+  after(async () => browser?.close());
+
+  for (const mode of modes) {
+    describe(`${mode.name} build`, () => {
+      let server;
+      let url;
+      let context;
+      let page;
+      const requests = [];
+
+      before(async () => {
+        ({ server, url } = await startServer({ root: join(repo, 'dist'), isolated: mode.isolated }));
+        // Without isolation the page would install its service-worker fallback and become isolated.
+        context = await browser.newContext({ serviceWorkers: mode.isolated ? 'allow' : 'block' });
+        context.on('request', (r) => requests.push({ url: r.url(), method: r.method(), body: r.postDataBuffer()?.length ?? 0 }));
+        page = await context.newPage();
+        await page.goto(url);
+        await page.waitForFunction(() => /^(threads|single)/.test(document.body.dataset.backend ?? ''), null, { timeout: 120_000 });
+      });
+      after(async () => {
+        await context?.close();
+        server?.kill();
+      });
+
+      test('says which backend runs', async () => {
+        const backend = await page.locator('#backend').textContent();
+        const isolated = await page.evaluate(() => crossOriginIsolated);
+        assert.equal(isolated, mode.isolated);
+        if (mode.isolated) {
+          const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+          assert.equal(backend, `threads: ${cores}`);
+        } else {
+          assert.equal(backend, 'single-thread');
+        }
+      });
+
+      test('a real photo comes back at full size with transparency', async () => {
+        const job = await runJobs(page, [photo('coffee.png')]);
+        assert.equal(await job.getAttribute('data-state'), 'done', await job.textContent());
+        assert.equal(await job.getAttribute('data-backend'), await page.locator('#backend').textContent());
+        const result = await inspectResult(job);
+        assert.deepEqual([result.width, result.height], [600, 400]);
+        assert.ok(result.minAlpha < 16 && result.maxAlpha > 240, `alpha ${result.minAlpha}..${result.maxAlpha}`);
+        assert.equal(result.download, 'coffee-cutout.png');
+        if (mode.isolated && process.env.LANTERN_SCREENSHOT) {
+          await page.setViewportSize({ width: 1000, height: 900 });
+          await page.screenshot({ path: process.env.LANTERN_SCREENSHOT, fullPage: true });
+        }
+      });
+
+      test("the mask matches onnxruntime's (IoU at 320×320)", async (t) => {
+        await page.selectOption('#output', 'mask');
+        const job = await runJobs(page, [photo('astronaut.png')]);
+        await page.selectOption('#output', 'png');
+        assert.equal(await job.getAttribute('data-state'), 'done', await job.textContent());
+        const result = await inspectResult(job, 320);
+        const score = iou(result.small, referenceMask());
+        t.diagnostic(`${mode.name}: IoU with onnxruntime's u2netp mask ${score.toFixed(4)}`);
+        assert.ok(score >= 0.99, `IoU ${score}`);
+      });
+
+      test('no request carries the image', () => {
+        const origin = new URL(url).origin;
+        for (const r of requests) {
+          assert.equal(r.method, 'GET', `${r.method} ${r.url}`);
+          assert.equal(r.body, 0, r.url);
+          assert.ok(r.url.startsWith(origin) || r.url.startsWith('blob:') || r.url.startsWith('data:'), r.url);
+        }
+      });
+
+      test('a second visit downloads no model', async () => {
+        const modelRequests = () => requests.filter((r) => r.url.endsWith('.onnx')).length;
+        const first = modelRequests();
+        assert.equal(first, 1, 'the first visit downloads the model once');
+        await page.reload();
+        await page.waitForFunction(() => /^(threads|single)/.test(document.body.dataset.backend ?? ''));
+        const job = await runJobs(page, [photo('chelsea.png')]);
+        assert.equal(await job.getAttribute('data-state'), 'done');
+        assert.equal(modelRequests(), first, 'the model came from the Cache API');
+      });
+
+      test('a corrupt file gets a message and the next file still works', async () => {
+        const png = readFileSync(photo('astronaut.png'));
+        await page.setInputFiles('#files', { name: 'broken.png', mimeType: 'image/png', buffer: png.subarray(0, 4000) });
+        const broken = page.locator('.job').last();
+        await page.waitForFunction(() => document.querySelector('.job:last-child').dataset.state === 'error');
+        assert.match(await broken.locator('.error').textContent(), /damaged or incomplete/);
+        const job = await runJobs(page, [photo('horse.png')]);
+        assert.equal(await job.getAttribute('data-state'), 'done');
+      });
+    });
+  }
+
+  test('a damaged model download is refused, kept out of the cache, and a retry works', async () => {
+    const { server, url } = await startServer({ root: join(repo, 'dist'), isolated: true });
+    const context = await browser.newContext();
+    try {
+      const page = await context.newPage();
+      await page.route('**/models/*.onnx', async (route) => {
+        const response = await route.fetch();
+        const body = await response.body();
+        await route.fulfill({ response, body: body.subarray(0, body.length >> 1) });
+      });
+      await page.goto(url);
+      let job = await runJobs(page, [photo('coffee.png')]);
+      assert.equal(await job.getAttribute('data-state'), 'error');
+      assert.match(await job.locator('.error').textContent(), /incomplete or altered/);
+      await page.unroute('**/models/*.onnx');
+      job = await runJobs(page, [photo('coffee.png')]);
+      assert.equal(await job.getAttribute('data-state'), 'done', await job.textContent());
+    } finally {
+      await context.close();
+      server.kill();
+    }
+  });
+
+  test('cancelling a running job stops it and the next job runs', async () => {
+    const { server, url } = await startServer({ root: join(repo, 'dist'), isolated: false });
+    const context = await browser.newContext({ serviceWorkers: 'block' });
+    try {
+      const page = await context.newPage();
+      await page.goto(url);
+      await page.setInputFiles('#files', [photo('rocket.jpg')]);
+      await page.waitForFunction(() => document.querySelector('.job')?.dataset.state === 'running');
+      await page.locator('.job .cancel').click();
+      await page.waitForFunction(() => document.querySelector('.job').dataset.state === 'cancelled');
+      const job = await runJobs(page, [photo('coffee.png')]);
+      assert.equal(await job.getAttribute('data-state'), 'done', await job.textContent());
+    } finally {
+      await context.close();
+      server.kill();
+    }
+  });
+});
