@@ -102,6 +102,14 @@ fn finish_row(row: &mut [f32], bias: f32, activation: Activation) {
     }
 }
 
+/// The output columns `first..last` whose input column `ox * stride + offset` lies inside a row
+/// of `width`; the rest read padding.
+fn columns_inside(offset: isize, width: usize, stride: usize, out_width: usize) -> (usize, usize) {
+    let first = if offset >= 0 { 0 } else { ((-offset) as usize).div_ceil(stride) };
+    let last = if (width as isize) > offset { (((width as isize - offset - 1) as usize) / stride + 1).min(out_width) } else { 0 };
+    (first, last.max(first))
+}
+
 /// The [cg*kh*kw, rows*ow] patch matrix for output rows `rows` of one group.
 fn im2col(x: &[f32], [cg, h, w]: [usize; 3], conv: &Conv, ow: usize, rows: std::ops::Range<usize>) -> Vec<f32> {
     let win = &conv.window;
@@ -116,10 +124,8 @@ fn im2col(x: &[f32], [cg, h, w]: [usize; 3], conv: &Conv, ow: usize, rows: std::
         for ky in 0..kh {
             for kx in 0..kw {
                 let dst = &mut col[((ci * kh + ky) * kw + kx) * cols..][..cols];
-                // Output columns whose input column lies inside the image.
                 let offset = kx as isize * dw as isize - pl;
-                let first = if offset >= 0 { 0 } else { ((-offset) as usize).div_ceil(sw) };
-                let last = if (w as isize) > offset { (((w as isize - offset - 1) as usize) / sw + 1).min(ow) } else { 0 };
+                let (first, last) = columns_inside(offset, w, sw, ow);
                 for (r, oy) in rows.clone().enumerate() {
                     let iy = (oy * sh) as isize + (ky * dh) as isize - pt;
                     if iy < 0 || iy >= h as isize || first >= last {
@@ -174,11 +180,13 @@ fn depthwise(
                 for kx in 0..kw {
                     let k = kernel[ky * kw + kx];
                     let offset = (kx * dw) as isize - pl;
-                    let first = if offset >= 0 { 0 } else { ((-offset) as usize).div_ceil(sw) };
-                    let last = if (w as isize) > offset { (((w as isize - offset - 1) as usize) / sw + 1).min(ow) } else { 0 };
+                    let (first, last) = columns_inside(offset, w, sw, ow);
+                    if first == last {
+                        continue;
+                    }
                     if sw == 1 {
                         let start = (first as isize + offset) as usize;
-                        for (d, s) in row[first..last.max(first)].iter_mut().zip(&src_row[start..]) {
+                        for (d, s) in row[first..last].iter_mut().zip(&src_row[start..]) {
                             *d += k * s;
                         }
                     } else {
