@@ -17,11 +17,12 @@ import { CHROMIUM, repo, startServer } from './serve.js';
 const evalDir = process.env.LANTERN_EVAL ?? join(repo, '../shared/eval');
 const photo = (name) => join(evalDir, 'photos', name);
 
-/** onnxruntime's u2netp mask for astronaut.png at 320×320, stretched to 0..1 as the tool does. */
-function referenceMask() {
-  const npz = unzipSync(readFileSync(join(process.env.LANTERN_CACHE, 'references/u2netp_astronaut.npz')));
-  const bytes = npz['out.1959.npy'];
+/** onnxruntime's mask from a parity case, stretched to 0..1 when the tool stretches it. */
+function referenceMask(name, output, stretch) {
+  const npz = unzipSync(readFileSync(join(process.env.LANTERN_CACHE, `references/${name}.npz`)));
+  const bytes = npz[`out.${output}.npy`];
   const { data } = new npyjs().parse(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+  if (!stretch) return Array.from(data);
   let lo = Infinity;
   let hi = -Infinity;
   for (const v of data) {
@@ -147,10 +148,26 @@ describe('Remove background in the browser', { timeout: 1_200_000 }, () => {
         await page.selectOption('#output', 'png');
         assert.equal(await job.getAttribute('data-state'), 'done', await job.textContent());
         const result = await inspectResult(job, 320);
-        const score = iou(result.small, referenceMask());
+        const score = iou(result.small, referenceMask('u2netp_astronaut', '1959', true));
         t.diagnostic(`${mode.name}: IoU with onnxruntime's u2netp mask ${score.toFixed(4)}`);
         assert.ok(score >= 0.99, `IoU ${score}`);
       });
+
+      if (mode.isolated) {
+        test('High quality (IS-Net medium) matches onnxruntime too', async (t) => {
+          await page.selectOption('#model', 'isnet-medium');
+          await page.selectOption('#output', 'mask');
+          const job = await runJobs(page, [photo('horse.png')]);
+          await page.selectOption('#model', 'u2netp');
+          await page.selectOption('#output', 'png');
+          assert.equal(await job.getAttribute('data-state'), 'done', await job.textContent());
+          const result = await inspectResult(job, 1024);
+          assert.deepEqual([result.width, result.height], [400, 328]);
+          const score = iou(result.small, referenceMask('isnet_medium_horse', 'output', false));
+          t.diagnostic(`IoU with onnxruntime's IS-Net mask ${score.toFixed(4)}, ${await job.locator('.status').textContent()}`);
+          assert.ok(score >= 0.98, `IoU ${score}`);
+        });
+      }
 
       test('no request carries the image', () => {
         const origin = new URL(url).origin;
@@ -164,7 +181,7 @@ describe('Remove background in the browser', { timeout: 1_200_000 }, () => {
       test('a second visit downloads no model', async () => {
         const modelRequests = () => requests.filter((r) => r.url.endsWith('.onnx')).length;
         const first = modelRequests();
-        assert.equal(first, 1, 'the first visit downloads the model once');
+        assert.equal(first, mode.isolated ? 2 : 1, 'the first visit downloads each model it used once');
         await page.reload();
         await page.waitForFunction(() => /^(threads|single)/.test(document.body.dataset.backend ?? ''));
         const job = await runJobs(page, [photo('chelsea.png')]);
