@@ -1,6 +1,7 @@
 //! Lantern's tools: image in, image or text out, over the engine. Nothing here knows of browsers.
 
 mod error;
+pub mod image_to_text;
 pub mod input;
 pub mod remove_background;
 mod tensor;

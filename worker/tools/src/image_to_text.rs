@@ -1,0 +1,682 @@
+//! Image to text: a DB network marks where text is, each line is cut out straight, an optional
+//! classifier turns upside-down lines round, and a CTC network reads them.
+
+use image::imageops;
+use image::{Rgba, RgbaImage};
+use lantern_engine::{Backend, Device, Model as Network, Session, Tensor};
+use lantern_models::{Model, Postprocess, Preprocess};
+
+use crate::ToolError;
+use crate::tensor::image_to_nchw;
+
+/// A point in pixels, x to the right and y down.
+pub type Point = (f32, f32);
+
+/// Lines read with less confidence than this are more often noise than text.
+const MIN_CONFIDENCE: f32 = 0.5;
+
+/// Lines recognised in one network run; bounded so wide batches stay small in memory.
+const RECOGNITION_BATCH: usize = 8;
+
+/// One line of text found in the image.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TextLine {
+    pub text: String,
+    /// Mean probability of the characters read, 0..1.
+    pub confidence: f32,
+    /// Corners in the image's pixels: top-left, top-right, bottom-right, bottom-left as read.
+    pub polygon: [Point; 4],
+}
+
+/// One network with the manifest's description of how it is fed and read.
+struct Stage {
+    network: Network,
+    input: String,
+    output: String,
+    preprocess: Preprocess,
+    postprocess: Postprocess,
+}
+
+impl Stage {
+    fn new(onnx: &[u8], model: &Model) -> Result<Self, ToolError> {
+        let network = Network::from_bytes(onnx)?;
+        let input = network.inputs.first().ok_or_else(|| ToolError::Model("the network has no input".into()))?.name.clone();
+        let output = match &model.postprocess.output {
+            Some(name) => name.clone(),
+            None => network.outputs.first().cloned().ok_or_else(|| ToolError::Model("the network has no output".into()))?,
+        };
+        Ok(Stage { network, input, output, preprocess: model.preprocess.clone(), postprocess: model.postprocess.clone() })
+    }
+
+    /// Plans for this input's shape (planning is cheap next to running) and runs once.
+    fn run<B: Backend>(
+        &self,
+        input: Tensor,
+        backend: B,
+        progress: &mut dyn FnMut(usize, usize) -> bool,
+    ) -> Result<(Vec<usize>, Vec<f32>), ToolError> {
+        let shape = input.dims().to_vec();
+        let plan = self.network.plan(&[(self.input.as_str(), &shape)], Some(&[self.output.as_str()]))?;
+        let output = Session::new(plan, backend)?.run_with(&[input], progress)?.remove(0);
+        let dims = output.dims().to_vec();
+        let values = output.flatten_all().and_then(|t| t.to_vec1::<f32>()).map_err(lantern_engine::Error::from)?;
+        Ok((dims, values))
+    }
+
+    fn crop_height(&self) -> u32 {
+        self.preprocess.height.unwrap_or(48)
+    }
+}
+
+/// Reads the text in images: detection, optional orientation, recognition.
+pub struct TextReader<B: Backend + Clone> {
+    detector: Stage,
+    recogniser: Stage,
+    orientation: Option<Stage>,
+    /// Characters by class index; index 0 is the CTC blank.
+    classes: Vec<String>,
+    backend: B,
+}
+
+impl<B: Backend + Clone> TextReader<B> {
+    /// `dictionary_text` is the recogniser's dictionary asset, one character per line.
+    pub fn new(
+        det_onnx: &[u8],
+        det_model: &Model,
+        rec_onnx: &[u8],
+        rec_model: &Model,
+        dictionary_text: &str,
+        cls: Option<(&[u8], &Model)>,
+        backend: B,
+    ) -> Result<Self, ToolError> {
+        let recogniser = Stage::new(rec_onnx, rec_model)?;
+        let blank = recogniser.postprocess.blank.unwrap_or(0);
+        if blank != 0 {
+            return Err(ToolError::Model(format!("the CTC blank is class {blank}; only class 0 is supported")));
+        }
+        let mut classes = vec![String::new()];
+        classes.extend(dictionary_text.lines().map(|line| line.trim_end_matches('\r').to_string()));
+        if recogniser.postprocess.space.unwrap_or(false) {
+            classes.push(" ".into());
+        }
+        Ok(TextReader {
+            detector: Stage::new(det_onnx, det_model)?,
+            recogniser,
+            orientation: cls.map(|(onnx, model)| Stage::new(onnx, model)).transpose()?,
+            classes,
+            backend,
+        })
+    }
+
+    /// The lines of text in reading order. `progress(done, total)` returning false cancels.
+    pub fn read(&self, image: &RgbaImage, progress: &mut dyn FnMut(usize, usize) -> bool) -> Result<Vec<TextLine>, ToolError> {
+        let stages = if self.orientation.is_some() { 3 } else { 2 };
+        let boxes = self.detect(image, &mut staged(progress, 0, stages))?;
+        if boxes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut crops: Vec<RgbaImage> = boxes.iter().map(|corners| crop_line(image, corners)).collect();
+        let turns = match &self.orientation {
+            Some(orientation) => self.orientations(orientation, &crops, &mut staged(progress, 1, stages))?,
+            None => vec![false; crops.len()],
+        };
+        for (crop, &turned) in crops.iter_mut().zip(&turns) {
+            if turned {
+                imageops::rotate180_in_place(crop);
+            }
+        }
+        let readings = self.recognise(&crops, &mut staged(progress, stages - 1, stages))?;
+        let mut lines: Vec<TextLine> = boxes
+            .into_iter()
+            .zip(&turns)
+            .zip(readings)
+            .filter(|(_, (text, confidence))| !text.trim().is_empty() && *confidence >= MIN_CONFIDENCE)
+            .map(|((polygon, &turned), (text, confidence))| {
+                // A turned line's first corner as read is the image's bottom-right one.
+                let polygon = if turned { [polygon[2], polygon[3], polygon[0], polygon[1]] } else { polygon };
+                TextLine { text, confidence, polygon }
+            })
+            .collect();
+        sort_in_reading_order(&mut lines);
+        // On a page turned upside down, reading runs from the image's bottom right.
+        if page_upside_down(turns.iter().zip(&crops).map(|(&turned, crop)| (turned, crop.width()))) {
+            lines.reverse();
+        }
+        Ok(lines)
+    }
+
+    /// Text boxes in the image's pixels.
+    fn detect(&self, image: &RgbaImage, progress: &mut dyn FnMut(usize, usize) -> bool) -> Result<Vec<[Point; 4]>, ToolError> {
+        let pre = &self.detector.preprocess;
+        let (width, height) =
+            detection_size(image.width(), image.height(), pre.max_side.unwrap_or(960), pre.multiple.unwrap_or(32));
+        let input = image_to_nchw(image, width, height, pre);
+        let (dims, values) = self.detector.run(input, self.backend.clone(), progress)?;
+        let [.., map_height, map_width] = dims[..] else {
+            return Err(ToolError::Model(format!("the detection output has shape {dims:?}")));
+        };
+        let post = &self.detector.postprocess;
+        let db = DbParams {
+            thresh: post.thresh.unwrap_or(0.3),
+            box_thresh: post.box_thresh.unwrap_or(0.6),
+            unclip_ratio: post.unclip_ratio.unwrap_or(1.5),
+            max_candidates: post.max_candidates.unwrap_or(1000) as usize,
+        };
+        let map = ProbabilityMap { width: map_width, height: map_height, values: &values[..map_width * map_height] };
+        let (sx, sy) = (image.width() as f32 / map_width as f32, image.height() as f32 / map_height as f32);
+        let (right, bottom) = (image.width() as f32, image.height() as f32);
+        Ok(text_boxes(&map, &db)
+            .into_iter()
+            .map(|corners| corners.map(|(x, y)| ((x * sx).round().clamp(0.0, right), (y * sy).round().clamp(0.0, bottom))))
+            // Scaling back to the image can leave slivers too thin to hold a character.
+            .filter(|corners| distance(corners[0], corners[1]) > 3.0 && distance(corners[0], corners[3]) > 3.0)
+            .collect())
+    }
+
+    /// Which crops to turn by 180°: those the classifier finds upside down with confidence, and,
+    /// where it is unsure either way (long lines squeezed into its width), those on a page whose
+    /// confident lines, weighted by length, are mostly upside down.
+    fn orientations(
+        &self,
+        orientation: &Stage,
+        crops: &[RgbaImage],
+        progress: &mut dyn FnMut(usize, usize) -> bool,
+    ) -> Result<Vec<bool>, ToolError> {
+        let labels = orientation.postprocess.labels.clone().unwrap_or_else(|| vec!["0".into(), "180".into()]);
+        let label = |name: &str| {
+            let missing = || ToolError::Model(format!("the orientation labels have no \"{name}\""));
+            labels.iter().position(|label| label == name).ok_or_else(missing)
+        };
+        let (upright, upside_down) = (label("0")?, label("180")?);
+        let threshold = orientation.postprocess.threshold.unwrap_or(0.9);
+        let width = orientation.preprocess.width.unwrap_or(192);
+        let input = padded_batch(crops.iter(), orientation.crop_height(), width, &orientation.preprocess);
+        let (dims, scores) = orientation.run(input, self.backend.clone(), progress)?;
+        if dims != [crops.len(), labels.len()] {
+            return Err(ToolError::Model(format!("the orientation output has shape {dims:?}")));
+        }
+        let verdicts: Vec<Option<bool>> = scores
+            .chunks(labels.len())
+            .map(|row| {
+                if row[upside_down] > threshold {
+                    Some(true)
+                } else if row[upright] > threshold {
+                    Some(false)
+                } else {
+                    None
+                }
+            })
+            .collect();
+        let confident = verdicts.iter().zip(crops).filter_map(|(verdict, crop)| verdict.map(|turned| (turned, crop.width())));
+        let page_turned = page_upside_down(confident);
+        Ok(verdicts.into_iter().map(|v| v.unwrap_or(page_turned)).collect())
+    }
+
+    /// Text and confidence of every crop, in the crops' order.
+    fn recognise(
+        &self,
+        crops: &[RgbaImage],
+        progress: &mut dyn FnMut(usize, usize) -> bool,
+    ) -> Result<Vec<(String, f32)>, ToolError> {
+        let pre = &self.recogniser.preprocess;
+        let height = self.recogniser.crop_height();
+        // Batching lines of similar aspect keeps the padding, and so the wasted work, small.
+        let mut order: Vec<usize> = (0..crops.len()).collect();
+        order.sort_by(|&a, &b| aspect(&crops[a]).total_cmp(&aspect(&crops[b])));
+        let batches: Vec<&[usize]> = order.chunks(RECOGNITION_BATCH).collect();
+        let mut readings = vec![(String::new(), 0.0); crops.len()];
+        for (done, batch) in batches.iter().enumerate() {
+            let widest = batch.iter().map(|&i| aspect(&crops[i])).fold(0.0, f32::max);
+            let width = ((height as f32 * widest).ceil() as u32).max(pre.width.unwrap_or(320)).next_multiple_of(8);
+            let input = padded_batch(batch.iter().map(|&i| &crops[i]), height, width, pre);
+            let (dims, probabilities) =
+                self.recogniser.run(input, self.backend.clone(), &mut staged(progress, done, batches.len()))?;
+            let [n, steps, classes] = dims[..] else {
+                return Err(ToolError::Model(format!("the recognition output has shape {dims:?}")));
+            };
+            if n != batch.len() || classes != self.classes.len() {
+                return Err(ToolError::Model(format!(
+                    "the recognition output has shape {dims:?}; the dictionary gives {} classes",
+                    self.classes.len()
+                )));
+            }
+            for (&i, line) in batch.iter().zip(probabilities.chunks(steps * classes)) {
+                let (indices, confidence) = ctc_greedy(line, classes);
+                readings[i] = (indices.iter().map(|&c| self.classes[c].as_str()).collect(), confidence);
+            }
+        }
+        Ok(readings)
+    }
+}
+
+/// The lines' text: lines sharing a row joined by a space, rows by newlines.
+pub fn text(lines: &[TextLine]) -> String {
+    let mut out = String::new();
+    for (i, line) in lines.iter().enumerate() {
+        if i > 0 {
+            out.push(if same_row(&lines[i - 1].polygon, &line.polygon) { ' ' } else { '\n' });
+        }
+        out.push_str(&line.text);
+    }
+    out
+}
+
+/// Whether lines turned by 180° outweigh the others, given (turned, length) for each line.
+fn page_upside_down(lines: impl IntoIterator<Item = (bool, u32)>) -> bool {
+    let balance: i64 = lines.into_iter().map(|(turned, length)| if turned { length as i64 } else { -(length as i64) }).sum();
+    balance > 0
+}
+
+/// Maps one stage's progress into its share of the whole: stage `index` of `count` equal parts.
+fn staged(progress: &mut dyn FnMut(usize, usize) -> bool, index: usize, count: usize) -> impl FnMut(usize, usize) -> bool + '_ {
+    const PARTS: usize = 1000;
+    move |done, total| progress(index * PARTS + done * PARTS / total.max(1), count * PARTS)
+}
+
+/// Network input size: the long side at most `max_side`, both sides multiples of `multiple`.
+pub fn detection_size(width: u32, height: u32, max_side: u32, multiple: u32) -> (u32, u32) {
+    let ratio = (max_side as f32 / width.max(height) as f32).min(1.0);
+    let side = |v: u32| (((v as f32 * ratio) / multiple as f32).round() as u32 * multiple).max(multiple);
+    (side(width), side(height))
+}
+
+/// DB post-processing settings, from the detector's manifest entry.
+#[derive(Debug, Clone, Copy)]
+pub struct DbParams {
+    pub thresh: f32,
+    pub box_thresh: f32,
+    pub unclip_ratio: f32,
+    pub max_candidates: usize,
+}
+
+/// The detector's per-pixel text probability, row by row.
+pub struct ProbabilityMap<'a> {
+    pub width: usize,
+    pub height: usize,
+    pub values: &'a [f32],
+}
+
+/// Text boxes in the map's pixels (a pixel's centre at whole coordinates), corners in reading order.
+pub fn text_boxes(map: &ProbabilityMap, db: &DbParams) -> Vec<[Point; 4]> {
+    let text: Vec<bool> = map.values.iter().map(|&p| p > db.thresh).collect();
+    regions(&text, map.width, map.height)
+        .into_iter()
+        .take(db.max_candidates)
+        .filter_map(|pixels| min_area_rect(&pixels))
+        .filter(|rect| rect.short_side() >= 3.0 && box_score(map, &rect.corners()) >= db.box_thresh)
+        .map(|rect| rect.unclip(db.unclip_ratio))
+        .filter(|rect| rect.short_side() >= 5.0)
+        .map(|rect| reading_order_corners(rect.corners()))
+        .collect()
+}
+
+/// The 8-connected regions of set pixels, each as its pixels' coordinates.
+pub fn regions(set: &[bool], width: usize, height: usize) -> Vec<Vec<(i32, i32)>> {
+    let mut seen = vec![false; set.len()];
+    let mut regions = Vec::new();
+    let mut stack = Vec::new();
+    for start in 0..set.len() {
+        if !set[start] || seen[start] {
+            continue;
+        }
+        seen[start] = true;
+        stack.push(start);
+        let mut pixels = Vec::new();
+        while let Some(i) = stack.pop() {
+            let (x, y) = ((i % width) as i32, (i / width) as i32);
+            pixels.push((x, y));
+            for (dx, dy) in [(-1, -1), (0, -1), (1, -1), (-1, 0), (1, 0), (-1, 1), (0, 1), (1, 1)] {
+                let (nx, ny) = (x + dx, y + dy);
+                if nx < 0 || ny < 0 || nx >= width as i32 || ny >= height as i32 {
+                    continue;
+                }
+                let j = ny as usize * width + nx as usize;
+                if set[j] && !seen[j] {
+                    seen[j] = true;
+                    stack.push(j);
+                }
+            }
+        }
+        regions.push(pixels);
+    }
+    regions
+}
+
+/// The convex hull, counter-clockwise in y-down coordinates, without collinear points.
+pub fn convex_hull(points: &[(i32, i32)]) -> Vec<(i32, i32)> {
+    let mut sorted = points.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    if sorted.len() < 3 {
+        return sorted;
+    }
+    let cross = |o: (i32, i32), a: (i32, i32), b: (i32, i32)| {
+        (a.0 - o.0) as i64 * (b.1 - o.1) as i64 - (a.1 - o.1) as i64 * (b.0 - o.0) as i64
+    };
+    let mut hull: Vec<(i32, i32)> = Vec::with_capacity(2 * sorted.len());
+    for pass in [sorted.clone(), sorted.iter().rev().copied().collect()] {
+        let floor = hull.len();
+        for p in pass {
+            while hull.len() >= floor + 2 && cross(hull[hull.len() - 2], hull[hull.len() - 1], p) <= 0 {
+                hull.pop();
+            }
+            hull.push(p);
+        }
+        hull.pop();
+    }
+    hull
+}
+
+/// A rectangle at any angle.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RotatedRect {
+    pub centre: Point,
+    /// Extent along `axis`, then across it.
+    pub size: (f32, f32),
+    /// Unit direction of the first side.
+    pub axis: Point,
+}
+
+impl RotatedRect {
+    pub fn short_side(&self) -> f32 {
+        self.size.0.min(self.size.1)
+    }
+
+    /// Grown by area × ratio / perimeter on every side, as DB's unclip of a rectangle.
+    pub fn unclip(&self, ratio: f32) -> RotatedRect {
+        let (w, h) = self.size;
+        let grow = w * h * ratio / (2.0 * (w + h)).max(f32::EPSILON);
+        RotatedRect { size: (w + 2.0 * grow, h + 2.0 * grow), ..*self }
+    }
+
+    pub fn corners(&self) -> [Point; 4] {
+        let (cx, cy) = self.centre;
+        let (ux, uy) = self.axis;
+        let (vx, vy) = (-uy, ux);
+        let (hw, hh) = (self.size.0 / 2.0, self.size.1 / 2.0);
+        [(-hw, -hh), (hw, -hh), (hw, hh), (-hw, hh)].map(|(a, b)| (cx + a * ux + b * vx, cy + a * uy + b * vy))
+    }
+}
+
+/// The smallest-area rectangle around the points (rotating calipers over the hull's edges).
+pub fn min_area_rect(points: &[(i32, i32)]) -> Option<RotatedRect> {
+    let hull: Vec<Point> = convex_hull(points).into_iter().map(|(x, y)| (x as f32, y as f32)).collect();
+    if hull.len() < 3 {
+        return None;
+    }
+    let mut best: Option<(f32, RotatedRect)> = None;
+    for (i, &a) in hull.iter().enumerate() {
+        let b = hull[(i + 1) % hull.len()];
+        let length = distance(a, b);
+        let axis = ((b.0 - a.0) / length, (b.1 - a.1) / length);
+        let across = (-axis.1, axis.0);
+        let (mut lo, mut hi) = ((f32::MAX, f32::MAX), (f32::MIN, f32::MIN));
+        for &p in &hull {
+            let (u, v) = (p.0 * axis.0 + p.1 * axis.1, p.0 * across.0 + p.1 * across.1);
+            lo = (lo.0.min(u), lo.1.min(v));
+            hi = (hi.0.max(u), hi.1.max(v));
+        }
+        let area = (hi.0 - lo.0) * (hi.1 - lo.1);
+        if best.is_none_or(|(smallest, _)| area < smallest) {
+            let (u, v) = ((lo.0 + hi.0) / 2.0, (lo.1 + hi.1) / 2.0);
+            let centre = (u * axis.0 + v * across.0, u * axis.1 + v * across.1);
+            best = Some((area, RotatedRect { centre, size: (hi.0 - lo.0, hi.1 - lo.1), axis }));
+        }
+    }
+    best.map(|(_, rect)| rect)
+}
+
+/// Mean probability of the map's pixels inside the convex quadrilateral.
+pub fn box_score(map: &ProbabilityMap, corners: &[Point; 4]) -> f32 {
+    let clampx = |v: f32| v.clamp(0.0, map.width as f32 - 1.0) as usize;
+    let clampy = |v: f32| v.clamp(0.0, map.height as f32 - 1.0) as usize;
+    let lowest = |values: [f32; 4]| values.into_iter().fold(f32::MAX, f32::min).floor();
+    let highest = |values: [f32; 4]| values.into_iter().fold(f32::MIN, f32::max).ceil();
+    let (xs, ys) = (corners.map(|c| c.0), corners.map(|c| c.1));
+    let (x0, x1) = (clampx(lowest(xs)), clampx(highest(xs)));
+    let (y0, y1) = (clampy(lowest(ys)), clampy(highest(ys)));
+    let (mut sum, mut count) = (0.0, 0usize);
+    for y in y0..=y1 {
+        for x in x0..=x1 {
+            if inside_convex(corners, (x as f32, y as f32)) {
+                sum += map.values[y * map.width + x];
+                count += 1;
+            }
+        }
+    }
+    if count == 0 { 0.0 } else { sum / count as f32 }
+}
+
+/// Whether the point lies inside or on the edge of a convex polygon given in either winding.
+fn inside_convex(polygon: &[Point; 4], p: Point) -> bool {
+    let sides = (0..4).map(|i| {
+        let (a, b) = (polygon[i], polygon[(i + 1) % 4]);
+        (b.0 - a.0) * (p.1 - a.1) - (b.1 - a.1) * (p.0 - a.0)
+    });
+    let (mut left, mut right) = (false, false);
+    for side in sides {
+        left |= side > 1e-3;
+        right |= side < -1e-3;
+    }
+    !(left && right)
+}
+
+/// Orders a rectangle's corners as a line is read: top-left, top-right, bottom-right, bottom-left.
+pub fn reading_order_corners(corners: [Point; 4]) -> [Point; 4] {
+    let mut by_x = corners;
+    by_x.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let (left_top, left_bottom) = if by_x[0].1 <= by_x[1].1 { (by_x[0], by_x[1]) } else { (by_x[1], by_x[0]) };
+    let (right_top, right_bottom) = if by_x[2].1 <= by_x[3].1 { (by_x[2], by_x[3]) } else { (by_x[3], by_x[2]) };
+    [left_top, right_top, right_bottom, left_bottom]
+}
+
+fn distance(a: Point, b: Point) -> f32 {
+    ((a.0 - b.0).powi(2) + (a.1 - b.1).powi(2)).sqrt()
+}
+
+/// The box cut out upright at the image's resolution; boxes much taller than wide are taken as
+/// vertical lines and turned a quarter anticlockwise, so their text runs left to right.
+pub fn crop_line(image: &RgbaImage, corners: &[Point; 4]) -> RgbaImage {
+    let [p0, p1, p2, p3] = *corners;
+    let width = distance(p0, p1).max(distance(p3, p2));
+    let height = distance(p0, p3).max(distance(p1, p2));
+    let (quad, width, height) = if height >= 1.5 * width { ([p1, p2, p3, p0], height, width) } else { (*corners, width, height) };
+    let (columns, rows) = (width.round().max(1.0) as u32, height.round().max(1.0) as u32);
+    let [top_left, top_right, _, bottom_left] = quad;
+    RgbaImage::from_fn(columns, rows, |u, v| {
+        let (s, t) = ((u as f32 + 0.5) / columns as f32, (v as f32 + 0.5) / rows as f32);
+        let x = top_left.0 + s * (top_right.0 - top_left.0) + t * (bottom_left.0 - top_left.0);
+        let y = top_left.1 + s * (top_right.1 - top_left.1) + t * (bottom_left.1 - top_left.1);
+        sample_bilinear(image, x - 0.5, y - 0.5)
+    })
+}
+
+/// The image at a point between pixel centres, edges extended outwards.
+fn sample_bilinear(image: &RgbaImage, x: f32, y: f32) -> Rgba<u8> {
+    let (w, h) = (image.width() as i64, image.height() as i64);
+    let (fx, fy) = (x.floor(), y.floor());
+    let (ax, ay) = (x - fx, y - fy);
+    let pixel = |dx: i64, dy: i64| {
+        *image.get_pixel((fx as i64 + dx).clamp(0, w - 1) as u32, (fy as i64 + dy).clamp(0, h - 1) as u32)
+    };
+    let (p00, p10, p01, p11) = (pixel(0, 0), pixel(1, 0), pixel(0, 1), pixel(1, 1));
+    Rgba(std::array::from_fn(|c| {
+        let top = p00[c] as f32 * (1.0 - ax) + p10[c] as f32 * ax;
+        let bottom = p01[c] as f32 * (1.0 - ax) + p11[c] as f32 * ax;
+        (top * (1.0 - ay) + bottom * ay).round() as u8
+    }))
+}
+
+fn aspect(crop: &RgbaImage) -> f32 {
+    crop.width() as f32 / crop.height() as f32
+}
+
+/// The crops resized to `height` keeping their aspect (at most `width` wide), normalised, and
+/// padded with zeros on the right to `width`: an [N, 3, height, width] tensor.
+fn padded_batch<'a>(crops: impl ExactSizeIterator<Item = &'a RgbaImage>, height: u32, width: u32, pre: &Preprocess) -> Tensor {
+    let count = crops.len();
+    let (rows, columns) = (height as usize, width as usize);
+    let mut data = vec![0f32; count * 3 * rows * columns];
+    for (n, crop) in crops.enumerate() {
+        let resized_width = ((height as f32 * aspect(crop)).ceil() as u32).clamp(1, width);
+        let values = image_to_nchw(crop, resized_width, height, pre)
+            .flatten_all()
+            .and_then(|t| t.to_vec1::<f32>())
+            .expect("a host tensor of f32");
+        let resized = resized_width as usize;
+        for c in 0..3 {
+            for y in 0..rows {
+                let from = (c * rows + y) * resized;
+                let to = ((n * 3 + c) * rows + y) * columns;
+                data[to..to + resized].copy_from_slice(&values[from..from + resized]);
+            }
+        }
+    }
+    Tensor::from_vec(data, (count, 3, rows, columns), &Device::Cpu).expect("length matches shape")
+}
+
+/// CTC greedy decoding of one line's [steps × classes] probabilities: the most likely class per
+/// step, repeats collapsed, blanks (class 0) dropped; confidence is the kept steps' mean probability.
+pub fn ctc_greedy(probabilities: &[f32], classes: usize) -> (Vec<usize>, f32) {
+    let mut kept = Vec::new();
+    let mut total = 0.0;
+    let mut previous = None;
+    for step in probabilities.chunks(classes) {
+        let (best, p) = step.iter().enumerate().fold((0, f32::MIN), |acc, (i, &p)| if p > acc.1 { (i, p) } else { acc });
+        if best != 0 && previous != Some(best) {
+            kept.push(best);
+            total += p;
+        }
+        previous = Some(best);
+    }
+    let confidence = if kept.is_empty() { 0.0 } else { total / kept.len() as f32 };
+    (kept, confidence)
+}
+
+fn vertical_range(polygon: &[Point; 4]) -> (f32, f32) {
+    polygon.iter().fold((f32::MAX, f32::MIN), |(top, bottom), p| (top.min(p.1), bottom.max(p.1)))
+}
+
+/// Whether two boxes overlap vertically by more than half the shorter one's height.
+fn same_row(a: &[Point; 4], b: &[Point; 4]) -> bool {
+    let ((a_top, a_bottom), (b_top, b_bottom)) = (vertical_range(a), vertical_range(b));
+    let overlap = a_bottom.min(b_bottom) - a_top.max(b_top);
+    overlap > 0.5 * (a_bottom - a_top).min(b_bottom - b_top)
+}
+
+/// Top to bottom by centre, and left to right within a row.
+pub fn sort_in_reading_order(lines: &mut [TextLine]) {
+    let centre_y = |line: &TextLine| line.polygon.iter().map(|p| p.1).sum::<f32>() / 4.0;
+    let left = |line: &TextLine| line.polygon.iter().map(|p| p.0).fold(f32::MAX, f32::min);
+    lines.sort_by(|a, b| centre_y(a).total_cmp(&centre_y(b)));
+    for i in 1..lines.len() {
+        let mut j = i;
+        while j > 0 && same_row(&lines[j - 1].polygon, &lines[j].polygon) && left(&lines[j]) < left(&lines[j - 1]) {
+            lines.swap(j - 1, j);
+            j -= 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_near(a: f32, b: f32) {
+        assert!((a - b).abs() < 1e-3, "{a} vs {b}");
+    }
+
+    #[test]
+    fn min_area_rect_finds_a_rotated_rectangle() {
+        // A 40×10 rectangle turned by atan(3/4): sides along (4, 3)/5 and (-3, 4)/5.
+        let mut points = Vec::new();
+        for a in 0..=8 {
+            for b in 0..=2 {
+                points.push((a * 4 - b * 3, a * 3 + b * 4));
+            }
+        }
+        let rect = min_area_rect(&points).unwrap();
+        let (long, short) = if rect.size.0 > rect.size.1 { rect.size } else { (rect.size.1, rect.size.0) };
+        assert_near(long, 40.0);
+        assert_near(short, 10.0);
+        assert_near(rect.centre.0, (32.0 - 6.0) / 2.0);
+        assert_near(rect.centre.1, (24.0 + 8.0) / 2.0);
+        assert_near((rect.axis.0 * 3.0 - rect.axis.1 * 4.0).abs().min((rect.axis.0 * 4.0 + rect.axis.1 * 3.0).abs()), 0.0);
+    }
+
+    #[test]
+    fn unclip_grows_a_square_on_every_side() {
+        let square = RotatedRect { centre: (5.0, 5.0), size: (10.0, 10.0), axis: (1.0, 0.0) };
+        // area 100 × 1.5 / perimeter 40 = 3.75 on each side.
+        let grown = square.unclip(1.5);
+        assert_eq!(grown.size, (17.5, 17.5));
+        assert_eq!(reading_order_corners(grown.corners()), [(-3.75, -3.75), (13.75, -3.75), (13.75, 13.75), (-3.75, 13.75)]);
+    }
+
+    #[test]
+    fn hull_drops_inner_and_collinear_points() {
+        let points = [(0, 0), (2, 0), (4, 0), (4, 3), (2, 1), (0, 3), (1, 2)];
+        assert_eq!(convex_hull(&points), vec![(0, 0), (4, 0), (4, 3), (0, 3)]);
+    }
+
+    #[test]
+    fn text_boxes_find_two_bars() {
+        let (width, height) = (64, 32);
+        let mut values = vec![0.0; width * height];
+        for (x0, x1, y0, y1) in [(4, 40, 4, 12), (10, 60, 18, 28)] {
+            for y in y0..y1 {
+                values[y * width + x0..y * width + x1].fill(0.9);
+            }
+        }
+        let map = ProbabilityMap { width, height, values: &values };
+        let db = DbParams { thresh: 0.2, box_thresh: 0.4, unclip_ratio: 1.4, max_candidates: 100 };
+        let boxes = text_boxes(&map, &db);
+        assert_eq!(boxes.len(), 2);
+        // The first bar spans pixel centres 4..=39 × 4..=11; unclip adds 35×7×1.4/84 ≈ 4.08.
+        let [top_left, _, bottom_right, _] = boxes[0];
+        assert_near(top_left.0, 4.0 - 35.0 * 7.0 * 1.4 / 84.0);
+        assert_near(bottom_right.1, 11.0 + 35.0 * 7.0 * 1.4 / 84.0);
+    }
+
+    #[test]
+    fn detection_size_keeps_aspect_in_multiples() {
+        assert_eq!(detection_size(2256, 324, 960, 32), (960, 128));
+        assert_eq!(detection_size(100, 10, 960, 32), (96, 32));
+    }
+
+    #[test]
+    fn ctc_collapses_repeats_and_drops_blanks() {
+        let steps = [[0.1, 0.8, 0.1], [0.1, 0.6, 0.3], [0.9, 0.05, 0.05], [0.2, 0.7, 0.1], [0.1, 0.1, 0.8]];
+        let (kept, confidence) = ctc_greedy(&steps.concat(), 3);
+        assert_eq!(kept, vec![1, 1, 2]);
+        assert_near(confidence, (0.8 + 0.7 + 0.8) / 3.0);
+    }
+
+    #[test]
+    fn reading_order_puts_a_row_left_to_right() {
+        let line = |x: f32, y: f32, text: &str| TextLine {
+            text: text.into(),
+            confidence: 1.0,
+            polygon: [(x, y), (x + 50.0, y), (x + 50.0, y + 20.0), (x, y + 20.0)],
+        };
+        let mut lines = vec![line(0.0, 40.0, "c"), line(100.0, 2.0, "b"), line(0.0, 0.0, "a")];
+        sort_in_reading_order(&mut lines);
+        assert_eq!(text(&lines), "a b\nc");
+    }
+
+    #[test]
+    fn a_page_is_upside_down_when_turned_lines_are_longer() {
+        assert!(page_upside_down([(true, 300), (false, 100), (false, 150)]));
+        assert!(!page_upside_down([(true, 100), (false, 150)]));
+        assert!(!page_upside_down([]));
+    }
+
+    #[test]
+    fn tall_boxes_are_cropped_turned() {
+        let image = RgbaImage::from_fn(10, 40, |_, y| Rgba([(y * 6) as u8, 0, 0, 255]));
+        let crop = crop_line(&image, &[(0.0, 0.0), (10.0, 0.0), (10.0, 40.0), (0.0, 40.0)]);
+        assert_eq!(crop.dimensions(), (40, 10));
+        // Turned anticlockwise: the image's top is now on the left.
+        assert!(crop.get_pixel(0, 5)[0] < crop.get_pixel(39, 5)[0]);
+    }
+}
