@@ -1,5 +1,6 @@
 //! Lantern's tools: image in, image or text out, over the engine. Nothing here knows of browsers.
 
+pub mod cartoonify;
 mod error;
 pub mod image_to_text;
 pub mod input;

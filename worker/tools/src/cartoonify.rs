@@ -1,0 +1,432 @@
+//! Cartoonify: a feed-forward style network repaints the photo, then the result is brought back
+//! to the photo's full resolution, either by upscaling one pass at a working size ([`Resolution::Fast`])
+//! or by running the network over overlapping tiles of the original ([`Resolution::FullDetail`]).
+//!
+//! Memory: what a pass needs grows with the area it runs at, not with the photo. For multistyle26
+//! the largest activation is [1, 32, h + 2, w + 2] f32 (a reflect-padded full-resolution layer;
+//! measured from the plan's step shapes): 128 MiB at 1024², 32 MiB for a
+//! 512² tile. The plan does not expose the sum of live buffers, so count about three such buffers
+//! alive at once (a layer's input, its output and a residual skip): roughly 400 MB for a 1024²
+//! Fast pass and 100 MB per 512² tile in FullDetail, plus the photo itself in f32 (12 bytes a
+//! pixel, twice over for the blended sum) at full size.
+
+use image::imageops::{self, FilterType};
+use image::{ImageBuffer, Rgb, Rgb32FImage, RgbaImage};
+use lantern_engine::{Backend, Device, Model as Network, Session, Tensor};
+use lantern_models::{Postprocess, Preprocess, Scale};
+
+use crate::ToolError;
+
+/// How a style network takes its image and gives its result.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StyleModel {
+    /// Image in 0..1 plus a vector mixing `styles` learned styles (input `style_weights`); output 0..1.
+    MultiStyle { styles: usize, output: String, max_side: u32, pad_multiple: u32 },
+    /// AnimeGAN family: one RGB image in −1..1 (x/127.5 − 1), one image out in −1..1 (tanh).
+    AnimeGan,
+}
+
+/// AnimeGAN downsamples three times by two, so sides must divide by eight.
+const ANIMEGAN_MULTIPLE: u32 = 8;
+/// The AnimeGAN generators are trained well below this; larger only costs memory.
+const ANIMEGAN_MAX_SIDE: u32 = 1024;
+
+impl StyleModel {
+    /// The multi-style convention, as the model's manifest entry describes it.
+    pub fn from_manifest(preprocess: &Preprocess, postprocess: &Postprocess) -> Result<Self, ToolError> {
+        let styles = preprocess.style_weights.ok_or_else(|| ToolError::Model("the manifest gives no style count".into()))?;
+        if preprocess.scale != Scale::Unit || preprocess.mean.is_some() || preprocess.std.is_some() {
+            return Err(ToolError::Model("a style network must take its image in 0..1".into()));
+        }
+        Ok(StyleModel::MultiStyle {
+            styles: styles as usize,
+            output: postprocess.output.clone().unwrap_or_else(|| "stylized".into()),
+            max_side: preprocess.max_side.unwrap_or(1024),
+            pad_multiple: preprocess.pad_multiple.unwrap_or(1).max(1),
+        })
+    }
+
+    /// How many styles the weight vector mixes; zero when the network has one fixed style.
+    pub fn styles(&self) -> usize {
+        match self {
+            StyleModel::MultiStyle { styles, .. } => *styles,
+            StyleModel::AnimeGan => 0,
+        }
+    }
+
+    /// The longest side a Fast pass runs at.
+    pub fn max_side(&self) -> u32 {
+        match self {
+            StyleModel::MultiStyle { max_side, .. } => *max_side,
+            StyleModel::AnimeGan => ANIMEGAN_MAX_SIDE,
+        }
+    }
+
+    /// What every side the network sees must divide by.
+    pub fn multiple(&self) -> u32 {
+        match self {
+            StyleModel::MultiStyle { pad_multiple, .. } => *pad_multiple,
+            StyleModel::AnimeGan => ANIMEGAN_MULTIPLE,
+        }
+    }
+}
+
+/// A mix of two learned styles: `first` weighs 1 − `mix`, `second` weighs `mix`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Style {
+    pub first: usize,
+    pub second: usize,
+    pub mix: f32,
+}
+
+impl Style {
+    /// One style alone.
+    pub fn single(index: usize) -> Self {
+        Style { first: index, second: index, mix: 0.0 }
+    }
+
+    /// The network's `style_weights` input for `styles` learned styles.
+    pub fn weights(&self, styles: usize) -> Result<Vec<f32>, ToolError> {
+        if self.first >= styles || self.second >= styles {
+            return Err(ToolError::Model(format!("the network has {styles} styles, not {}", self.first.max(self.second) + 1)));
+        }
+        let mix = self.mix.clamp(0.0, 1.0);
+        let mut weights = vec![0.0; styles];
+        weights[self.first] += 1.0 - mix;
+        weights[self.second] += mix;
+        Ok(weights)
+    }
+}
+
+/// How the result reaches the photo's full resolution.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Resolution {
+    /// One pass with the long side at `long_side` (the photo's own when None), at most the model's
+    /// maximum, then a bicubic upscale. Quick, but fine detail is the working size's.
+    Fast { long_side: Option<u32> },
+    /// Passes over `tile`² tiles of the original overlapping by `overlap` pixels, feathered
+    /// together. Memory stays that of one tile at any photo size. Instance-normalising networks
+    /// see each tile's own statistics, so the texture differs from one whole-photo pass (about
+    /// 39 levels mean on a 1200×800 photo in 512² tiles) while the boundaries show no step.
+    FullDetail { tile: u32, overlap: u32 },
+}
+
+/// Everything the person chooses.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Options {
+    pub style: Style,
+    /// 1 gives the network's result, 0 the original photo, between a blend of the two.
+    pub strength: f32,
+    pub resolution: Resolution,
+}
+
+/// Colour planes in 0..1, channel-major like the network's input.
+struct Planes {
+    width: usize,
+    height: usize,
+    data: Vec<f32>,
+}
+
+impl Planes {
+    fn from_rgba(image: &RgbaImage) -> Self {
+        let (width, height) = (image.width() as usize, image.height() as usize);
+        let plane = width * height;
+        let mut data = vec![0.0; 3 * plane];
+        for (i, p) in image.pixels().enumerate() {
+            for c in 0..3 {
+                data[c * plane + i] = p[c] as f32 / 255.0;
+            }
+        }
+        Planes { width, height, data }
+    }
+
+    /// The window at (`left`, `top`), extended right and down to `width`×`height` by mirroring.
+    fn window(&self, left: usize, top: usize, inner: (usize, usize), padded: (usize, usize)) -> Planes {
+        let (width, height) = padded;
+        let mut data = vec![0.0; 3 * width * height];
+        for c in 0..3 {
+            for y in 0..height {
+                let source_y = top + reflect(y, inner.1);
+                for x in 0..width {
+                    let source_x = left + reflect(x, inner.0);
+                    data[(c * height + y) * width + x] = self.data[(c * self.height + source_y) * self.width + source_x];
+                }
+            }
+        }
+        Planes { width, height, data }
+    }
+
+    fn into_image(self) -> Rgb32FImage {
+        let plane = self.width * self.height;
+        ImageBuffer::from_fn(self.width as u32, self.height as u32, |x, y| {
+            let i = y as usize * self.width + x as usize;
+            Rgb([self.data[i], self.data[plane + i], self.data[2 * plane + i]])
+        })
+    }
+}
+
+/// Mirror index without repeating the edge, as ONNX `reflect` padding does.
+fn reflect(i: usize, length: usize) -> usize {
+    if length < 2 {
+        return 0;
+    }
+    let period = 2 * (length - 1);
+    let folded = i % period;
+    if folded < length { folded } else { period - folded }
+}
+
+fn round_up(value: usize, multiple: u32) -> usize {
+    value.div_ceil(multiple as usize) * multiple as usize
+}
+
+pub struct Cartoonifier<B: Backend + Clone> {
+    network: Network,
+    model: StyleModel,
+    image_input: String,
+    output: String,
+    backend: B,
+}
+
+impl<B: Backend + Clone> Cartoonifier<B> {
+    /// Reads the network and checks it has the inputs and output its convention needs.
+    pub fn new(onnx: &[u8], model: StyleModel, backend: B) -> Result<Self, ToolError> {
+        let network = Network::from_bytes(onnx)?;
+        let names: Vec<&str> = network.inputs.iter().map(|i| i.name.as_str()).collect();
+        let (image_input, output) = match &model {
+            StyleModel::MultiStyle { output, .. } => {
+                if names.len() != 2 || !names.contains(&"style_weights") {
+                    return Err(ToolError::Model(format!("a multi-style network takes an image and `style_weights`; this one takes {names:?}")));
+                }
+                if !network.outputs.contains(output) {
+                    return Err(ToolError::Model(format!("the network has no output `{output}`")));
+                }
+                let image = names.iter().find(|n| **n != "style_weights").expect("two inputs, one is the weights");
+                (image.to_string(), output.clone())
+            }
+            StyleModel::AnimeGan => {
+                if names.len() != 1 || network.outputs.len() != 1 {
+                    return Err(ToolError::Model(format!(
+                        "an AnimeGAN network takes one image and gives one image; this one has {} inputs and {} outputs",
+                        names.len(),
+                        network.outputs.len()
+                    )));
+                }
+                let rank = network.inputs[0].dims.len();
+                if rank != 4 {
+                    return Err(ToolError::Model(format!("an AnimeGAN network takes an image [1, 3, h, w]; this input has {rank} dimensions")));
+                }
+                (names[0].to_string(), network.outputs[0].clone())
+            }
+        };
+        Ok(Cartoonifier { network, model, image_input, output, backend })
+    }
+
+    pub fn model(&self) -> &StyleModel {
+        &self.model
+    }
+
+    /// The `style_weights` input for `style`; empty for a network with one fixed style.
+    fn style_weights(&self, style: &Style) -> Result<Vec<f32>, ToolError> {
+        match self.model {
+            StyleModel::MultiStyle { styles, .. } => style.weights(styles),
+            StyleModel::AnimeGan => Ok(Vec::new()),
+        }
+    }
+
+    /// A session for one input size; plans take milliseconds, so none is kept between calls.
+    pub fn session(&self, width: usize, height: usize) -> Result<Session<B>, ToolError> {
+        let image_shape = [1, 3, height, width];
+        let styles = [self.model.styles()];
+        let mut shapes: Vec<(&str, &[usize])> = vec![(self.image_input.as_str(), &image_shape)];
+        if let StyleModel::MultiStyle { .. } = self.model {
+            shapes.push(("style_weights", &styles));
+        }
+        let plan = self.network.plan(&shapes, Some(&[self.output.as_str()]))?;
+        Ok(Session::new(plan, self.backend.clone())?)
+    }
+
+    /// Runs `session` on 0..1 planes of its exact size; the result is in 0..1.
+    fn stylize_planes(
+        &self,
+        session: &Session<B>,
+        planes: &Planes,
+        weights: &[f32],
+        progress: &mut dyn FnMut(usize, usize) -> bool,
+    ) -> Result<Planes, ToolError> {
+        let (width, height) = (planes.width, planes.height);
+        let to_network = |v: f32| match self.model {
+            StyleModel::MultiStyle { .. } => v,
+            StyleModel::AnimeGan => v * 2.0 - 1.0,
+        };
+        let image = Tensor::from_vec(planes.data.iter().map(|&v| to_network(v)).collect::<Vec<f32>>(), (1, 3, height, width), &Device::Cpu)
+            .map_err(lantern_engine::Error::from)?;
+        let mut inputs = Vec::new();
+        for spec in &session.plan().inputs {
+            if spec.name == self.image_input {
+                inputs.push(image.clone());
+            } else {
+                inputs.push(Tensor::from_vec(weights.to_vec(), weights.len(), &Device::Cpu).map_err(lantern_engine::Error::from)?);
+            }
+        }
+        let output = session.run_with(&inputs, progress)?.remove(0);
+        let values = output.flatten_all().and_then(|t| t.to_vec1::<f32>()).map_err(lantern_engine::Error::from)?;
+        if values.len() != 3 * width * height {
+            return Err(ToolError::Model(format!("the network gave {} values for a {width}×{height} image", values.len())));
+        }
+        let data = values
+            .into_iter()
+            .map(|y| match self.model {
+                StyleModel::MultiStyle { .. } => y.clamp(0.0, 1.0),
+                StyleModel::AnimeGan => ((y + 1.0) / 2.0).clamp(0.0, 1.0),
+            })
+            .collect();
+        Ok(Planes { width, height, data })
+    }
+
+    /// The network's result on `planes` of any size: mirrored out to the model's multiple, cropped back.
+    fn stylize_padded(
+        &self,
+        session: &Session<B>,
+        planes: &Planes,
+        weights: &[f32],
+        progress: &mut dyn FnMut(usize, usize) -> bool,
+    ) -> Result<Planes, ToolError> {
+        let [_, _, height, width] = session.plan().inputs.iter().find(|i| i.name == self.image_input).expect("planned above").shape[..]
+        else {
+            return Err(ToolError::Model("the image input is not [1, 3, h, w]".into()));
+        };
+        let padded = planes.window(0, 0, (planes.width, planes.height), (width, height));
+        let result = self.stylize_planes(session, &padded, weights, progress)?;
+        Ok(result.window(0, 0, (planes.width, planes.height), (planes.width, planes.height)))
+    }
+
+    /// The working size of a Fast pass: long side as asked (at most the model's), both sides
+    /// rounded to the nearest multiple the network needs.
+    pub fn working_size(&self, width: u32, height: u32, long_side: Option<u32>) -> (u32, u32) {
+        let long = width.max(height).max(1);
+        let target = long_side.unwrap_or(long).min(self.model.max_side());
+        let scale = target as f64 / long as f64;
+        let multiple = self.model.multiple() as f64;
+        let side = |s: u32| (((s as f64 * scale) / multiple).round().max(1.0) * multiple) as u32;
+        (side(width), side(height))
+    }
+
+    /// One pass at `width`×`height` (resized bilinearly from the photo), the result at that size.
+    pub fn stylize_at(
+        &self,
+        image: &RgbaImage,
+        width: u32,
+        height: u32,
+        style: &Style,
+        progress: &mut dyn FnMut(usize, usize) -> bool,
+    ) -> Result<Rgb32FImage, ToolError> {
+        let weights = self.style_weights(style)?;
+        let resized = imageops::resize(image, width, height, FilterType::Triangle);
+        let planes = Planes::from_rgba(&resized);
+        let multiple = self.model.multiple();
+        let session = self.session(round_up(planes.width, multiple), round_up(planes.height, multiple))?;
+        Ok(self.stylize_padded(&session, &planes, &weights, progress)?.into_image())
+    }
+
+    /// The photo over overlapping tiles at full resolution, feathered together.
+    pub fn stylize_tiled(
+        &self,
+        image: &RgbaImage,
+        tile: u32,
+        overlap: u32,
+        style: &Style,
+        progress: &mut dyn FnMut(usize, usize) -> bool,
+    ) -> Result<Rgb32FImage, ToolError> {
+        if overlap >= tile {
+            return Err(ToolError::Model(format!("tiles of {tile} pixels cannot overlap by {overlap}")));
+        }
+        let weights = self.style_weights(style)?;
+        let planes = Planes::from_rgba(image);
+        let (tile, overlap) = (tile as usize, overlap as usize);
+        let columns = tile_starts(planes.width, tile, overlap);
+        let rows = tile_starts(planes.height, tile, overlap);
+        let (tile_width, tile_height) = (tile.min(planes.width), tile.min(planes.height));
+        let multiple = self.model.multiple();
+        let session = self.session(round_up(tile_width, multiple), round_up(tile_height, multiple))?;
+
+        let plane = planes.width * planes.height;
+        let mut sum = vec![0.0f32; 3 * plane];
+        let mut total_weight = vec![0.0f32; plane];
+        let tiles = columns.len() * rows.len();
+        let mut index = 0;
+        for &top in &rows {
+            for &left in &columns {
+                let window = planes.window(left, top, (tile_width, tile_height), (tile_width, tile_height));
+                let mut tile_progress = |done: usize, steps: usize| progress(index * steps + done, tiles * steps);
+                let result = self.stylize_padded(&session, &window, &weights, &mut tile_progress)?;
+                for y in 0..tile_height {
+                    let weight_y = feather(y, tile_height, overlap, top == 0, top + tile_height == planes.height);
+                    for x in 0..tile_width {
+                        let weight = weight_y * feather(x, tile_width, overlap, left == 0, left + tile_width == planes.width);
+                        let target = (top + y) * planes.width + left + x;
+                        total_weight[target] += weight;
+                        for c in 0..3 {
+                            sum[c * plane + target] += weight * result.data[(c * tile_height + y) * tile_width + x];
+                        }
+                    }
+                }
+                index += 1;
+            }
+        }
+        for c in 0..3 {
+            for (value, weight) in sum[c * plane..(c + 1) * plane].iter_mut().zip(&total_weight) {
+                *value /= weight;
+            }
+        }
+        Ok(Planes { width: planes.width, height: planes.height, data: sum }.into_image())
+    }
+
+    /// The cartoon at the photo's own size, alpha kept. `progress(done, total)` returning false cancels.
+    pub fn cartoonify(
+        &self,
+        image: &RgbaImage,
+        options: &Options,
+        progress: &mut dyn FnMut(usize, usize) -> bool,
+    ) -> Result<RgbaImage, ToolError> {
+        let (width, height) = image.dimensions();
+        let stylized = match options.resolution {
+            Resolution::Fast { long_side } => {
+                let (work_width, work_height) = self.working_size(width, height, long_side);
+                let small = self.stylize_at(image, work_width, work_height, &options.style, progress)?;
+                imageops::resize(&small, width, height, FilterType::CatmullRom)
+            }
+            Resolution::FullDetail { tile, overlap } => self.stylize_tiled(image, tile, overlap, &options.style, progress)?,
+        };
+        Ok(blend_with_original(image, &stylized, options.strength))
+    }
+}
+
+/// Left (or top) edges of tiles covering `length`; the last one is pulled back to end at the edge.
+fn tile_starts(length: usize, tile: usize, overlap: usize) -> Vec<usize> {
+    if length <= tile {
+        return vec![0];
+    }
+    let mut starts: Vec<usize> = (0..).map(|i| i * (tile - overlap)).take_while(|&s| s + tile < length).collect();
+    starts.push(length - tile);
+    starts
+}
+
+/// A tile's weight along one axis: rising linearly over `overlap` pixels at edges shared with
+/// another tile, flat at the photo's own edges, so overlapping tiles cross-fade without a seam.
+fn feather(i: usize, length: usize, overlap: usize, at_start: bool, at_end: bool) -> f32 {
+    let ramp = overlap.max(1) as f32;
+    let rise = if at_start { 1.0 } else { ((i as f32 + 0.5) / ramp).min(1.0) };
+    let fall = if at_end { 1.0 } else { ((length - i) as f32 - 0.5) / ramp };
+    rise.min(fall.min(1.0))
+}
+
+/// `strength` of the cartoon over the original, with the original's alpha.
+pub fn blend_with_original(image: &RgbaImage, stylized: &Rgb32FImage, strength: f32) -> RgbaImage {
+    let strength = strength.clamp(0.0, 1.0);
+    RgbaImage::from_fn(image.width(), image.height(), |x, y| {
+        let original = image.get_pixel(x, y);
+        let cartoon = stylized.get_pixel(x, y);
+        let mix = |c: usize| (cartoon[c].clamp(0.0, 1.0) * 255.0 * strength + original[c] as f32 * (1.0 - strength)).round() as u8;
+        image::Rgba([mix(0), mix(1), mix(2), original[3]])
+    })
+}
