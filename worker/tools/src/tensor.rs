@@ -11,7 +11,7 @@ pub fn image_to_nchw(image: &RgbaImage, width: u32, height: u32, pre: &Preproces
     let resized = imageops::resize(image, width, height, FilterType::Triangle);
     let plane = (width * height) as usize;
     let divisor = match pre.scale {
-        Scale::Max => resized.pixels().flat_map(|p| p.0[..3].to_vec()).max().unwrap_or(0).max(1) as f32,
+        Scale::Max => resized.pixels().flat_map(|p| p.0[..3].iter().copied()).max().unwrap_or(0).max(1) as f32,
         Scale::Unit => 255.0,
         Scale::Raw => 1.0,
     };

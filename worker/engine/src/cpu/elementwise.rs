@@ -140,9 +140,8 @@ fn apply_run(dst: &mut [f32], x: &[f32], ix: usize, y: &[f32], iy: usize, f: imp
 }
 
 /// Element-wise math over rayon; candle's unary ops run on one thread.
-pub fn unary(x: &Tensor, f: impl Fn(f32) -> f32 + Sync) -> candle_core::Result<Tensor> {
-    let mut data = with_f32(x, |x| x.to_vec())?;
-    data.par_chunks_mut(CHUNK).for_each(|chunk| chunk.iter_mut().for_each(|v| *v = f(*v)));
+pub fn unary(x: &Tensor, f: impl Fn(f32) -> f32 + Sync + Send) -> candle_core::Result<Tensor> {
+    let data = with_f32(x, |x| x.par_iter().with_min_len(CHUNK).map(|&v| f(v)).collect())?;
     tensor_from(data, x.dims())
 }
 
