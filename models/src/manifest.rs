@@ -20,7 +20,7 @@ pub struct Manifest {
     pub assets: Vec<Entry>,
 }
 
-/// One file to fetch: its source in a package registry and what it must hash to.
+/// One file to fetch: where it comes from and what it must hash to.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Entry {
     /// Unique name; also the file's stem in the cache and in the published folder.
@@ -38,10 +38,20 @@ pub struct Entry {
     pub licence_note: Option<String>,
 }
 
-/// A package release in a registry, and where the file lies inside it.
-#[derive(Debug, Clone, Deserialize)]
+/// Where an entry's file comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(try_from = "SourceFields")]
-pub struct Source {
+pub enum Source {
+    /// A file inside a released package.
+    Package(Package),
+    /// A file the self-hoster keeps on disk. [`Manifest::load`] makes a relative path absolute
+    /// against the manifest's folder; [`Manifest::parse`] leaves it relative to the working folder.
+    LocalFile { path: PathBuf },
+}
+
+/// A package release in a registry, and where the file lies inside it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Package {
     pub registry: Registry,
     pub package: String,
     pub version: String,
@@ -69,9 +79,10 @@ pub enum Location {
 /// The manifest's flat spelling of a [`Source`], checked into one before use.
 #[derive(Deserialize)]
 struct SourceFields {
-    registry: Registry,
-    package: String,
-    version: String,
+    file: Option<PathBuf>,
+    registry: Option<Registry>,
+    package: Option<String>,
+    version: Option<String>,
     path: Option<String>,
     chunks_from: Option<String>,
     resource: Option<String>,
@@ -81,22 +92,66 @@ impl TryFrom<SourceFields> for Source {
     type Error = String;
 
     fn try_from(fields: SourceFields) -> Result<Self, String> {
-        let location = match (fields.path, fields.chunks_from, fields.resource) {
+        let SourceFields {
+            file,
+            registry,
+            package,
+            version,
+            path,
+            chunks_from,
+            resource,
+        } = fields;
+        if let Some(file) = file {
+            if registry.is_some()
+                || package.is_some()
+                || version.is_some()
+                || path.is_some()
+                || chunks_from.is_some()
+                || resource.is_some()
+            {
+                return Err(format!(
+                    "{}: `file` names a local file; leave out `registry`, `package`, `version`, `path`, `chunks_from` and `resource`",
+                    file.display()
+                ));
+            }
+            return Ok(Source::LocalFile { path: file });
+        }
+        let (Some(registry), Some(package), Some(version)) = (registry, package, version) else {
+            return Err(
+                "give either `file` (a local file) or `registry`, `package` and `version`".into(),
+            );
+        };
+        let location = match (path, chunks_from, resource) {
             (Some(path), None, None) => Location::File { path },
             (None, Some(index), Some(resource)) => Location::Chunks { index, resource },
             _ => {
                 return Err(format!(
-                    "{} {}: give either `path`, or both `chunks_from` and `resource`",
-                    fields.package, fields.version
+                    "{package} {version}: give either `path`, or both `chunks_from` and `resource`"
                 ));
             }
         };
-        Ok(Source {
-            registry: fields.registry,
-            package: fields.package,
-            version: fields.version,
+        Ok(Source::Package(Package {
+            registry,
+            package,
+            version,
             location,
-        })
+        }))
+    }
+}
+
+impl std::fmt::Display for Source {
+    /// `pypi:package@version`, `npm:package@version`, or `file:<path>`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Source::Package(package) => write!(
+                f,
+                "{}:{}@{}",
+                package.registry.name(),
+                package.package,
+                package.version
+            ),
+            Source::LocalFile { path } => write!(f, "file:{}", path.display()),
+        }
     }
 }
 
@@ -172,10 +227,12 @@ pub enum Range {
     MinMax,
     /// Already in 0..1.
     Unit,
+    /// In -1..1, as from a tanh: mapped by (x + 1) / 2.
+    Tanh,
 }
 
 /// Image preparation before inference; fields a network does not use are left out.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Preprocess {
     pub colour: Colour,
@@ -210,7 +267,7 @@ pub struct Preprocess {
 }
 
 /// Reading the network's output; fields a network does not use are left out.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Postprocess {
     /// Name of the output to read, where the network has several.
@@ -267,17 +324,47 @@ impl Tool {
 }
 
 impl Manifest {
-    /// Reads and checks the manifest at `path`.
+    /// Reads and checks the manifest at `path`; relative `file` paths are taken from its folder.
     pub fn load(path: impl AsRef<Path>) -> Result<Manifest> {
         let path = path.as_ref();
-        let text =
-            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        Manifest::parse(&text).with_context(|| format!("in {}", path.display()))
+        let manifest = Manifest::read_unchecked(path)?;
+        manifest
+            .check()
+            .with_context(|| format!("in {}", path.display()))?;
+        Ok(manifest)
     }
 
-    /// Reads the manifest kept beside this crate, the one the site is built from.
+    /// Reads the manifest kept beside this crate, the one the site is built from, with the
+    /// self-hoster's entries from `local.toml` beside it when that file exists.
     pub fn load_default() -> Result<Manifest> {
-        Manifest::load(Manifest::default_path())
+        Manifest::load_with_local(Manifest::default_path(), Manifest::local_path())
+    }
+
+    /// Reads the manifest at `path` and, if the file `local` exists, adds its `[[model]]` and
+    /// `[[asset]]` entries after the manifest's own; an id both files use is an error.
+    pub fn load_with_local(path: impl AsRef<Path>, local: impl AsRef<Path>) -> Result<Manifest> {
+        let (path, local) = (path.as_ref(), local.as_ref());
+        if !local.exists() {
+            return Manifest::load(path);
+        }
+        let mut manifest = Manifest::read_unchecked(path)?;
+        let extra = Manifest::read_unchecked(local)?;
+        for entry in extra.entries() {
+            if manifest.entry(&entry.id).is_ok() {
+                bail!(
+                    "{}: `{}` is already an id in {}; pick another",
+                    local.display(),
+                    entry.id,
+                    path.display()
+                );
+            }
+        }
+        manifest.models.extend(extra.models);
+        manifest.assets.extend(extra.assets);
+        manifest
+            .check()
+            .with_context(|| format!("in {} with {}", path.display(), local.display()))?;
+        Ok(manifest)
     }
 
     /// Path of the manifest kept beside this crate.
@@ -285,10 +372,38 @@ impl Manifest {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("manifest.toml")
     }
 
-    /// Parses and checks manifest text.
+    /// Path of the self-hoster's own entries beside the default manifest (git-ignored).
+    pub fn local_path() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("local.toml")
+    }
+
+    /// Parses and checks manifest text; relative `file` paths stay relative to the working folder.
     pub fn parse(text: &str) -> Result<Manifest> {
         let manifest: Manifest = toml::from_str(text)?;
         manifest.check()?;
+        Ok(manifest)
+    }
+
+    /// The file at `path` parsed, with relative `file` paths made absolute against its folder,
+    /// before the whole-manifest checks (a local.toml alone need not satisfy them).
+    fn read_unchecked(path: &Path) -> Result<Manifest> {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let mut manifest: Manifest =
+            toml::from_str(&text).with_context(|| format!("in {}", path.display()))?;
+        let folder = std::path::absolute(path)
+            .with_context(|| format!("finding the folder of {}", path.display()))?
+            .parent()
+            .context("a manifest file has a parent folder")?
+            .to_path_buf();
+        let models = manifest.models.iter_mut().map(|model| &mut model.entry);
+        for entry in models.chain(manifest.assets.iter_mut()) {
+            if let Source::LocalFile { path } = &mut entry.source
+                && path.is_relative()
+            {
+                *path = folder.join(&*path);
+            }
+        }
         Ok(manifest)
     }
 
@@ -389,15 +504,21 @@ impl Entry {
         format!("{}.{}", self.id, self.extension())
     }
 
-    /// Extension taken from the path inside the package; chunked resources are ONNX graphs.
+    /// Extension taken from the file's path, in its package or on disk; chunked resources are
+    /// ONNX graphs.
     pub fn extension(&self) -> &str {
-        match &self.source.location {
-            Location::File { path } => Path::new(path)
-                .extension()
-                .and_then(|ext| ext.to_str())
-                .unwrap_or(""),
-            Location::Chunks { .. } => "onnx",
-        }
+        let path = match &self.source {
+            Source::Package(Package {
+                location: Location::Chunks { .. },
+                ..
+            }) => return "onnx",
+            Source::Package(Package {
+                location: Location::File { path },
+                ..
+            }) => Path::new(path),
+            Source::LocalFile { path } => path.as_path(),
+        };
+        path.extension().and_then(|ext| ext.to_str()).unwrap_or("")
     }
 
     /// Where this entry lives in the user's cache, `<cache>/models/<id>.<ext>`, whether or not it
@@ -441,7 +562,7 @@ impl Entry {
             bail!("{id}: size must be the file's size in bytes");
         }
         if !matches!(self.extension(), "onnx" | "txt") {
-            bail!("{id}: the path must end in .onnx or .txt");
+            bail!("{id}: the file's path must end in .onnx or .txt");
         }
         Ok(())
     }
@@ -462,11 +583,14 @@ mod tests {
                 "{}",
                 entry.id
             );
-            assert!(
-                !entry.source.package.is_empty() && !entry.source.version.is_empty(),
-                "{}",
-                entry.id
-            );
+            match &entry.source {
+                Source::Package(package) => assert!(
+                    !package.package.is_empty() && !package.version.is_empty(),
+                    "{}",
+                    entry.id
+                ),
+                Source::LocalFile { path } => assert!(path.is_absolute(), "{}", entry.id),
+            }
             assert!(entry.size > 0, "{}", entry.id);
         }
         assert_eq!(manifest.entry("u2netp").unwrap().file_name(), "u2netp.onnx");
@@ -475,9 +599,11 @@ mod tests {
             "ppocrv5-dict.txt"
         );
         let isnet = manifest.entry("isnet-medium").unwrap();
-        assert!(
-            matches!(&isnet.source.location, Location::Chunks { resource, .. } if resource == "/models/medium")
-        );
+        assert!(matches!(
+            &isnet.source,
+            Source::Package(Package { location: Location::Chunks { resource, .. }, .. })
+                if resource == "/models/medium"
+        ));
         assert_eq!(
             manifest
                 .model("ppocrv6-tiny-rec")
@@ -520,5 +646,49 @@ mod tests {
             licence = "MIT"
         "#;
         assert!(Manifest::parse(both).is_err());
+    }
+
+    fn asset_with_source(source: &str) -> Result<Manifest> {
+        Manifest::parse(&format!(
+            r#"
+            [[asset]]
+            id = "a"
+            {source}
+            sha256 = "0000000000000000000000000000000000000000000000000000000000000000"
+            size = 1
+            licence = "MIT"
+            "#
+        ))
+    }
+
+    #[test]
+    fn a_source_is_either_a_local_file_or_a_package() {
+        let local = asset_with_source(r#"file = "own/a.txt""#).unwrap();
+        assert_eq!(
+            local.assets[0].source,
+            Source::LocalFile {
+                path: "own/a.txt".into()
+            }
+        );
+        assert_eq!(local.assets[0].file_name(), "a.txt");
+        let both = asset_with_source(
+            r#"file = "own/a.txt"
+            registry = "pypi"
+            package = "p"
+            version = "1.0"
+            path = "p/a.txt""#,
+        );
+        let error = format!("{:#}", both.unwrap_err());
+        assert!(error.contains("leave out `registry`"), "{error}");
+        let neither = format!("{:#}", asset_with_source("").unwrap_err());
+        assert!(neither.contains("give either `file`"), "{neither}");
+        let no_version = asset_with_source(
+            r#"registry = "pypi"
+            package = "p"
+            path = "p/a.txt""#,
+        );
+        assert!(no_version.is_err());
+        let wrong_kind = format!("{:#}", asset_with_source(r#"file = "own/a.bin""#).unwrap_err());
+        assert!(wrong_kind.contains(".onnx or .txt"), "{wrong_kind}");
     }
 }

@@ -13,7 +13,7 @@
 use image::imageops::{self, FilterType};
 use image::{ImageBuffer, Rgb, Rgb32FImage, RgbaImage};
 use lantern_engine::{Backend, Device, Model as Network, Session, Tensor};
-use lantern_models::{Postprocess, Preprocess, Scale};
+use lantern_models::{Colour, Postprocess, Preprocess, Range, Scale};
 
 use crate::ToolError;
 
@@ -32,18 +32,45 @@ const ANIMEGAN_MULTIPLE: u32 = 8;
 const ANIMEGAN_MAX_SIDE: u32 = 1024;
 
 impl StyleModel {
-    /// The multi-style convention, as the model's manifest entry describes it.
+    /// The convention the model's manifest entry describes: multi-style when it gives a style
+    /// count, AnimeGAN when it gives exactly that convention (see models/manifest.toml).
     pub fn from_manifest(preprocess: &Preprocess, postprocess: &Postprocess) -> Result<Self, ToolError> {
-        let styles = preprocess.style_weights.ok_or_else(|| ToolError::Model("the manifest gives no style count".into()))?;
-        if preprocess.scale != Scale::Unit || preprocess.mean.is_some() || preprocess.std.is_some() {
-            return Err(ToolError::Model("a style network must take its image in 0..1".into()));
+        if let Some(styles) = preprocess.style_weights {
+            if preprocess.scale != Scale::Unit || preprocess.mean.is_some() || preprocess.std.is_some() {
+                return Err(ToolError::Model("a style network must take its image in 0..1".into()));
+            }
+            return Ok(StyleModel::MultiStyle {
+                styles: styles as usize,
+                output: postprocess.output.clone().unwrap_or_else(|| "stylized".into()),
+                max_side: preprocess.max_side.unwrap_or(1024),
+                pad_multiple: preprocess.pad_multiple.unwrap_or(1).max(1),
+            });
         }
-        Ok(StyleModel::MultiStyle {
-            styles: styles as usize,
-            output: postprocess.output.clone().unwrap_or_else(|| "stylized".into()),
-            max_side: preprocess.max_side.unwrap_or(1024),
-            pad_multiple: preprocess.pad_multiple.unwrap_or(1).max(1),
-        })
+        // The AnimeGan variant runs at a fixed maximum side, so a manifest may only restate it.
+        let animegan_preprocess = Preprocess {
+            colour: Colour::Rgb,
+            scale: Scale::Unit,
+            mean: Some([0.5; 3]),
+            std: Some([0.5; 3]),
+            size: None,
+            height: None,
+            width: None,
+            max_side: preprocess.max_side.filter(|&side| side == ANIMEGAN_MAX_SIDE),
+            multiple: Some(ANIMEGAN_MULTIPLE),
+            pad_multiple: None,
+            style_weights: None,
+        };
+        let animegan_postprocess = Postprocess { range: Some(Range::Tanh), ..Postprocess::default() };
+        if *preprocess == animegan_preprocess && *postprocess == animegan_postprocess {
+            return Ok(StyleModel::AnimeGan);
+        }
+        Err(ToolError::Model(format!(
+            "a cartoonify model needs `style_weights` (multi-style) or exactly the AnimeGAN convention: preprocess \
+             colour \"rgb\", scale \"unit\", mean and std [0.5, 0.5, 0.5], multiple = {ANIMEGAN_MULTIPLE} and max_side \
+             {ANIMEGAN_MAX_SIDE} or none; postprocess range = \"tanh\" alone. This entry has preprocess {} and postprocess {}",
+            serde_json::to_string(preprocess).expect("plain data"),
+            serde_json::to_string(postprocess).expect("plain data")
+        )))
     }
 
     /// How many styles the weight vector mixes; zero when the network has one fixed style.

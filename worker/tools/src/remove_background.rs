@@ -78,6 +78,7 @@ impl<B: Backend> BackgroundRemover<B> {
                 values.iter_mut().for_each(|v| *v = (*v - lo) / span);
             }
             Range::Unit => values.iter_mut().for_each(|v| *v = v.clamp(0.0, 1.0)),
+            Range::Tanh => values.iter_mut().for_each(|v| *v = ((*v + 1.0) / 2.0).clamp(0.0, 1.0)),
         }
         Ok(ImageBuffer::from_raw(self.size, self.size, values).expect("length checked above"))
     }
