@@ -3,27 +3,22 @@
 
 use std::io::Cursor;
 
-use image::codecs::jpeg::JpegEncoder;
 use image::codecs::png::PngEncoder;
-use image::codecs::webp::WebPEncoder;
 use image::imageops::{self, FilterType};
-use image::{GrayImage, ImageBuffer, ImageEncoder, Luma, RgbImage, RgbaImage};
+use image::{GrayImage, ImageBuffer, ImageEncoder, Luma, RgbaImage};
 use lantern_engine::{Backend, Model as Network, Session};
 use lantern_models::{Postprocess, Preprocess, Range};
 
 use crate::ToolError;
+use crate::encode::{ImageFormat, encode_image};
 use crate::tensor::image_to_nchw;
 
 /// What the person downloads.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Output {
-    /// The cut-out with transparency.
-    Png,
-    /// The cut-out with transparency, lossless WebP.
-    WebP,
-    /// The cut-out flattened onto a colour.
-    Jpeg { background: [u8; 3], quality: u8 },
-    /// The mask alone, white where the subject is.
+    /// The cut-out, transparent where the background was.
+    CutOut(ImageFormat),
+    /// The mask alone, white where the subject is (PNG).
     Mask,
 }
 
@@ -107,28 +102,13 @@ pub fn cut_out(image: &RgbaImage, mask: &GrayImage) -> RgbaImage {
 
 /// Encodes the result in the format the person chose.
 pub fn encode(image: &RgbaImage, mask: &GrayImage, output: Output) -> Result<Vec<u8>, ToolError> {
-    let mut bytes = Vec::new();
-    let (w, h) = image.dimensions();
     match output {
-        Output::Png => {
-            let cut = cut_out(image, mask);
-            PngEncoder::new(Cursor::new(&mut bytes)).write_image(&cut, w, h, image::ExtendedColorType::Rgba8)?;
-        }
-        Output::WebP => {
-            let cut = cut_out(image, mask);
-            WebPEncoder::new_lossless(&mut bytes).write_image(&cut, w, h, image::ExtendedColorType::Rgba8)?;
-        }
-        Output::Jpeg { background, quality } => {
-            let flat = RgbImage::from_fn(w, h, |x, y| {
-                let p = image.get_pixel(x, y);
-                let a = (p[3] as u32 * mask.get_pixel(x, y)[0] as u32) as f32 / (255.0 * 255.0);
-                image::Rgb(std::array::from_fn(|c| (p[c] as f32 * a + background[c] as f32 * (1.0 - a)).round() as u8))
-            });
-            JpegEncoder::new_with_quality(&mut bytes, quality.clamp(1, 100)).write_image(&flat, w, h, image::ExtendedColorType::Rgb8)?;
-        }
+        Output::CutOut(format) => encode_image(&cut_out(image, mask), format),
         Output::Mask => {
+            let mut bytes = Vec::new();
+            let (w, h) = mask.dimensions();
             PngEncoder::new(Cursor::new(&mut bytes)).write_image(mask, w, h, image::ExtendedColorType::L8)?;
+            Ok(bytes)
         }
     }
-    Ok(bytes)
 }

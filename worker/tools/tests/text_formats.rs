@@ -1,0 +1,65 @@
+//! Image to text's download formats on hand-made lines: paragraphs from the gaps between rows
+//! (upright and sideways alike), and the structure of JSON and hOCR.
+
+use lantern_tools::image_to_text::{Point, TextLine};
+use lantern_tools::text_formats::{hocr, json, paragraphs, plain_text};
+
+/// An upright line `width` wide and 20 high with its top-left corner at (`x`, `y`).
+fn line(text: &str, x: f32, y: f32, width: f32) -> TextLine {
+    TextLine { text: text.into(), confidence: 0.9, polygon: [(x, y), (x + width, y), (x + width, y + 20.0), (x, y + 20.0)] }
+}
+
+/// The same line on a page turned 90° clockwise in a `height`-high image: (x, y) → (height − y, x).
+fn turned(upright: &TextLine, height: f32) -> TextLine {
+    let turn = |(x, y): Point| (height - y, x);
+    TextLine { polygon: upright.polygon.map(turn), ..upright.clone() }
+}
+
+fn page() -> Vec<TextLine> {
+    vec![
+        line("First row", 10.0, 10.0, 200.0),
+        line("second part", 230.0, 11.0, 150.0),
+        line("Second row", 10.0, 36.0, 200.0),
+        // A blank line's worth of gap: a new paragraph.
+        line("New paragraph", 10.0, 90.0, 220.0),
+    ]
+}
+
+#[test]
+fn rows_and_paragraphs_come_from_the_gaps() {
+    let lines = page();
+    let grouped = paragraphs(&lines);
+    let shape: Vec<Vec<usize>> = grouped.iter().map(|p| p.iter().map(Vec::len).collect()).collect();
+    assert_eq!(shape, vec![vec![2, 1], vec![1]]);
+    assert_eq!(plain_text(&lines), "First row second part\nSecond row\n\nNew paragraph");
+}
+
+#[test]
+fn a_sideways_page_groups_as_the_upright_one() {
+    let lines: Vec<TextLine> = page().iter().map(|l| turned(l, 400.0)).collect();
+    assert_eq!(plain_text(&lines), "First row second part\nSecond row\n\nNew paragraph");
+}
+
+#[test]
+fn json_lists_lines_with_polygons_and_paragraphs() {
+    let lines = page();
+    let value: serde_json::Value = serde_json::from_str(&json(&lines, 640, 480)).unwrap();
+    assert_eq!(value["width"], 640);
+    assert_eq!(value["text"], plain_text(&lines));
+    let listed = value["lines"].as_array().unwrap();
+    assert_eq!(listed.len(), 4);
+    assert_eq!(listed[3]["paragraph"], 1);
+    assert_eq!(listed[0]["polygon"][2], serde_json::json!([210.0, 30.0]));
+}
+
+#[test]
+fn hocr_has_a_page_paragraphs_lines_and_words_with_boxes() {
+    let lines = vec![line("Fish & <chips>", 0.0, 0.0, 140.0)];
+    let document = hocr(&lines, 200, 100, "menu \"today\".png");
+    assert!(document.contains(r#"title="image &quot;menu &quot;today&quot;.png&quot;; bbox 0 0 200 100; ppageno 0""#), "{document}");
+    assert_eq!(document.matches("class=\"ocr_par\"").count(), 1);
+    assert_eq!(document.matches("class=\"ocr_line\"").count(), 1);
+    // Words share the line by characters: "Fish" is 4 of 14, so its box ends at 40 of 140.
+    assert!(document.contains(r#"title="bbox 0 0 40 20; x_wconf 90">Fish</span>"#), "{document}");
+    assert!(document.contains(">&amp;</span>") && document.contains(">&lt;chips&gt;</span>"), "{document}");
+}
