@@ -50,7 +50,7 @@ setup:
 models:
     cargo run -q -p lantern-models -- fetch
 
-# Write onnxruntime's reference outputs for the parity tests (pinned onnxruntime from PyPI)
+# Write onnxruntime's reference outputs for the parity tests, the whole PP-OCR pipeline's lines included (pinned onnxruntime from PyPI)
 references: setup models
     "{{venv}}/bin/python" tests/reference/make_references.py --models "$LANTERN_CACHE/models" --eval "{{eval_dir}}" --out "$LANTERN_CACHE/references"
 
@@ -86,9 +86,10 @@ test-browser: setup build
 test: setup references && test-browser
     cargo test --workspace
 
-# Time every model natively beside onnxruntime CPU at the same thread counts (not a test)
+# Time every model, then the whole Image to text pipeline, natively beside onnxruntime CPU at the same thread counts (not a test)
 bench-native: setup models
     LANTERN_PYTHON="{{venv}}/bin/python" cargo bench -q -p lantern-benches --bench native
+    LANTERN_PYTHON="{{venv}}/bin/python" LANTERN_EVAL="{{eval_dir}}" cargo bench -q -p lantern-benches --bench ocr
 
 # Redraw docs/screenshot.png from the site after a real job
 screenshot: build

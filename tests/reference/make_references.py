@@ -5,6 +5,9 @@ onnxruntime on the CPU and writes <out>/<case>.npz holding every model input as
 "in.<input name>" and each compared output as "out.<output name>", plus an index
 <out>/references.json describing the cases.
 
+It then runs the whole PP-OCR pipeline with PaddleOCR's own steps (ocr_pipeline.py) and
+writes each image's lines as <out>/ocr-<pipeline>-<image>.json.
+
 Usage:
     python make_references.py --models MODELS_DIR --eval EVAL_DIR --out OUT_DIR [--only a,b] [--threads 2]
 """
@@ -260,6 +263,13 @@ def ensure_animegan_arch(models_dir: str) -> None:
     print(f"wrote {path} (AnimeGANv2 architecture, seed {ANIMEGAN_ARCH_SEED})")
 
 
+def import_beside(name: str):
+    """A module from this script's folder, leaving the folder free of __pycache__."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    sys.dont_write_bytecode = True
+    return __import__(name)
+
+
 def storage_dtype(array: np.ndarray) -> np.ndarray:
     # Parity files hold only float32 and int64 so the Rust reader needs two element types.
     if np.issubdtype(array.dtype, np.integer):
@@ -342,15 +352,17 @@ def main() -> None:
 
     import onnxruntime as ort
 
+    ocr_pipeline = import_beside("ocr_pipeline")
     cases = all_cases()
-    selected = cases
+    selected, ocr_selected = cases, None
     if args.only:
         wanted = [name.strip() for name in args.only.split(",") if name.strip()]
-        known = {case.name for case in cases}
+        known = {case.name for case in cases} | set(ocr_pipeline.case_names())
         unknown = [name for name in wanted if name not in known]
         if unknown:
             parser.error(f"unknown case(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
         selected = [case for case in cases if case.name in wanted]
+        ocr_selected = set(wanted) & set(ocr_pipeline.case_names())
 
     os.makedirs(args.out, exist_ok=True)
     if any(case.model == ANIMEGAN_ARCH_MODEL for case in selected):
@@ -363,6 +375,7 @@ def main() -> None:
         if entry is not None:
             entries[case.name] = entry
     write_index(args.out, cases, entries)
+    ocr_pipeline.write_references(args.models, args.eval, args.out, args.threads, ocr_selected)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
-//! Image to text: a DB network marks where text is, each line is cut out straight, an optional
-//! classifier turns upside-down lines round, and a CTC network reads them.
+//! Image to text: a DB network marks where text is, each line is cut out straight (turned a
+//! quarter where lines run down the page), an optional classifier turns upside-down lines round,
+//! a CTC network reads them, and the lines are put in the order the page, however turned, is read.
 
 use image::imageops;
 use image::{Rgba, RgbaImage};
@@ -15,8 +16,20 @@ pub type Point = (f32, f32);
 /// Lines read with less confidence than this are more often noise than text.
 const MIN_CONFIDENCE: f32 = 0.5;
 
+/// A box this many times longer one way than the other is a line running that way (PaddleOCR's
+/// rule for turning tall crops).
+const TALL_LINE: f32 = 1.5;
+
 /// Lines recognised in one network run; bounded so wide batches stay small in memory.
 const RECOGNITION_BATCH: usize = 8;
+
+/// The stages of reading, in order; orientation runs only with a classifier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadStage {
+    Detect,
+    Orient,
+    Recognise,
+}
 
 /// One line of text found in the image.
 #[derive(Debug, Clone, PartialEq)]
@@ -24,7 +37,8 @@ pub struct TextLine {
     pub text: String,
     /// Mean probability of the characters read, 0..1.
     pub confidence: f32,
-    /// Corners in the image's pixels: top-left, top-right, bottom-right, bottom-left as read.
+    /// Corners in the image's pixels (pixel (0, 0) covers 0..1 × 0..1): top-left, top-right,
+    /// bottom-right, bottom-left as read.
     pub polygon: [Point; 4],
 }
 
@@ -38,14 +52,14 @@ struct Stage {
 }
 
 impl Stage {
-    fn new(onnx: &[u8], model: &Model) -> Result<Self, ToolError> {
-        let network = Network::from_bytes(onnx)?;
+    fn new(spec: &NetworkSpec) -> Result<Self, ToolError> {
+        let network = Network::from_bytes(spec.onnx)?;
         let input = network.inputs.first().ok_or_else(|| ToolError::Model("the network has no input".into()))?.name.clone();
-        let output = match &model.postprocess.output {
+        let output = match &spec.postprocess.output {
             Some(name) => name.clone(),
             None => network.outputs.first().cloned().ok_or_else(|| ToolError::Model("the network has no output".into()))?,
         };
-        Ok(Stage { network, input, output, preprocess: model.preprocess.clone(), postprocess: model.postprocess.clone() })
+        Ok(Stage { network, input, output, preprocess: spec.preprocess.clone(), postprocess: spec.postprocess.clone() })
     }
 
     /// Plans for this input's shape (planning is cheap next to running) and runs once.
@@ -78,6 +92,19 @@ pub struct TextReader<B: Backend + Clone> {
     backend: B,
 }
 
+/// One network's file and how its manifest entry says to feed and read it.
+pub struct NetworkSpec<'a> {
+    pub onnx: &'a [u8],
+    pub preprocess: &'a Preprocess,
+    pub postprocess: &'a Postprocess,
+}
+
+impl<'a> NetworkSpec<'a> {
+    pub fn of(onnx: &'a [u8], model: &'a Model) -> Self {
+        NetworkSpec { onnx, preprocess: &model.preprocess, postprocess: &model.postprocess }
+    }
+}
+
 impl<B: Backend + Clone> TextReader<B> {
     /// `dictionary_text` is the recogniser's dictionary asset, one character per line.
     pub fn new(
@@ -89,7 +116,21 @@ impl<B: Backend + Clone> TextReader<B> {
         cls: Option<(&[u8], &Model)>,
         backend: B,
     ) -> Result<Self, ToolError> {
-        let recogniser = Stage::new(rec_onnx, rec_model)?;
+        let cls = cls.map(|(onnx, model)| NetworkSpec::of(onnx, model));
+        let (det, rec) = (NetworkSpec::of(det_onnx, det_model), NetworkSpec::of(rec_onnx, rec_model));
+        Self::from_specs(&det, &rec, dictionary_text, cls.as_ref(), backend)
+    }
+
+    /// As [`TextReader::new`], from the pre- and post-processing alone (the site's published
+    /// model index carries those, not the manifest's sources).
+    pub fn from_specs(
+        det: &NetworkSpec,
+        rec: &NetworkSpec,
+        dictionary_text: &str,
+        cls: Option<&NetworkSpec>,
+        backend: B,
+    ) -> Result<Self, ToolError> {
+        let recogniser = Stage::new(rec)?;
         let blank = recogniser.postprocess.blank.unwrap_or(0);
         if blank != 0 {
             return Err(ToolError::Model(format!("the CTC blank is class {blank}; only class 0 is supported")));
@@ -100,24 +141,36 @@ impl<B: Backend + Clone> TextReader<B> {
             classes.push(" ".into());
         }
         Ok(TextReader {
-            detector: Stage::new(det_onnx, det_model)?,
+            detector: Stage::new(det)?,
             recogniser,
-            orientation: cls.map(|(onnx, model)| Stage::new(onnx, model)).transpose()?,
+            orientation: cls.map(Stage::new).transpose()?,
             classes,
             backend,
         })
     }
 
-    /// The lines of text in reading order. `progress(done, total)` returning false cancels.
-    pub fn read(&self, image: &RgbaImage, progress: &mut dyn FnMut(usize, usize) -> bool) -> Result<Vec<TextLine>, ToolError> {
-        let stages = if self.orientation.is_some() { 3 } else { 2 };
-        let boxes = self.detect(image, &mut staged(progress, 0, stages))?;
+    /// The lines of text in reading order. `progress(stage, done, total)` reports each stage's
+    /// share done (recognition counts lines); returning false cancels.
+    pub fn read(
+        &self,
+        image: &RgbaImage,
+        progress: &mut dyn FnMut(ReadStage, usize, usize) -> bool,
+    ) -> Result<Vec<TextLine>, ToolError> {
+        let boxes = self.detect(image, &mut |done, total| progress(ReadStage::Detect, done, total))?;
         if boxes.is_empty() {
             return Ok(Vec::new());
         }
-        let mut crops: Vec<RgbaImage> = boxes.iter().map(|corners| crop_line(image, corners)).collect();
+        // Each box as its line is read before the classifier: upright, or turned a quarter.
+        let quads: Vec<[Point; 4]> = boxes
+            .iter()
+            .zip(sideways_lines(&boxes))
+            .map(|(corners, sideways)| if sideways { turned(corners, 1) } else { *corners })
+            .collect();
+        let mut crops: Vec<RgbaImage> = quads.iter().map(|quad| crop_quad(image, quad)).collect();
         let turns = match &self.orientation {
-            Some(orientation) => self.orientations(orientation, &crops, &mut staged(progress, 1, stages))?,
+            Some(orientation) => {
+                self.orientations(orientation, &crops, &mut |done, total| progress(ReadStage::Orient, done, total))?
+            }
             None => vec![false; crops.len()],
         };
         for (crop, &turned) in crops.iter_mut().zip(&turns) {
@@ -125,23 +178,17 @@ impl<B: Backend + Clone> TextReader<B> {
                 imageops::rotate180_in_place(crop);
             }
         }
-        let readings = self.recognise(&crops, &mut staged(progress, stages - 1, stages))?;
-        let mut lines: Vec<TextLine> = boxes
+        let readings = self.recognise(&crops, &mut |done, total| progress(ReadStage::Recognise, done, total))?;
+        let mut lines: Vec<TextLine> = quads
             .into_iter()
             .zip(&turns)
             .zip(readings)
             .filter(|(_, (text, confidence))| !text.trim().is_empty() && *confidence >= MIN_CONFIDENCE)
-            .map(|((polygon, &turned), (text, confidence))| {
-                // A turned line's first corner as read is the image's bottom-right one.
-                let polygon = if turned { [polygon[2], polygon[3], polygon[0], polygon[1]] } else { polygon };
-                TextLine { text, confidence, polygon }
+            .map(|((quad, &upside_down), (text, confidence))| {
+                TextLine { text, confidence, polygon: if upside_down { turned(&quad, 2) } else { quad } }
             })
             .collect();
         sort_in_reading_order(&mut lines);
-        // On a page turned upside down, reading runs from the image's bottom right.
-        if page_upside_down(turns.iter().zip(&crops).map(|(&turned, crop)| (turned, crop.width()))) {
-            lines.reverse();
-        }
         Ok(lines)
     }
 
@@ -167,7 +214,7 @@ impl<B: Backend + Clone> TextReader<B> {
         let (right, bottom) = (image.width() as f32, image.height() as f32);
         Ok(text_boxes(&map, &db)
             .into_iter()
-            .map(|corners| corners.map(|(x, y)| ((x * sx).round().clamp(0.0, right), (y * sy).round().clamp(0.0, bottom))))
+            .map(|corners| corners.map(|(x, y)| (((x + 0.5) * sx).clamp(0.0, right), ((y + 0.5) * sy).clamp(0.0, bottom))))
             // Scaling back to the image can leave slivers too thin to hold a character.
             .filter(|corners| distance(corners[0], corners[1]) > 3.0 && distance(corners[0], corners[3]) > 3.0)
             .collect())
@@ -207,12 +254,13 @@ impl<B: Backend + Clone> TextReader<B> {
                 }
             })
             .collect();
-        let confident = verdicts.iter().zip(crops).filter_map(|(verdict, crop)| verdict.map(|turned| (turned, crop.width())));
-        let page_turned = page_upside_down(confident);
+        let confident =
+            verdicts.iter().zip(crops).filter_map(|(verdict, crop)| verdict.map(|turned| (turned, crop.width() as f32)));
+        let page_turned = outweighs(confident);
         Ok(verdicts.into_iter().map(|v| v.unwrap_or(page_turned)).collect())
     }
 
-    /// Text and confidence of every crop, in the crops' order.
+    /// Text and confidence of every crop, in the crops' order. `progress` counts lines read.
     fn recognise(
         &self,
         crops: &[RgbaImage],
@@ -225,12 +273,13 @@ impl<B: Backend + Clone> TextReader<B> {
         order.sort_by(|&a, &b| aspect(&crops[a]).total_cmp(&aspect(&crops[b])));
         let batches: Vec<&[usize]> = order.chunks(RECOGNITION_BATCH).collect();
         let mut readings = vec![(String::new(), 0.0); crops.len()];
-        for (done, batch) in batches.iter().enumerate() {
+        let mut lines_read = 0;
+        for batch in &batches {
             let widest = batch.iter().map(|&i| aspect(&crops[i])).fold(0.0, f32::max);
             let width = ((height as f32 * widest).ceil() as u32).max(pre.width.unwrap_or(320)).next_multiple_of(8);
             let input = padded_batch(batch.iter().map(|&i| &crops[i]), height, width, pre);
             let (dims, probabilities) =
-                self.recogniser.run(input, self.backend.clone(), &mut staged(progress, done, batches.len()))?;
+                self.recogniser.run(input, self.backend.clone(), &mut |_, _| progress(lines_read, crops.len()))?;
             let [n, steps, classes] = dims[..] else {
                 return Err(ToolError::Model(format!("the recognition output has shape {dims:?}")));
             };
@@ -244,33 +293,87 @@ impl<B: Backend + Clone> TextReader<B> {
                 let (indices, confidence) = ctc_greedy(line, classes);
                 readings[i] = (indices.iter().map(|&c| self.classes[c].as_str()).collect(), confidence);
             }
+            lines_read += batch.len();
+            if !progress(lines_read, crops.len()) {
+                return Err(ToolError::Cancelled);
+            }
         }
         Ok(readings)
     }
 }
 
-/// The lines' text: lines sharing a row joined by a space, rows by newlines.
-pub fn text(lines: &[TextLine]) -> String {
-    let mut out = String::new();
+/// A row further from the one before than this many line heights (beyond touching) starts a paragraph.
+const PARAGRAPH_GAP: f32 = 0.6;
+
+/// Lines in reading order grouped into rows (lines side by side) and rows into paragraphs,
+/// measured along the page's own axes so a turned or skewed page groups like an upright one.
+pub fn paragraphs(lines: &[TextLine]) -> Vec<Vec<Vec<&TextLine>>> {
+    let axes = PageAxes::of(lines.iter().map(|line| &line.polygon));
+    let mut out: Vec<Vec<Vec<&TextLine>>> = Vec::new();
+    // The last row's extent across the page's lines.
+    let mut row_extent = (0.0f32, 0.0f32);
     for (i, line) in lines.iter().enumerate() {
-        if i > 0 {
-            out.push(if same_row(&lines[i - 1].polygon, &line.polygon) { ' ' } else { '\n' });
+        let (top, bottom) = PageAxes::extent(&line.polygon, axes.down);
+        if i > 0 && axes.same_row(&lines[i - 1].polygon, &line.polygon) {
+            out.last_mut().and_then(|paragraph| paragraph.last_mut()).expect("a row exists").push(line);
+            row_extent = (row_extent.0.min(top), row_extent.1.max(bottom));
+            continue;
         }
-        out.push_str(&line.text);
+        let height = (bottom - top).max(row_extent.1 - row_extent.0);
+        match out.last_mut() {
+            Some(paragraph) if top - row_extent.1 <= PARAGRAPH_GAP * height => paragraph.push(vec![line]),
+            _ => out.push(vec![vec![line]]),
+        }
+        row_extent = (top, bottom);
     }
     out
 }
 
-/// Whether lines turned by 180° outweigh the others, given (turned, length) for each line.
-fn page_upside_down(lines: impl IntoIterator<Item = (bool, u32)>) -> bool {
-    let balance: i64 = lines.into_iter().map(|(turned, length)| if turned { length as i64 } else { -(length as i64) }).sum();
-    balance > 0
+/// The lines' text: lines sharing a row joined by a space, rows by newlines, paragraphs by a
+/// blank line.
+pub fn text(lines: &[TextLine]) -> String {
+    paragraphs(lines)
+        .iter()
+        .map(|paragraph| {
+            let rows = paragraph.iter().map(|row| row.iter().map(|line| line.text.as_str()).collect::<Vec<_>>().join(" "));
+            rows.collect::<Vec<_>>().join("\n")
+        })
+        .collect::<Vec<_>>()
+        .join("\n\n")
 }
 
-/// Maps one stage's progress into its share of the whole: stage `index` of `count` equal parts.
-fn staged(progress: &mut dyn FnMut(usize, usize) -> bool, index: usize, count: usize) -> impl FnMut(usize, usize) -> bool + '_ {
-    const PARTS: usize = 1000;
-    move |done, total| progress(index * PARTS + done * PARTS / total.max(1), count * PARTS)
+/// Whether the lines voting yes outweigh the others, given (vote, length) for each line.
+fn outweighs(votes: impl IntoIterator<Item = (bool, f32)>) -> bool {
+    votes.into_iter().map(|(yes, length)| if yes { length } else { -length }).sum::<f32>() > 0.0
+}
+
+/// Which boxes hold lines running down or up the image rather than across: those much taller
+/// than wide, and, where a box is too square to tell (a short word), those on a page whose clear
+/// lines, weighted by length, mostly run that way.
+fn sideways_lines(boxes: &[[Point; 4]]) -> Vec<bool> {
+    let verdicts: Vec<Option<(bool, f32)>> = boxes
+        .iter()
+        .map(|corners| {
+            let (across, down) = (distance(corners[0], corners[1]), distance(corners[0], corners[3]));
+            if down >= TALL_LINE * across {
+                Some((true, down))
+            } else if across >= TALL_LINE * down {
+                Some((false, across))
+            } else {
+                None
+            }
+        })
+        .collect();
+    let page_sideways = outweighs(verdicts.iter().flatten().copied());
+    verdicts.into_iter().map(|verdict| verdict.map_or(page_sideways, |(sideways, _)| sideways)).collect()
+}
+
+/// The same box read from another side: `quarters` = 1 puts its right side on top (a line
+/// running down the image), 2 its bottom (a line upside down).
+fn turned(quad: &[Point; 4], quarters: usize) -> [Point; 4] {
+    let mut quad = *quad;
+    quad.rotate_left(quarters);
+    quad
 }
 
 /// Network input size: the long side at most `max_side`, both sides multiples of `multiple`.
@@ -461,28 +564,40 @@ fn inside_convex(polygon: &[Point; 4], p: Point) -> bool {
     !(left && right)
 }
 
-/// Orders a rectangle's corners as a line is read: top-left, top-right, bottom-right, bottom-left.
+/// Orders a rectangle's corners, given in order round it either way, as a line across the image
+/// is read: top-left, top-right, bottom-right, bottom-left, going clockwise on screen from the
+/// corner whose next side points most nearly to the right.
 pub fn reading_order_corners(corners: [Point; 4]) -> [Point; 4] {
-    let mut by_x = corners;
-    by_x.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let (left_top, left_bottom) = if by_x[0].1 <= by_x[1].1 { (by_x[0], by_x[1]) } else { (by_x[1], by_x[0]) };
-    let (right_top, right_bottom) = if by_x[2].1 <= by_x[3].1 { (by_x[2], by_x[3]) } else { (by_x[3], by_x[2]) };
-    [left_top, right_top, right_bottom, left_bottom]
+    let doubled_area: f32 = (0..4).map(|i| cross(corners[i], corners[(i + 1) % 4])).sum();
+    let mut clockwise = corners;
+    // y points down, so a clockwise turn on screen has a positive area.
+    if doubled_area < 0.0 {
+        clockwise.reverse();
+    }
+    let rightwards = |i: usize| {
+        let (a, b) = (clockwise[i], clockwise[(i + 1) % 4]);
+        (b.0 - a.0) / distance(a, b).max(f32::EPSILON)
+    };
+    let first = (0..4).max_by(|&a, &b| rightwards(a).total_cmp(&rightwards(b))).expect("four corners");
+    clockwise.rotate_left(first);
+    clockwise
+}
+
+fn cross(a: Point, b: Point) -> f32 {
+    a.0 * b.1 - a.1 * b.0
 }
 
 fn distance(a: Point, b: Point) -> f32 {
     ((a.0 - b.0).powi(2) + (a.1 - b.1).powi(2)).sqrt()
 }
 
-/// The box cut out upright at the image's resolution; boxes much taller than wide are taken as
-/// vertical lines and turned a quarter anticlockwise, so their text runs left to right.
-pub fn crop_line(image: &RgbaImage, corners: &[Point; 4]) -> RgbaImage {
-    let [p0, p1, p2, p3] = *corners;
-    let width = distance(p0, p1).max(distance(p3, p2));
-    let height = distance(p0, p3).max(distance(p1, p2));
-    let (quad, width, height) = if height >= 1.5 * width { ([p1, p2, p3, p0], height, width) } else { (*corners, width, height) };
+/// The quadrilateral cut out at the image's resolution, its first corner at the crop's top left
+/// and its second at the top right.
+fn crop_quad(image: &RgbaImage, quad: &[Point; 4]) -> RgbaImage {
+    let [top_left, top_right, bottom_right, bottom_left] = *quad;
+    let width = distance(top_left, top_right).max(distance(bottom_left, bottom_right));
+    let height = distance(top_left, bottom_left).max(distance(top_right, bottom_right));
     let (columns, rows) = (width.round().max(1.0) as u32, height.round().max(1.0) as u32);
-    let [top_left, top_right, _, bottom_left] = quad;
     RgbaImage::from_fn(columns, rows, |u, v| {
         let (s, t) = ((u as f32 + 0.5) / columns as f32, (v as f32 + 0.5) / rows as f32);
         let x = top_left.0 + s * (top_right.0 - top_left.0) + t * (bottom_left.0 - top_left.0);
@@ -553,25 +668,66 @@ pub fn ctc_greedy(probabilities: &[f32], classes: usize) -> (Vec<usize>, f32) {
     (kept, confidence)
 }
 
-fn vertical_range(polygon: &[Point; 4]) -> (f32, f32) {
-    polygon.iter().fold((f32::MAX, f32::MIN), |(top, bottom), p| (top.min(p.1), bottom.max(p.1)))
+/// The directions a page is read in, as unit vectors: along its lines, and from one line to the
+/// next (a quarter turn clockwise on screen from the first).
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct PageAxes {
+    along: Point,
+    down: Point,
 }
 
-/// Whether two boxes overlap vertically by more than half the shorter one's height.
-fn same_row(a: &[Point; 4], b: &[Point; 4]) -> bool {
-    let ((a_top, a_bottom), (b_top, b_bottom)) = (vertical_range(a), vertical_range(b));
-    let overlap = a_bottom.min(b_bottom) - a_top.max(b_top);
-    overlap > 0.5 * (a_bottom - a_top).min(b_bottom - b_top)
+impl PageAxes {
+    /// The quarter turn that most of the text (by length) runs in, refined to its lines' mean
+    /// direction so a skewed page's rows stay apart. Each line runs from its first to its second
+    /// corner; a page with no lines is upright.
+    fn of<'a>(polygons: impl Iterator<Item = &'a [Point; 4]>) -> PageAxes {
+        let directions: Vec<(usize, Point)> = polygons
+            .map(|polygon| {
+                let run = (polygon[1].0 - polygon[0].0, polygon[1].1 - polygon[0].1);
+                let quarter = (run.1.atan2(run.0) / std::f32::consts::FRAC_PI_2).round().rem_euclid(4.0) as usize;
+                (quarter, run)
+            })
+            .collect();
+        let mut lengths = [0.0f32; 4];
+        for &(quarter, run) in &directions {
+            lengths[quarter] += distance(run, (0.0, 0.0));
+        }
+        let page = (0..4).max_by(|&a, &b| lengths[a].total_cmp(&lengths[b]).then(b.cmp(&a))).expect("four quarters");
+        // Each of the page's lines turned back by the page's quarter turns, then summed.
+        let (x, y) = directions
+            .iter()
+            .filter(|&&(quarter, _)| quarter == page)
+            .map(|&(_, run)| (0..page).fold(run, |(x, y), _| (y, -x)))
+            .fold((0.0, 0.0), |(sx, sy), (x, y)| (sx + x, sy + y));
+        let length = distance((x, y), (0.0, 0.0));
+        let upright = if length > 0.0 { (x / length, y / length) } else { (1.0, 0.0) };
+        let along = (0..page).fold(upright, |(x, y), _| (-y, x));
+        PageAxes { along, down: (-along.1, along.0) }
+    }
+
+    /// The polygon's least and greatest extent along the axis.
+    fn extent(polygon: &[Point; 4], axis: Point) -> (f32, f32) {
+        polygon.iter().map(|p| p.0 * axis.0 + p.1 * axis.1).fold((f32::MAX, f32::MIN), |(lo, hi), v| (lo.min(v), hi.max(v)))
+    }
+
+    /// Whether two lines overlap across the page's lines by more than half the thinner one.
+    fn same_row(&self, a: &[Point; 4], b: &[Point; 4]) -> bool {
+        let ((a_top, a_bottom), (b_top, b_bottom)) = (Self::extent(a, self.down), Self::extent(b, self.down));
+        let overlap = a_bottom.min(b_bottom) - a_top.max(b_top);
+        overlap > 0.5 * (a_bottom - a_top).min(b_bottom - b_top)
+    }
 }
 
-/// Top to bottom by centre, and left to right within a row.
+/// Rows in the order the page is read (top to bottom on an upright page) by their centres, and
+/// lines within a row in the order it is read, whichever way the page is turned.
 pub fn sort_in_reading_order(lines: &mut [TextLine]) {
-    let centre_y = |line: &TextLine| line.polygon.iter().map(|p| p.1).sum::<f32>() / 4.0;
-    let left = |line: &TextLine| line.polygon.iter().map(|p| p.0).fold(f32::MAX, f32::min);
-    lines.sort_by(|a, b| centre_y(a).total_cmp(&centre_y(b)));
+    let axes = PageAxes::of(lines.iter().map(|line| &line.polygon));
+    let depth = |line: &TextLine| line.polygon.iter().map(|p| p.0 * axes.down.0 + p.1 * axes.down.1).sum::<f32>() / 4.0;
+    let start = |line: &TextLine| PageAxes::extent(&line.polygon, axes.along).0;
+    lines.sort_by(|a, b| depth(a).total_cmp(&depth(b)));
     for i in 1..lines.len() {
         let mut j = i;
-        while j > 0 && same_row(&lines[j - 1].polygon, &lines[j].polygon) && left(&lines[j]) < left(&lines[j - 1]) {
+        while j > 0 && axes.same_row(&lines[j - 1].polygon, &lines[j].polygon) && start(&lines[j]) < start(&lines[j - 1]) {
             lines.swap(j - 1, j);
             j -= 1;
         }
@@ -661,22 +817,84 @@ mod tests {
         };
         let mut lines = vec![line(0.0, 40.0, "c"), line(100.0, 2.0, "b"), line(0.0, 0.0, "a")];
         sort_in_reading_order(&mut lines);
-        assert_eq!(text(&lines), "a b\nc");
+        assert_eq!(lines.iter().map(|line| line.text.as_str()).collect::<Vec<_>>(), ["a", "b", "c"]);
     }
 
     #[test]
-    fn a_page_is_upside_down_when_turned_lines_are_longer() {
-        assert!(page_upside_down([(true, 300), (false, 100), (false, 150)]));
-        assert!(!page_upside_down([(true, 100), (false, 150)]));
-        assert!(!page_upside_down([]));
+    fn the_longer_lines_carry_the_vote() {
+        assert!(outweighs([(true, 300.0), (false, 100.0), (false, 150.0)]));
+        assert!(!outweighs([(true, 100.0), (false, 150.0)]));
+        assert!(!outweighs([]));
     }
 
     #[test]
     fn tall_boxes_are_cropped_turned() {
         let image = RgbaImage::from_fn(10, 40, |_, y| Rgba([(y * 6) as u8, 0, 0, 255]));
-        let crop = crop_line(&image, &[(0.0, 0.0), (10.0, 0.0), (10.0, 40.0), (0.0, 40.0)]);
+        let corners = [(0.0, 0.0), (10.0, 0.0), (10.0, 40.0), (0.0, 40.0)];
+        assert_eq!(sideways_lines(&[corners]), [true]);
+        let crop = crop_quad(&image, &turned(&corners, 1));
         assert_eq!(crop.dimensions(), (40, 10));
         // Turned anticlockwise: the image's top is now on the left.
         assert!(crop.get_pixel(0, 5)[0] < crop.get_pixel(39, 5)[0]);
+    }
+
+    #[test]
+    fn corners_of_a_tilted_tall_box_stay_clockwise() {
+        // 50 wide, 2000 tall, leaning 5°: sorting by x alone would pair its top corners as a side.
+        let (sin, cos) = 5f32.to_radians().sin_cos();
+        let at = |a: f32, b: f32| (a * cos - b * sin, a * sin + b * cos);
+        let (top_left, top_right) = (at(0.0, 0.0), at(50.0, 0.0));
+        let (bottom_right, bottom_left) = (at(50.0, 2000.0), at(0.0, 2000.0));
+        let expected = [top_left, top_right, bottom_right, bottom_left];
+        assert_eq!(reading_order_corners([bottom_right, bottom_left, top_left, top_right]), expected);
+        assert_eq!(reading_order_corners([top_left, bottom_left, bottom_right, top_right]), expected);
+    }
+
+    fn upright_box(x: f32, y: f32, width: f32, height: f32) -> [Point; 4] {
+        [(x, y), (x + width, y), (x + width, y + height), (x, y + height)]
+    }
+
+    #[test]
+    fn a_square_box_runs_the_way_the_page_does() {
+        let sideways_page =
+            [upright_box(0.0, 0.0, 40.0, 900.0), upright_box(60.0, 0.0, 40.0, 700.0), upright_box(120.0, 0.0, 40.0, 50.0)];
+        assert_eq!(sideways_lines(&sideways_page), [true, true, true]);
+        let upright_page = [upright_box(0.0, 0.0, 900.0, 40.0), upright_box(0.0, 60.0, 50.0, 40.0)];
+        assert_eq!(sideways_lines(&upright_page), [false, false]);
+    }
+
+    fn line(text: &str, polygon: [Point; 4]) -> TextLine {
+        TextLine { text: text.into(), confidence: 1.0, polygon }
+    }
+
+    #[test]
+    fn a_page_turned_clockwise_is_read_from_the_right() {
+        // Lines running down the image, first corner at their top right: the page's top is on the right.
+        let column = |x: f32, y: f32, length: f32, text: &str| line(text, turned(&upright_box(x, y, 30.0, length), 1));
+        let mut lines = vec![
+            column(0.0, 0.0, 500.0, "c"),
+            column(100.0, 0.0, 400.0, "b"),
+            column(100.0, 420.0, 60.0, "b2"),
+            column(200.0, 0.0, 600.0, "a"),
+        ];
+        sort_in_reading_order(&mut lines);
+        assert_eq!(lines.iter().map(|line| line.text.as_str()).collect::<Vec<_>>(), ["a", "b", "b2", "c"]);
+        let grouped: Vec<Vec<Vec<&str>>> =
+            paragraphs(&lines).iter().map(|p| p.iter().map(|row| row.iter().map(|l| l.text.as_str()).collect()).collect()).collect();
+        // Columns 70 apart are paragraphs apart; b and b2 share a row.
+        assert_eq!(grouped, vec![vec![vec!["a"]], vec![vec!["b", "b2"]], vec![vec!["c"]]]);
+    }
+
+    #[test]
+    fn rows_of_a_skewed_page_stay_apart() {
+        // Two 1000-long lines leaning 5°, 40 apart across them: their vertical extents overlap.
+        let (sin, cos) = 5f32.to_radians().sin_cos();
+        let leaning = |offset: f32, text: &str| {
+            let at = |a: f32, b: f32| (a * cos - (b + offset) * sin, a * sin + (b + offset) * cos);
+            line(text, [at(0.0, 0.0), at(1000.0, 0.0), at(1000.0, 30.0), at(0.0, 30.0)])
+        };
+        let mut lines = vec![leaning(40.0, "second"), leaning(0.0, "first")];
+        sort_in_reading_order(&mut lines);
+        assert_eq!(text(&lines), "first\nsecond");
     }
 }

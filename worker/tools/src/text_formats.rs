@@ -1,5 +1,5 @@
-//! Image to text's results as files people use: plain text in paragraphs, JSON, hOCR, and a
-//! searchable PDF (the image with an invisible, selectable text layer).
+//! Image to text's results as files people use: JSON, hOCR, and a searchable PDF (the image
+//! with an invisible, selectable text layer).
 
 use std::collections::BTreeMap;
 
@@ -11,54 +11,7 @@ use serde::Serialize;
 
 use crate::ToolError;
 use crate::encode::flatten;
-use crate::image_to_text::{Point, TextLine};
-
-/// Lines, in reading order, grouped into rows (lines side by side) and rows into paragraphs.
-pub type Paragraphs<'a> = Vec<Vec<Vec<&'a TextLine>>>;
-
-/// A row further below the last than this many line heights (beyond touching) starts a paragraph.
-const PARAGRAPH_GAP: f32 = 0.6;
-
-/// Groups lines already in reading order. Distances are measured across each line's own
-/// direction, so a page photographed sideways groups the same way as an upright one.
-pub fn paragraphs(lines: &[TextLine]) -> Paragraphs<'_> {
-    let mut out: Paragraphs = Vec::new();
-    let mut previous: Option<&TextLine> = None;
-    for line in lines {
-        match previous {
-            Some(last) => {
-                let (down, height) = (down_direction(last), line_height(last));
-                let offset = dot(sub(centre(line), centre(last)), down);
-                let gap = offset - (height + line_height(line)) / 2.0;
-                if offset.abs() < height / 2.0 {
-                    out.last_mut().expect("a paragraph exists").last_mut().expect("a row exists").push(line);
-                } else if gap > PARAGRAPH_GAP * height.max(line_height(line)) || offset < 0.0 {
-                    out.push(vec![vec![line]]);
-                } else {
-                    out.last_mut().expect("a paragraph exists").push(vec![line]);
-                }
-            }
-            None => out.push(vec![vec![line]]),
-        }
-        previous = Some(line);
-    }
-    out
-}
-
-/// Rows on their own lines, lines in a row joined by a space, paragraphs by a blank line.
-pub fn plain_text(lines: &[TextLine]) -> String {
-    paragraphs(lines)
-        .iter()
-        .map(|paragraph| {
-            paragraph
-                .iter()
-                .map(|row| row.iter().map(|line| line.text.as_str()).collect::<Vec<_>>().join(" "))
-                .collect::<Vec<_>>()
-                .join("\n")
-        })
-        .collect::<Vec<_>>()
-        .join("\n\n")
-}
+use crate::image_to_text::{Point, TextLine, paragraphs, text};
 
 #[derive(Serialize)]
 struct JsonDocument<'a> {
@@ -90,7 +43,7 @@ pub fn json(lines: &[TextLine], width: u32, height: u32) -> String {
             });
         }
     }
-    let document = JsonDocument { width, height, text: plain_text(lines), lines: json_lines };
+    let document = JsonDocument { width, height, text: text(lines), lines: json_lines };
     serde_json::to_string_pretty(&document).expect("plain data serialises")
 }
 
@@ -291,22 +244,6 @@ fn dot(a: Point, b: Point) -> f32 {
 
 fn norm(a: Point) -> f32 {
     dot(a, a).sqrt()
-}
-
-fn centre(line: &TextLine) -> Point {
-    let sum = line.polygon.iter().fold((0.0, 0.0), |acc, p| (acc.0 + p.0, acc.1 + p.1));
-    (sum.0 / 4.0, sum.1 / 4.0)
-}
-
-fn line_height(line: &TextLine) -> f32 {
-    norm(sub(line.polygon[3], line.polygon[0])).max(1.0)
-}
-
-/// Unit vector from the line's top edge towards its bottom edge: "down" as the line reads.
-fn down_direction(line: &TextLine) -> Point {
-    let down = sub(line.polygon[3], line.polygon[0]);
-    let length = norm(down).max(f32::EPSILON);
-    (down.0 / length, down.1 / length)
 }
 
 /// The line's direction in degrees, clockwise from the image's x axis (y points down).

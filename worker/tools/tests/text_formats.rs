@@ -1,8 +1,8 @@
 //! Image to text's download formats on hand-made lines: paragraphs from the gaps between rows
 //! (upright and sideways alike), and the structure of JSON and hOCR.
 
-use lantern_tools::image_to_text::{Point, TextLine};
-use lantern_tools::text_formats::{hocr, json, paragraphs, plain_text};
+use lantern_tools::image_to_text::{Point, TextLine, paragraphs, text};
+use lantern_tools::text_formats::{hocr, json};
 
 /// An upright line `width` wide and 20 high with its top-left corner at (`x`, `y`).
 fn line(text: &str, x: f32, y: f32, width: f32) -> TextLine {
@@ -31,13 +31,13 @@ fn rows_and_paragraphs_come_from_the_gaps() {
     let grouped = paragraphs(&lines);
     let shape: Vec<Vec<usize>> = grouped.iter().map(|p| p.iter().map(Vec::len).collect()).collect();
     assert_eq!(shape, vec![vec![2, 1], vec![1]]);
-    assert_eq!(plain_text(&lines), "First row second part\nSecond row\n\nNew paragraph");
+    assert_eq!(text(&lines), "First row second part\nSecond row\n\nNew paragraph");
 }
 
 #[test]
 fn a_sideways_page_groups_as_the_upright_one() {
     let lines: Vec<TextLine> = page().iter().map(|l| turned(l, 400.0)).collect();
-    assert_eq!(plain_text(&lines), "First row second part\nSecond row\n\nNew paragraph");
+    assert_eq!(text(&lines), "First row second part\nSecond row\n\nNew paragraph");
 }
 
 #[test]
@@ -45,7 +45,7 @@ fn json_lists_lines_with_polygons_and_paragraphs() {
     let lines = page();
     let value: serde_json::Value = serde_json::from_str(&json(&lines, 640, 480)).unwrap();
     assert_eq!(value["width"], 640);
-    assert_eq!(value["text"], plain_text(&lines));
+    assert_eq!(value["text"], text(&lines));
     let listed = value["lines"].as_array().unwrap();
     assert_eq!(listed.len(), 4);
     assert_eq!(listed[3]["paragraph"], 1);
