@@ -68,10 +68,12 @@ build-wasm: setup
     rm -rf dist/wasm/single
     wasm-bindgen --target web --out-dir dist/wasm/single target/wasm-single/wasm32-unknown-unknown/wasm-release/lantern_wasm.wasm
 
-# Assemble the site in dist/: the page, both wasm builds, and the verified models with their index
+# Assemble the site in dist/: the page, both wasm builds, the verified models with their index,
+# and the style picker's thumbnails rendered from site/styles/sample.jpg
 build: build-wasm
     cp site/*.html site/*.js site/*.css server-headers/coi-serviceworker.js server-headers/coi-register.js dist/
     cargo run -q -p lantern-models -- fetch --out dist/models
+    cargo run -q -p lantern-tools --features cli --bin lantern-style-thumbnails -- --photo site/styles/sample.jpg --out dist/styles
 
 # Build the site and serve it on 127.0.0.1 with the cross-origin isolation headers
 serve port="8000": build

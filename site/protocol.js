@@ -3,11 +3,22 @@
 
 /**
  * Page → worker.
- * @typedef {{ type: 'job', id: number, tool: 'remove-background', model: string,
- *             image: ArrayBuffer, options: RemoveBackgroundOptions }} JobMessage
+ * @typedef {'remove-background' | 'cartoonify' | 'image-to-text'} Tool
+ * @typedef {{ type: 'job', id: number, tool: Tool, models: string[], image: ArrayBuffer,
+ *             options: RemoveBackgroundOptions | CartoonifyOptions | ImageToTextOptions,
+ *             ownModel?: ArrayBuffer }} JobMessage
  *   `image` is the file's bytes, transferred (never copied, never sent anywhere else).
+ *   `models` are ids from models/index.json: one for the image tools; detection, recognition and
+ *   optionally orientation for Image to text. `ownModel` replaces them with a network the person
+ *   picked from their own disk (Cartoonify), run by `options.preset`.
  * @typedef {{ output: 'png' | 'webp' | 'jpeg' | 'mask', background?: string, quality?: number }} RemoveBackgroundOptions
  *   `background` is a CSS hex colour for JPEG output.
+ * @typedef {{ first: number, second: number, mix: number, strength: number, detail: 'fast' | 'full',
+ *             output: 'png' | 'webp' | 'jpeg', quality?: number, preset?: 'animegan' }} CartoonifyOptions
+ *   Styles `first` and `second` (0-based) mixed by `mix` (0 is all `first`); `strength` 0..1 blends
+ *   with the original; `detail` 'fast' runs once at a working size, 'full' in tiles at full size.
+ * @typedef {{ title: string }} ImageToTextOptions
+ *   `title` names the image inside the hOCR file.
  * @typedef {{ type: 'cancel', id: number }} CancelMessage
  */
 
@@ -18,10 +29,13 @@
  * @typedef {{ type: 'failed', message: string }} FailedMessage
  *   The worker could not start at all.
  * @typedef {{ type: 'progress', id: number, stage: Stage, done: number, total: number }} ProgressMessage
- *   For 'download' done/total are bytes; for 'run' they are network steps.
- * @typedef {'download' | 'prepare' | 'run' | 'encode'} Stage
- * @typedef {{ type: 'result', id: number, backend: string, mime: string, bytes: ArrayBuffer,
- *             width: number, height: number, milliseconds: number }} ResultMessage
+ *   For 'download' done/total are bytes, for 'recognise' lines; otherwise the stage's share done.
+ * @typedef {'download' | 'prepare' | 'run' | 'detect' | 'classify' | 'recognise' | 'encode'} Stage
+ * @typedef {{ type: 'result', id: number, backend: string, width: number, height: number,
+ *             milliseconds: number, image?: ImageResult, text?: TextResult }} ResultMessage
+ * @typedef {{ mime: string, bytes: ArrayBuffer }} ImageResult
+ * @typedef {{ plain: string, json: string, hocr: string, pdf: ArrayBuffer }} TextResult
+ *   The text in every download format; `json` holds the lines with polygons and confidences.
  * @typedef {{ type: 'error', id: number, message: string }} ErrorMessage
  * @typedef {{ type: 'cancelled', id: number }} CancelledMessage
  */
@@ -30,6 +44,9 @@ export const STAGES = /** @type {const} */ ({
   download: 'Downloading model',
   prepare: 'Preparing',
   run: 'Running the network',
+  detect: 'Finding text',
+  classify: 'Checking orientation',
+  recognise: 'Reading lines',
   encode: 'Saving',
 });
 

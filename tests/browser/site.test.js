@@ -8,20 +8,14 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { unzipSync } from 'fflate';
-import npyjs from 'npyjs';
 import { chromium } from 'playwright-core';
 
 import { CHROMIUM, repo, startServer } from './serve.js';
-
-const evalDir = process.env.LANTERN_EVAL ?? join(repo, '../shared/eval');
-const photo = (name) => join(evalDir, 'photos', name);
+import { modes, photo, referenceArray, runJobs } from './site-page.js';
 
 /** onnxruntime's mask from a parity case, stretched to 0..1 when the tool stretches it. */
 function referenceMask(name, output, stretch) {
-  const npz = unzipSync(readFileSync(join(process.env.LANTERN_CACHE, `references/${name}.npz`)));
-  const bytes = npz[`out.${output}.npy`];
-  const { data } = new npyjs().parse(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+  const { data } = referenceArray(name, `out.${output}`);
   if (!stretch) return Array.from(data);
   let lo = Infinity;
   let hi = -Infinity;
@@ -30,21 +24,6 @@ function referenceMask(name, output, stretch) {
     hi = Math.max(hi, v);
   }
   return Array.from(data, (v) => (v - lo) / (hi - lo));
-}
-
-/** Adds files through the page's file picker and waits for every new job to settle. */
-async function runJobs(page, files) {
-  const before = await page.locator('.job').count();
-  await page.setInputFiles('#files', files);
-  const jobs = page.locator('.job');
-  for (let i = before; i < before + files.length; i++) {
-    await page.waitForFunction(
-      (index) => ['done', 'error', 'cancelled'].includes(document.querySelectorAll('.job')[index]?.dataset.state),
-      i,
-      { timeout: 300_000 },
-    );
-  }
-  return jobs.nth(before + files.length - 1);
 }
 
 /** Reads a finished job's download in the page: size, alpha range, and pixels at `side`² if asked. */
@@ -81,11 +60,6 @@ function iou(a, b) {
   }
   return both / Math.max(either, 1);
 }
-
-const modes = [
-  { name: 'threads', isolated: true },
-  { name: 'single-thread', isolated: false },
-];
 
 describe('Remove background in the browser', { timeout: 1_200_000 }, () => {
   let browser;
@@ -143,9 +117,9 @@ describe('Remove background in the browser', { timeout: 1_200_000 }, () => {
       });
 
       test("the mask matches onnxruntime's (IoU at 320×320)", async (t) => {
-        await page.selectOption('#output', 'mask');
+        await page.selectOption('#rb-output', 'mask');
         const job = await runJobs(page, [photo('astronaut.png')]);
-        await page.selectOption('#output', 'png');
+        await page.selectOption('#rb-output', 'png');
         assert.equal(await job.getAttribute('data-state'), 'done', await job.textContent());
         const result = await inspectResult(job, 320);
         const score = iou(result.small, referenceMask('u2netp_astronaut', '1959', true));
@@ -155,11 +129,11 @@ describe('Remove background in the browser', { timeout: 1_200_000 }, () => {
 
       if (mode.isolated) {
         test('High quality (IS-Net medium) matches onnxruntime too', async (t) => {
-          await page.selectOption('#model', 'isnet-medium');
-          await page.selectOption('#output', 'mask');
+          await page.selectOption('#rb-model', 'isnet-medium');
+          await page.selectOption('#rb-output', 'mask');
           const job = await runJobs(page, [photo('horse.png')]);
-          await page.selectOption('#model', 'u2netp');
-          await page.selectOption('#output', 'png');
+          await page.selectOption('#rb-model', 'u2netp');
+          await page.selectOption('#rb-output', 'png');
           assert.equal(await job.getAttribute('data-state'), 'done', await job.textContent());
           const result = await inspectResult(job, 1024);
           assert.deepEqual([result.width, result.height], [400, 328]);

@@ -219,6 +219,26 @@ def prepare_multistyle_blend(path: str) -> Prepared:
     return Prepared([image, weights], note + "; style_weights 0.6 at 1 and 0.4 at 17")
 
 
+def prepare_multistyle_blend_own_size(path: str) -> Prepared:
+    image = load_rgb(path)
+    assert image.width % 4 == 0 and image.height % 4 == 0, "the site runs this photo without resizing"
+    weights = np.zeros(26, dtype=np.float32)
+    weights[1], weights[17] = 0.6, 0.4
+    return Prepared(
+        [to_nchw(pixels(image) / 255.0), weights],
+        "RGB at its own size, /255, NCHW; style_weights 0.6 at 1 and 0.4 at 17",
+    )
+
+
+def prepare_animegan_own_size(path: str) -> Prepared:
+    image = load_rgb(path)
+    assert image.width % 8 == 0 and image.height % 8 == 0, "the site runs this photo without resizing"
+    return Prepared(
+        [to_nchw(pixels(image) / 127.5 - 1.0)],
+        f"RGB at its own size, x/127.5-1, NCHW; random-weight generator (seed {ANIMEGAN_ARCH_SEED})",
+    )
+
+
 def prepare_animegan(path: str) -> Prepared:
     x = pixels(load_rgb(path).resize((256, 256), Image.BILINEAR)) / 127.5 - 1.0
     return Prepared(
@@ -242,6 +262,9 @@ def all_cases() -> list[Case]:
         Case("multistyle26_chelsea", "multistyle26", "photos/chelsea.png", prepare_multistyle_single),
         Case("multistyle26_chelsea_blend", "multistyle26", "photos/chelsea.png", prepare_multistyle_blend),
         Case("animegan_arch_coffee", ANIMEGAN_ARCH_MODEL, "photos/coffee.png", prepare_animegan),
+        # The browser's Cartoonify runs these at the photo's own size (sides already a multiple).
+        Case("multistyle26_coffee_blend", "multistyle26", "photos/coffee.png", prepare_multistyle_blend_own_size),
+        Case("animegan_arch_coffee_full", ANIMEGAN_ARCH_MODEL, "photos/coffee.png", prepare_animegan_own_size),
     ]
     return cases
 

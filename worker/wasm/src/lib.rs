@@ -10,12 +10,19 @@
 //! const [mask] = runner.run(["input.1"], [pixels]);
 //! ```
 
+mod cartoonify;
+mod image_to_text;
 mod remove_background;
 
-use js_sys::{Array, Float32Array, Object, Reflect, Uint32Array};
+use js_sys::{Array, Float32Array, Function, Object, Reflect, Uint32Array};
 use lantern_engine::{CpuBackend, DType, Device, Model, Session, Tensor};
+use lantern_models::{Postprocess, Preprocess};
+use lantern_tools::image_to_text::NetworkSpec;
+use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 
+pub use cartoonify::Cartoonify;
+pub use image_to_text::{ImageToText, TextResult};
 pub use remove_background::{ProcessedImage, RemoveBackground};
 #[cfg(feature = "threads")]
 pub use wasm_bindgen_rayon::init_thread_pool;
@@ -130,6 +137,28 @@ impl ModelRunner {
         }
         Ok(outputs)
     }
+}
+
+/// The fields of a models/index.json entry the tools read.
+#[derive(Deserialize)]
+struct IndexEntry {
+    preprocess: Preprocess,
+    postprocess: Postprocess,
+}
+
+impl IndexEntry {
+    fn parse(json: &str) -> Result<IndexEntry, JsError> {
+        serde_json::from_str(json).map_err(|e| JsError::new(&format!("bad model entry: {e}")))
+    }
+
+    fn spec<'a>(&'a self, onnx: &'a [u8]) -> NetworkSpec<'a> {
+        NetworkSpec { onnx, preprocess: &self.preprocess, postprocess: &self.postprocess }
+    }
+}
+
+/// A tool's progress callback as a JS `progress(done, total)`; a falsy return cancels.
+fn js_progress(progress: &Function) -> impl FnMut(usize, usize) -> bool + '_ {
+    |done, total| progress.call2(&JsValue::NULL, &(done as u32).into(), &(total as u32).into()).map_or(true, |v| v.is_truthy())
 }
 
 /// Sets a property on a plain object we just made, which cannot refuse it.

@@ -2,24 +2,20 @@
 
 use js_sys::Function;
 use lantern_engine::CpuBackend;
-use lantern_models::{Postprocess, Preprocess};
+use lantern_tools::encode::ImageFormat;
 use lantern_tools::input::decode;
 use lantern_tools::remove_background::{BackgroundRemover, Output, encode};
-use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 
-/// The fields of a models/index.json entry this tool reads.
-#[derive(Deserialize)]
-struct Entry {
-    preprocess: Preprocess,
-    postprocess: Postprocess,
-}
+use crate::IndexEntry;
+
 
 #[wasm_bindgen]
 pub struct RemoveBackground {
     remover: BackgroundRemover<CpuBackend>,
 }
 
+/// An encoded result image and its size in pixels.
 #[wasm_bindgen(getter_with_clone)]
 pub struct ProcessedImage {
     pub bytes: Vec<u8>,
@@ -32,7 +28,7 @@ impl RemoveBackground {
     /// `entry_json` is the model's entry in models/index.json.
     #[wasm_bindgen(constructor)]
     pub fn new(onnx: &[u8], entry_json: &str) -> Result<RemoveBackground, JsError> {
-        let entry: Entry = serde_json::from_str(entry_json).map_err(|e| JsError::new(&format!("bad model entry: {e}")))?;
+        let entry = IndexEntry::parse(entry_json)?;
         let remover = BackgroundRemover::new(onnx, &entry.preprocess, &entry.postprocess, CpuBackend)?;
         Ok(RemoveBackground { remover })
     }
@@ -49,18 +45,23 @@ impl RemoveBackground {
         progress: &Function,
     ) -> Result<ProcessedImage, JsError> {
         let output = match output {
-            "png" => Output::Png,
-            "webp" => Output::WebP,
-            "jpeg" => Output::Jpeg { background: parse_colour(background)?, quality },
             "mask" => Output::Mask,
-            other => return Err(JsError::new(&format!("unknown output format '{other}'"))),
+            format => Output::CutOut(image_format(format, background, quality)?),
         };
         let picture = decode(image)?;
-        let mask = self.remover.mask(&picture, &mut |done, total| {
-            progress.call2(&JsValue::NULL, &(done as u32).into(), &(total as u32).into()).map_or(true, |v| v.is_truthy())
-        })?;
+        let mask = self.remover.mask(&picture, &mut crate::js_progress(progress))?;
         let bytes = encode(&picture, &mask, output)?;
         Ok(ProcessedImage { bytes, width: picture.width(), height: picture.height() })
+    }
+}
+
+/// "png", "webp" or "jpeg" (flattened onto `background`, "#rrggbb").
+pub fn image_format(format: &str, background: &str, quality: u8) -> Result<ImageFormat, JsError> {
+    match format {
+        "png" => Ok(ImageFormat::Png),
+        "webp" => Ok(ImageFormat::WebP),
+        "jpeg" => Ok(ImageFormat::Jpeg { background: parse_colour(background)?, quality }),
+        other => Err(JsError::new(&format!("unknown output format '{other}'"))),
     }
 }
 

@@ -1,0 +1,80 @@
+// What the site's browser tests share: the two builds, opening the built site in each, and
+// running files through the page as a person would.
+
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { after, before, describe } from 'node:test';
+
+import { unzipSync } from 'fflate';
+import npyjs from 'npyjs';
+import { chromium } from 'playwright-core';
+
+import { CHROMIUM, repo, startServer } from './serve.js';
+
+export const evalDir = process.env.LANTERN_EVAL ?? join(repo, '../shared/eval');
+export const photo = (name) => join(evalDir, 'photos', name);
+
+/** The threaded build needs an isolated page; the single-thread build runs on a plain one. */
+export const modes = [
+  { name: 'threads', isolated: true },
+  { name: 'single-thread', isolated: false },
+];
+
+/** Serves dist/ for `mode` and opens the site; resolves once the engine says which backend runs. */
+export async function openSite(browser, mode) {
+  const { server, url } = await startServer({ root: join(repo, 'dist'), isolated: mode.isolated });
+  // Without isolation the page would install its service-worker fallback and become isolated.
+  const context = await browser.newContext({ serviceWorkers: mode.isolated ? 'allow' : 'block' });
+  const page = await context.newPage();
+  await page.goto(url);
+  await page.waitForFunction(() => /^(threads|single)/.test(document.body.dataset.backend ?? ''), null, { timeout: 120_000 });
+  return { server, url, context, page };
+}
+
+/**
+ * One Chromium for `title`, and the site opened in each build: `defineTests(mode, site)` defines
+ * the tests of one build, where `site` holds `{ server, url, context, page }` once they run.
+ */
+export function describeInEachBuild(title, defineTests) {
+  describe(title, { timeout: 1_200_000 }, () => {
+    let browser;
+    before(async () => {
+      browser = await chromium.launch(CHROMIUM);
+    });
+    after(async () => browser?.close());
+    for (const mode of modes) {
+      describe(`${mode.name} build`, () => {
+        const site = {};
+        before(async () => Object.assign(site, await openSite(browser, mode)));
+        after(async () => {
+          await site.context?.close();
+          site.server?.kill();
+        });
+        defineTests(mode, site);
+      });
+    }
+  });
+}
+
+/** Adds files through the page's file picker and waits for every new job to settle. */
+export async function runJobs(page, files) {
+  const before = await page.locator('.job').count();
+  await page.setInputFiles('#files', files);
+  const jobs = page.locator('.job');
+  for (let i = before; i < before + files.length; i++) {
+    await page.waitForFunction(
+      (index) => ['done', 'error', 'cancelled'].includes(document.querySelectorAll('.job')[index]?.dataset.state),
+      i,
+      { timeout: 300_000 },
+    );
+  }
+  return jobs.nth(before + files.length - 1);
+}
+
+/** One array of a parity case written by `just references`: `key` is e.g. "out.1959" or "in.image". */
+export function referenceArray(caseName, key) {
+  const npz = unzipSync(readFileSync(join(process.env.LANTERN_CACHE, `references/${caseName}.npz`)));
+  const bytes = npz[`${key}.npy`];
+  return new npyjs().parse(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+}

@@ -1,0 +1,130 @@
+// Image to text end to end in headless Chromium, in both builds: the paragraph reads exactly,
+// the page shows a box per line linked to its text, progress names each stage, and every
+// download holds the text (the PDF's invisible layer read back by pdf.js).
+// Needs `just build` (dist/); `just test-browser` runs it first.
+
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { before, test } from 'node:test';
+
+import { getDocument } from 'pdfjs-dist/legacy/build/pdf.mjs';
+import { describeInEachBuild, evalDir, runJobs } from './site-page.js';
+
+const paragraph = join(evalDir, 'ocr/rust-paragraph.png');
+const expected = readFileSync(join(evalDir, 'ocr/rust-paragraph.txt'), 'utf8');
+
+/** Lines joined by '\n', trailing whitespace trimmed per line: as the native tests compare. */
+const normalised = (text) => [...text.trimEnd().split('\n').map((line) => line.trimEnd()).join('\n')];
+
+/** Character error rate: Levenshtein distance over characters / the expected text's length. */
+function characterErrorRate(want, got) {
+  const [a, b] = [normalised(want), normalised(got)];
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 0; i < a.length; i++) {
+    const current = [i + 1];
+    for (let j = 0; j < b.length; j++) {
+      current.push(Math.min(previous[j] + (a[i] !== b[j]), previous[j + 1] + 1, current[j] + 1));
+    }
+    previous = current;
+  }
+  return previous[b.length] / Math.max(a.length, 1);
+}
+
+/** Every download of a finished job, read in the page: text files as strings, the PDF as bytes. */
+function downloads(job) {
+  return job.evaluate(async (item) => {
+    const read = async (selector) => {
+      const link = item.querySelector(selector);
+      return { name: link.download, blob: await (await fetch(link.href)).blob() };
+    };
+    const out = {};
+    for (const kind of ['txt', 'json', 'hocr']) {
+      const { name, blob } = await read(`.download.${kind}`);
+      out[kind] = { name, text: await blob.text() };
+    }
+    const { name, blob } = await read('.download.pdf');
+    out.pdf = { name, bytes: Array.from(new Uint8Array(await blob.arrayBuffer())) };
+    return out;
+  });
+}
+
+async function pdfText(bytes) {
+  const document = await getDocument({ data: new Uint8Array(bytes), verbosity: 0 }).promise;
+  const page = await document.getPage(1);
+  const content = await page.getTextContent();
+  return { items: content.items.map((item) => item.str), viewport: page.getViewport({ scale: 1 }) };
+}
+
+describeInEachBuild('Image to text in the browser', (mode, site) => {
+  before(async () => {
+    await site.page.locator('#tab-image-to-text').click();
+  });
+
+  test('the paragraph reads exactly (CER 0) with the default model, each stage reported', async (t) => {
+    const { page } = site;
+    await page.evaluate(() => {
+      window.statuses = new Set();
+      new MutationObserver(() => {
+        for (const status of document.querySelectorAll('.job .status')) window.statuses.add(status.textContent);
+      }).observe(document.body, { subtree: true, childList: true, characterData: true });
+    });
+    const job = await runJobs(page, [paragraph]);
+    assert.equal(await job.getAttribute('data-state'), 'done', await job.textContent());
+    assert.equal(await job.getAttribute('data-backend'), await page.locator('#backend').textContent());
+    const text = await job.locator('.plain').inputValue();
+    const cer = characterErrorRate(expected, text);
+    t.diagnostic(`${mode.name}, PP-OCRv6 tiny: CER ${cer.toFixed(4)}, ${await job.locator('.status').textContent()}`);
+    assert.equal(cer, 0, text);
+    const statuses = await page.evaluate(() => [...window.statuses]);
+    for (const stage of [/^Finding text \d+%$/, /^Checking orientation \d+%$/, /^Reading lines 4 of 4$/]) {
+      assert.ok(statuses.some((status) => stage.test(status)), `no ${stage} in ${JSON.stringify(statuses)}`);
+    }
+  });
+
+  test('a box is drawn over each line and pointing at a line lights its box', async () => {
+    const job = site.page.locator('.job').last();
+    const boxes = job.locator('.boxes polygon');
+    const lines = job.locator('.lines li');
+    assert.equal(await boxes.count(), 4);
+    assert.equal(await lines.count(), 4);
+    await lines.nth(2).hover();
+    assert.match(await boxes.nth(2).getAttribute('class'), /active/);
+    await boxes.nth(0).hover();
+    assert.match(await lines.nth(0).getAttribute('class'), /active/);
+    assert.equal(await lines.nth(0).textContent(), expected.split('\n')[0].trimEnd());
+  });
+
+  test('the downloads hold the text: txt, JSON, hOCR, and a searchable PDF', async () => {
+    const job = site.page.locator('.job').last();
+    const files = await downloads(job);
+    assert.equal(files.txt.name, 'rust-paragraph.txt');
+    assert.equal(characterErrorRate(expected, files.txt.text), 0);
+    const json = JSON.parse(files.json.text);
+    assert.equal(json.lines.length, 4);
+    assert.deepEqual([json.width, json.height], [2256, 324]);
+    for (const line of json.lines) {
+      assert.equal(line.polygon.length, 4);
+      assert.ok(line.confidence > 0.5 && line.confidence <= 1, `${line.confidence}`);
+    }
+    assert.equal(files.hocr.name, 'rust-paragraph.hocr');
+    assert.equal((files.hocr.text.match(/class="ocr_line"/g) ?? []).length, 4);
+    assert.match(files.hocr.text, />Cloudflare,<\/span>/);
+    const { items, viewport } = await pdfText(files.pdf.bytes);
+    assert.deepEqual([viewport.width, viewport.height], [json.width, json.height], 'one PDF point a pixel');
+    assert.deepEqual(items.filter((s) => s.trim()), json.lines.map((line) => line.text));
+  });
+
+  if (mode.isolated) {
+    test('Accurate / multilingual (PP-OCRv6 small) reads the paragraph exactly too', async (t) => {
+      const { page } = site;
+      await page.selectOption('#tt-model', 'accurate');
+      const job = await runJobs(page, [paragraph]);
+      await page.selectOption('#tt-model', 'fast');
+      assert.equal(await job.getAttribute('data-state'), 'done', await job.textContent());
+      const cer = characterErrorRate(expected, await job.locator('.plain').inputValue());
+      t.diagnostic(`PP-OCRv6 small: CER ${cer.toFixed(4)}, ${await job.locator('.status').textContent()}`);
+      assert.equal(cer, 0);
+    });
+  }
+});
