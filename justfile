@@ -93,6 +93,11 @@ bench-native: setup models
     LANTERN_PYTHON="{{venv}}/bin/python" cargo bench -q -p lantern-benches --bench native
     LANTERN_PYTHON="{{venv}}/bin/python" LANTERN_EVAL="{{eval_dir}}" cargo bench -q -p lantern-benches --bench ocr
 
+# Time every model in headless Chromium beside onnxruntime-web: runs, cold start and wasm memory (not a test)
+bench: setup models build-wasm
+    cargo build -q -p lantern-serve
+    node benches/browser/run.js
+
 # Redraw docs/screenshot.png from the site after a real job
 screenshot: build
     cargo build -q -p lantern-serve
