@@ -55,6 +55,16 @@ pub struct Conv {
     pub window: Window,
     pub group: usize,
     pub activation: Activation,
+    pub weights: WeightLayout,
+}
+
+/// How a Conv step's weight input is laid out.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum WeightLayout {
+    /// ONNX's [M, C/group, kh, kw].
+    Filters,
+    /// Packed at plan time for the CPU micro-kernels (`cpu::pack_conv_weights`), so runs never repack.
+    Panels,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]

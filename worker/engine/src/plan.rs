@@ -366,7 +366,7 @@ impl<'m> Planner<'m> {
                     }
                     ins.push(b);
                 }
-                let conv = Conv { window, group, activation: Activation::None };
+                let conv = Conv { window, group, activation: Activation::None, weights: WeightLayout::Filters };
                 let op = if transpose { Op::ConvTranspose(conv) } else { Op::Conv(conv) };
                 self.emit(node, op, ins, vec![xs[0], out_channels, oh, ow])?
             }
@@ -812,8 +812,19 @@ impl<'m> Planner<'m> {
         Ok(())
     }
 
+    /// Swaps a convolution's constant weights for the CPU kernels' packed panels, once per plan.
+    fn pack_conv_weights(&mut self, step: &mut Step) {
+        let Op::Conv(conv) = &mut step.op else { return };
+        let Some(&ValueRef::Const(w)) = step.inputs.get(1) else { return };
+        if let Some(packed) = cpu::pack_conv_weights(&self.constants[w], conv.group) {
+            self.constants.push(packed);
+            step.inputs[1] = ValueRef::Const(self.constants.len() - 1);
+            conv.weights = WeightLayout::Panels;
+        }
+    }
+
     /// Drops steps no output needs, renumbers constants, and records each slot's last reader.
-    fn finish(self, inputs: Vec<PlanInput>, mut outputs: Vec<PlanOutput>) -> Plan {
+    fn finish(mut self, inputs: Vec<PlanInput>, mut outputs: Vec<PlanOutput>) -> Plan {
         let mut needed = vec![false; self.slots];
         for o in &outputs {
             if let ValueRef::Slot(s) = o.value {
@@ -821,7 +832,7 @@ impl<'m> Planner<'m> {
             }
         }
         let mut steps: Vec<Step> = Vec::new();
-        for step in self.steps.into_iter().rev() {
+        for step in std::mem::take(&mut self.steps).into_iter().rev() {
             if needed[step.output] {
                 for r in &step.inputs {
                     if let ValueRef::Slot(s) = r {
@@ -832,6 +843,9 @@ impl<'m> Planner<'m> {
             }
         }
         steps.reverse();
+        for step in &mut steps {
+            self.pack_conv_weights(step);
+        }
 
         let mut const_index: HashMap<usize, usize> = HashMap::new();
         let mut constants = Vec::new();

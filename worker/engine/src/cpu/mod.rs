@@ -3,8 +3,10 @@
 
 mod conv;
 mod elementwise;
+mod packed;
 mod resample;
 
+pub use conv::pack_weights as pack_conv_weights;
 use candle_core::{DType, Device, Storage, Tensor};
 
 use crate::error::{Error, Result};
