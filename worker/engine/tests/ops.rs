@@ -354,6 +354,9 @@ fn conv_matches_direct_loop() {
     let cases = [
         // channel counts off the panel size, a plane off the pixel tile, padding on all sides
         ConvCase { pads: [1, 1, 1, 1], ..base },
+        // rows wide enough for tiles whose windows lie wholly inside the input, read in place
+        ConvCase { pads: [1, 1, 1, 1], ..ConvCase::new(3, 7, [6, 40], [3, 3]) },
+        ConvCase { stride: [2, 1], dilation: [2, 2], pads: [2, 2, 2, 2], ..ConvCase::new(4, 6, [9, 45], [3, 3]) },
         // 1x1 over a plane of whole tiles, and over a ragged one, read straight from the input
         ConvCase::new(7, 9, [4, 8], [1, 1]),
         ConvCase::new(7, 9, [5, 11], [1, 1]),

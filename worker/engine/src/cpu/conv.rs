@@ -13,20 +13,29 @@ pub fn conv2d(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, conv: &Conv, shape:
     let xs: [usize; 4] = x.dims().try_into().map_err(|_| candle_core::Error::Msg("conv input is not 4-D".into()))?;
     let bias = bias.map(|b| b.to_vec1::<f32>()).transpose()?;
     let out_shape = [shape[1], shape[2], shape[3]];
-    let mut out = vec![0f32; shape.iter().product()];
-    with_f32(x, |x| {
+    let len = shape.iter().product();
+    let [_, c, ..] = xs;
+    let out = with_f32(x, |x| {
         with_f32(w, |w| {
-            let out = out.as_mut_slice();
-            let [_, c, ..] = xs;
-            if conv.weights == WeightLayout::Panels {
-                packed::conv2d_packed(x, xs, w, bias.as_deref(), conv, out_shape, out);
-            } else if c == conv.group && shape[1] == conv.group {
-                depthwise(x, xs, w, bias.as_deref(), conv, [shape[2], shape[3]], out);
+            if conv.weights == WeightLayout::Filters && c == conv.group && shape[1] == conv.group {
+                let mut out = vec![0f32; len];
+                depthwise(x, xs, w, bias.as_deref(), conv, [shape[2], shape[3]], &mut out);
+                return out;
+            }
+            let repacked;
+            let panels = if conv.weights == WeightLayout::Panels {
+                w
             } else {
                 let k = c / conv.group * conv.window.kernel[0] * conv.window.kernel[1];
-                let panels = packed::pack_weights(w, shape[1], k, conv.group);
-                packed::conv2d_packed(x, xs, &panels, bias.as_deref(), conv, out_shape, out);
-            }
+                repacked = packed::pack_weights(w, shape[1], k, conv.group);
+                &repacked
+            };
+            // Left unzeroed: the packed kernel writes every element.
+            let mut out = Vec::with_capacity(len);
+            packed::conv2d_packed(x, xs, panels, bias.as_deref(), conv, out_shape, &mut out.spare_capacity_mut()[..len]);
+            // SAFETY: conv2d_packed initialised all `len` elements.
+            unsafe { out.set_len(len) };
+            out
         })
     })??;
     tensor_from(out, shape)

@@ -139,8 +139,9 @@ unsafe impl Send for SharedMut {}
 unsafe impl Sync for SharedMut {}
 
 impl SharedMut {
-    pub(crate) fn new(data: &mut [f32]) -> Self {
-        SharedMut(data.as_mut_ptr())
+    /// For kernels that initialise every element; only written through the pointer, never read first.
+    pub(crate) fn uninit(data: &mut [std::mem::MaybeUninit<f32>]) -> Self {
+        SharedMut(data.as_mut_ptr() as *mut f32)
     }
 
     pub(crate) fn ptr(self) -> *mut f32 {

@@ -44,9 +44,9 @@ struct Tile {
     depth: usize,
     /// Packed weights [depth][PANEL_ROWS].
     a: *const f32,
-    /// Patches [depth][b_stride], the first `cols` of each row live.
+    /// Patch row `d` starts at `b + b_offsets[d]`, `2 * WIDTH` floats readable, the first `cols` live.
     b: *const f32,
-    b_stride: usize,
+    b_offsets: *const u32,
     c: *mut f32,
     c_stride: usize,
     rows: usize,
@@ -101,8 +101,9 @@ unsafe fn tile<V: Lanes>(t: &Tile) {
                 row[1] = V::load(src.add(r * stride + w));
             }
         }
-        let (mut a, mut b) = (t.a, t.b);
-        for _ in 0..t.depth {
+        let mut a = t.a;
+        for d in 0..t.depth {
+            let b = t.b.add(*t.b_offsets.add(d) as usize);
             let b0 = V::load(b);
             let b1 = V::load(b.add(w));
             for (r, row) in acc.iter_mut().enumerate() {
@@ -111,7 +112,6 @@ unsafe fn tile<V: Lanes>(t: &Tile) {
                 row[1] = ar.mul_add(b1, row[1]);
             }
             a = a.add(PANEL_ROWS);
-            b = b.add(t.b_stride);
         }
         if let Some(e) = t.epilogue {
             let (low, high) = (V::splat(e.low), V::splat(e.high));
@@ -365,7 +365,7 @@ fn pack_patches(x: &[f32], g: &Geometry, first: usize, cols: usize, depths: std:
     }
 }
 
-/// Conv2d over weights packed by `pack_weights`, writing every element of `out` [N, M, oh, ow].
+/// Conv2d over weights packed by `pack_weights`, initialising every element of `out` [N, M, oh, ow].
 #[allow(clippy::too_many_arguments)]
 pub fn conv2d_packed(
     x: &[f32],
@@ -374,7 +374,7 @@ pub fn conv2d_packed(
     bias: Option<&[f32]>,
     conv: &Conv,
     [m, oh, ow]: [usize; 3],
-    out: &mut [f32],
+    out: &mut [std::mem::MaybeUninit<f32>],
 ) {
     let kernel = kernel();
     let nr = kernel.cols;
@@ -393,12 +393,38 @@ pub fn conv2d_packed(
         pad: [win.pads[0] as isize, win.pads[1] as isize],
         out_width: ow,
     };
-    // A 1x1 window over the unpadded input at stride 1 reads its patches straight from the input.
+    // A tile whose windows all lie inside the input at column stride 1 reads its patches straight
+    // from the input, at these offsets from the window origin of its first pixel; so does any full
+    // tile of a 1x1 window over the unpadded input at stride 1, whose pixels may span rows.
     let pointwise = kh == 1 && kw == 1 && win.stride == [1, 1] && win.pads == [0; 4];
+    let [dh, dw] = win.dilation;
+    let direct_offsets: Vec<u32> = (0..k)
+        .map(|d| {
+            let (ci, tap) = (d / (kh * kw), d % (kh * kw));
+            (ci * h * w + (tap / kw) * dh * w + (tap % kw) * dw) as u32
+        })
+        .collect();
+    let direct_origin = |t: usize| -> Option<usize> {
+        let first = t * nr;
+        if pointwise {
+            return (first + nr <= plane).then_some(first);
+        }
+        let (oy, ox) = (first / ow, first % ow);
+        let iy = (oy * win.stride[0]) as isize - geometry.pad[0];
+        let ix = ox as isize - geometry.pad[1];
+        let inside = win.stride[1] == 1
+            && ox + nr <= ow
+            && iy >= 0
+            && iy as usize + (kh - 1) * dh < h
+            && ix >= 0
+            && ix as usize + nr - 1 + (kw - 1) * dw < w;
+        inside.then(|| iy as usize * w + ix as usize)
+    };
     let group_panels = mg.div_ceil(PANEL_ROWS);
     let tiles = plane.div_ceil(nr);
     let passes = k.div_ceil(MAX_DEPTH);
     let pass_depth = k.div_ceil(passes);
+    let packed_offsets: Vec<u32> = (0..pass_depth).map(|d| (d * nr) as u32).collect();
     let (low, high, after) = match conv.activation {
         Activation::None => (f32::NEG_INFINITY, f32::INFINITY, None),
         Activation::Relu => (0.0, f32::INFINITY, None),
@@ -421,7 +447,7 @@ pub fn conv2d_packed(
     let panel_chunks = group_panels.div_ceil(panels_per_task);
     let tasks = jobs * blocks * panel_chunks;
 
-    let dst = SharedMut::new(out);
+    let dst = SharedMut::uninit(out);
     let run = |task: usize| {
         let (job, rest) = (task / (blocks * panel_chunks), task % (blocks * panel_chunks));
         let (block, panel_chunk) = (rest / panel_chunks, rest % panel_chunks);
@@ -436,17 +462,16 @@ pub fn conv2d_packed(
             let k1 = (k0 + pass_depth).min(k);
             let depth = k1 - k0;
             for (i, t) in tile_range.clone().enumerate() {
-                if !(pointwise && (t + 1) * nr <= plane) {
+                if direct_origin(t).is_none() {
                     let cols = nr.min(plane - t * nr);
                     pack_patches(x_group, &geometry, t * nr, cols, k0..k1, nr, &mut scratch[i * depth * nr..][..depth * nr]);
                 }
             }
             // Where each tile's patches are read: straight from the input, or packed into scratch.
-            let source = |i: usize, t: usize| -> (*const f32, usize) {
-                if pointwise && (t + 1) * nr <= plane {
-                    (x_group[k0 * plane + t * nr..].as_ptr(), plane)
-                } else {
-                    (scratch[i * depth * nr..].as_ptr(), nr)
+            let source = |i: usize, t: usize| -> (*const f32, *const u32) {
+                match direct_origin(t) {
+                    Some(origin) => (x_group[origin..].as_ptr(), direct_offsets[k0..].as_ptr()),
+                    None => (scratch[i * depth * nr..].as_ptr(), packed_offsets.as_ptr()),
                 }
             };
             for p in panel_range.clone() {
@@ -464,16 +489,16 @@ pub fn conv2d_packed(
                 for (i, t) in tile_range.clone().enumerate() {
                     let first = t * nr;
                     let cols = nr.min(plane - first);
-                    let (b, b_stride) = source(i, t);
+                    let (b, b_offsets) = source(i, t);
                     // SAFETY: rows m0..m0+rows and columns first..first+cols of the output are
-                    // this task's alone; `b` holds `depth` rows of `b_stride` with `nr` readable each.
+                    // this task's alone; `nr` floats are readable at `b` plus each of `depth` offsets.
                     unsafe {
                         let c_ptr = dst.ptr().add((ni * m + m0) * plane + first);
                         (kernel.run)(&Tile {
                             depth,
                             a,
                             b,
-                            b_stride,
+                            b_offsets,
                             c: c_ptr,
                             c_stride: plane,
                             rows,
