@@ -14,6 +14,8 @@ pub enum Activation {
     HardSigmoid { alpha: f32, beta: f32 },
     HardSwish,
     Clip { min: f32, max: f32 },
+    /// The exact (erf) GELU: x * (1 + erf(x / sqrt 2)) / 2.
+    Gelu,
 }
 
 impl Activation {
@@ -30,6 +32,7 @@ impl Activation {
             Activation::HardSigmoid { alpha, beta } => (alpha * x + beta).clamp(0.0, 1.0),
             Activation::HardSwish => x * (x / 6.0 + 0.5).clamp(0.0, 1.0),
             Activation::Clip { min, max } => x.clamp(min, max),
+            Activation::Gelu => 0.5 * x * (1.0 + candle_core::cpu::erf::erf_f32(x * std::f32::consts::FRAC_1_SQRT_2)),
         }
     }
 }

@@ -476,6 +476,48 @@ fn hard_activations() {
     assert_close(&run(&hw, &[5], x).1, &[0.0, -1.0 / 3.0, 0.0, 2.0 / 3.0, 4.0]);
 }
 
+/// Div(x, sqrt 2) -> Erf -> Add 1 -> Mul x -> Mul 0.5 over `x`, as Paddle exports GELU.
+fn gelu_nodes(x: &str) -> Vec<NodeProto> {
+    vec![
+        node("Div", &[x, "root2"], &["d"], vec![]),
+        node("Erf", &["d"], &["e"], vec![]),
+        node("Add", &["e", "one"], &["a"], vec![]),
+        node("Mul", &[x, "a"], &["m"], vec![]),
+        node("Mul", &["m", "half"], &["y"], vec![]),
+    ]
+}
+
+fn gelu_constants() -> Vec<TensorProto> {
+    vec![floats("root2", &[], &[std::f32::consts::SQRT_2]), floats("one", &[], &[1.0]), floats("half", &[], &[0.5])]
+}
+
+#[test]
+fn gelu_pattern_becomes_one_step() {
+    let x = vec![-3.0, -1.0, 0.0, 0.5, 2.0];
+    let want = [-0.004_049_5, -0.158_655_25, 0.0, 0.345_731_23, 1.954_499_7];
+    let alone = model(13, &[5], gelu_constants(), gelu_nodes("x"));
+    let plan = Model::from_bytes(&alone).unwrap().plan(&[("x", &[5])], None).unwrap();
+    assert_eq!(plan.steps.len(), 1, "the five nodes lower to one activation");
+    assert_close(&run(&alone, &[5], x.clone()).1, &want);
+
+    // after a 1x1 conv that doubles its input, GELU fuses into the conv
+    let mut inits = gelu_constants();
+    inits.push(floats("w", &[1, 1, 1, 1], &[2.0]));
+    let mut nodes = vec![node("Conv", &["x", "w"], &["c"], vec![])];
+    nodes.extend(gelu_nodes("c"));
+    let fused = model(13, &[1, 1, 1, 5], inits, nodes);
+    let plan = Model::from_bytes(&fused).unwrap().plan(&[("x", &[1, 1, 1, 5])], None).unwrap();
+    assert_eq!(plan.steps.len(), 1, "GELU fuses into the conv");
+    let halves: Vec<f32> = x.iter().map(|v| v / 2.0).collect();
+    assert_close(&run(&fused, &[1, 1, 1, 5], halves).1, &want);
+
+    // a Div by another constant is left alone
+    let mut other = gelu_constants();
+    other[0] = floats("root2", &[], &[1.5]);
+    let plan = Model::from_bytes(&model(13, &[5], other, gelu_nodes("x"))).unwrap().plan(&[("x", &[5])], None).unwrap();
+    assert_eq!(plan.steps.len(), 5);
+}
+
 #[test]
 fn instance_norm_and_reductions() {
     let inorm = model(
