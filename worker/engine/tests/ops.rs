@@ -492,6 +492,13 @@ fn gelu_constants() -> Vec<TensorProto> {
 }
 
 #[test]
+fn erf_values() {
+    let x = vec![-5.0, -2.0, -0.5, 0.0, 0.3, 1.0, 3.5];
+    let bytes = model(13, &[7], vec![], vec![node("Erf", &["x"], &["y"], vec![])]);
+    assert_close(&run(&bytes, &[7], x).1, &[-1.0, -0.995_322_3, -0.520_499_9, 0.0, 0.328_626_76, 0.842_700_8, 0.999_999_26]);
+}
+
+#[test]
 fn gelu_pattern_becomes_one_step() {
     let x = vec![-3.0, -1.0, 0.0, 0.5, 2.0];
     let want = [-0.004_049_5, -0.158_655_25, 0.0, 0.345_731_23, 1.954_499_7];

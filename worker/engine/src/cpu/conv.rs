@@ -55,13 +55,10 @@ pub fn pack_weights(w: &Tensor, group: usize) -> Option<Tensor> {
 
 #[inline]
 fn finish_row(row: &mut [f32], bias: f32, activation: Activation) {
-    if activation == Activation::None {
-        if bias != 0.0 {
-            row.iter_mut().for_each(|v| *v += bias);
-        }
-    } else {
-        row.iter_mut().for_each(|v| *v = activation.apply(*v + bias));
+    if bias != 0.0 {
+        row.iter_mut().for_each(|v| *v += bias);
     }
+    activation.apply_all(row);
 }
 
 /// The output columns `first..last` whose input column `ox * stride + offset` lies inside a row

@@ -508,9 +508,7 @@ pub fn conv2d_packed(
                         });
                         if let (Some(activation), true) = (after, k1 == k) {
                             for r in 0..rows {
-                                for v in std::slice::from_raw_parts_mut(c_ptr.add(r * plane), cols) {
-                                    *v = activation.apply(*v);
-                                }
+                                activation.apply_all(std::slice::from_raw_parts_mut(c_ptr.add(r * plane), cols));
                             }
                         }
                     }
