@@ -313,55 +313,72 @@ struct Geometry {
     out_width: usize,
 }
 
-/// Writes the patch rows `depths` of output pixels `first..first + cols` as [depth][nr]: zero
-/// beyond `cols` and where the window reads padding.
-fn pack_patches(x: &[f32], g: &Geometry, first: usize, cols: usize, depths: std::ops::Range<usize>, nr: usize, dst: &mut [f32]) {
+/// Packs the patch rows `depths` of the given tiles, each `(first pixel, slot)` going to
+/// `dst[slot * depth * nr..]` as [depth][nr]: zero beyond the plane's last pixel and where the
+/// window reads padding. Depth rows go outermost so each input row streams across all the tiles.
+fn pack_patches(x: &[f32], g: &Geometry, plane: usize, tiles: &[(usize, usize)], depths: std::ops::Range<usize>, nr: usize, dst: &mut [f32]) {
     let [kh, kw] = g.kernel;
     let [sh, sw] = g.stride;
     let [dh, dw] = g.dilation;
-    // Runs of pixels on one output row: (column in the tile, length, input row and column of the window's origin).
-    let mut runs = [(0usize, 0usize, 0isize, 0isize); MAX_COLS];
-    let mut run_count = 0;
-    let mut j = 0;
-    while j < cols {
-        let (oy, ox) = ((first + j) / g.out_width, (first + j) % g.out_width);
-        let len = (g.out_width - ox).min(cols - j);
-        runs[run_count] = (j, len, (oy * sh) as isize - g.pad[0], (ox * sw) as isize - g.pad[1]);
-        run_count += 1;
-        j += len;
+    let depth = depths.len();
+    // Runs of pixels on one output row: (offset in dst, length, input row and column of the window's origin).
+    let mut runs = Vec::with_capacity(tiles.len() * 2);
+    for &(first, slot) in tiles {
+        let cols = nr.min(plane - first);
+        let mut j = 0;
+        while j < cols {
+            let (oy, ox) = ((first + j) / g.out_width, (first + j) % g.out_width);
+            let len = (g.out_width - ox).min(cols - j);
+            runs.push((slot * depth * nr + j, len, (oy * sh) as isize - g.pad[0], (ox * sw) as isize - g.pad[1]));
+            j += len;
+        }
+        if cols < nr {
+            for row in dst[slot * depth * nr..][..depth * nr].chunks_exact_mut(nr) {
+                row[cols..].fill(0.0);
+            }
+        }
     }
     let taps = kh * kw;
     let (h, w) = (g.h as isize, g.w as isize);
-    for (row, k) in dst.chunks_exact_mut(nr).zip(depths) {
-        let (ci, tap) = (k / taps, k % taps);
-        let (ky, kx) = (tap / kw, tap % kw);
-        let plane = &x[ci * g.h * g.w..][..g.h * g.w];
-        for &(j0, len, iy0, ix0) in &runs[..run_count] {
-            let out = &mut row[j0..j0 + len];
+    // The depth's channel and tap advance by counting: a division per row would cost more than the copy.
+    let (mut ci, tap) = (depths.start / taps, depths.start % taps);
+    let (mut ky, mut kx) = (tap / kw, tap % kw);
+    for d in 0..depth {
+        let plane_in = &x[ci * g.h * g.w..][..g.h * g.w];
+        for &(at, len, iy0, ix0) in &runs {
+            let out = &mut dst[at + d * nr..][..len];
             let iy = iy0 + (ky * dh) as isize;
             if iy < 0 || iy >= h {
                 out.fill(0.0);
                 continue;
             }
-            let src = &plane[iy as usize * g.w..][..g.w];
+            let src = &plane_in[iy as usize * g.w..][..g.w];
             let ix = ix0 + (kx * dw) as isize;
-            if sw == 1 {
-                let lo = (-ix).clamp(0, len as isize) as usize;
-                let hi = (w - ix).clamp(lo as isize, len as isize) as usize;
-                out[..lo].fill(0.0);
-                out[hi..].fill(0.0);
-                if lo < hi {
-                    let start = (ix + lo as isize) as usize;
+            // Columns lo..hi of the run read inside the row; the rest read padding.
+            let lo = ((-ix).max(0) as usize).div_ceil(sw).min(len);
+            let hi = ((w - ix).max(0) as usize).div_ceil(sw).clamp(lo, len);
+            out[..lo].fill(0.0);
+            out[hi..].fill(0.0);
+            if lo < hi {
+                let start = (ix + (lo * sw) as isize) as usize;
+                if sw == 1 {
                     out[lo..hi].copy_from_slice(&src[start..start + (hi - lo)]);
-                }
-            } else {
-                for (jj, o) in out.iter_mut().enumerate() {
-                    let at = ix + (jj * sw) as isize;
-                    *o = if at >= 0 && at < w { src[at as usize] } else { 0.0 };
+                } else {
+                    for (o, s) in out[lo..hi].iter_mut().zip(src[start..].iter().step_by(sw)) {
+                        *o = *s;
+                    }
                 }
             }
         }
-        row[cols..].fill(0.0);
+        kx += 1;
+        if kx == kw {
+            kx = 0;
+            ky += 1;
+            if ky == kh {
+                ky = 0;
+                ci += 1;
+            }
+        }
     }
 }
 
@@ -461,12 +478,9 @@ pub fn conv2d_packed(
         while k0 < k {
             let k1 = (k0 + pass_depth).min(k);
             let depth = k1 - k0;
-            for (i, t) in tile_range.clone().enumerate() {
-                if direct_origin(t).is_none() {
-                    let cols = nr.min(plane - t * nr);
-                    pack_patches(x_group, &geometry, t * nr, cols, k0..k1, nr, &mut scratch[i * depth * nr..][..depth * nr]);
-                }
-            }
+            let packed_tiles: Vec<(usize, usize)> =
+                tile_range.clone().enumerate().filter(|&(_, t)| direct_origin(t).is_none()).map(|(i, t)| (t * nr, i)).collect();
+            pack_patches(x_group, &geometry, plane, &packed_tiles, k0..k1, nr, &mut scratch);
             // Where each tile's patches are read: straight from the input, or packed into scratch.
             let source = |i: usize, t: usize| -> (*const f32, *const u32) {
                 match direct_origin(t) {
