@@ -10,8 +10,9 @@ use rayon::prelude::*;
 use super::SharedMut;
 use crate::ops::{Activation, Conv};
 
-/// Output channels per weight panel: the micro-kernels' register rows.
-pub const PANEL_ROWS: usize = 6;
+/// Output channels per weight panel: the micro-kernels' register rows. On wasm, engines map
+/// v128 onto 16 x86 registers, one of them a scratch register, so 4 rows of 2 accumulators fit.
+pub const PANEL_ROWS: usize = if cfg!(target_arch = "wasm32") { 4 } else { 6 };
 /// Largest reduction depth per pass, so a packed patch tile stays in L1.
 const MAX_DEPTH: usize = 512;
 /// Floats of packed patches per block of tiles: a share of L2.
@@ -84,17 +85,22 @@ unsafe fn tile<V: Lanes>(t: &Tile) {
     let w = V::WIDTH;
     let nr = 2 * w;
     let full = t.rows == PANEL_ROWS && t.cols == nr;
-    let mut spill = [0f32; PANEL_ROWS * MAX_COLS];
+    // Partial tiles go through this buffer, zeroed only for them: wasm pays a call per fill.
+    let mut spill_buffer = std::mem::MaybeUninit::<[f32; PANEL_ROWS * MAX_COLS]>::uninit();
+    let spill = spill_buffer.as_mut_ptr() as *mut f32;
     let mut acc = [[V::splat(0.0); 2]; PANEL_ROWS];
     unsafe {
+        if !full {
+            spill.write_bytes(0, PANEL_ROWS * MAX_COLS);
+        }
         if t.accumulate {
             let (src, stride) = if full {
                 (t.c as *const f32, t.c_stride)
             } else {
                 for r in 0..t.rows {
-                    std::ptr::copy_nonoverlapping(t.c.add(r * t.c_stride), spill.as_mut_ptr().add(r * nr), t.cols);
+                    std::ptr::copy_nonoverlapping(t.c.add(r * t.c_stride), spill.add(r * nr), t.cols);
                 }
-                (spill.as_ptr(), nr)
+                (spill as *const f32, nr)
             };
             for (r, row) in acc.iter_mut().enumerate() {
                 row[0] = V::load(src.add(r * stride));
@@ -122,14 +128,14 @@ unsafe fn tile<V: Lanes>(t: &Tile) {
                 }
             }
         }
-        let (dst, stride) = if full { (t.c, t.c_stride) } else { (spill.as_mut_ptr(), nr) };
+        let (dst, stride) = if full { (t.c, t.c_stride) } else { (spill, nr) };
         for (r, row) in acc.iter().enumerate() {
             row[0].store(dst.add(r * stride));
             row[1].store(dst.add(r * stride + w));
         }
         if !full {
             for r in 0..t.rows {
-                std::ptr::copy_nonoverlapping(spill.as_ptr().add(r * nr), t.c.add(r * t.c_stride), t.cols);
+                std::ptr::copy_nonoverlapping(spill.add(r * nr), t.c.add(r * t.c_stride), t.cols);
             }
         }
     }
