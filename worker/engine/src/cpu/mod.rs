@@ -62,7 +62,7 @@ pub fn eval(op: &Op, inputs: &[&Tensor], shape: &[usize]) -> candle_core::Result
         Op::Unary(UnaryKind::Neg) if x.dtype() != DType::F32 => x.neg(),
         Op::Unary(UnaryKind::Abs) if x.dtype() != DType::F32 => x.abs(),
         Op::Unary(kind) => match *kind {
-            UnaryKind::Activation(a) => elementwise::unary(x, move |v| a.apply(v)),
+            UnaryKind::Activation(a) => elementwise::activation(x, a),
             UnaryKind::Erf => elementwise::unary(x, crate::ops::erf),
             UnaryKind::Sqrt => elementwise::unary(x, f32::sqrt),
             UnaryKind::Exp => elementwise::unary(x, f32::exp),
