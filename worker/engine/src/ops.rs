@@ -14,6 +14,8 @@ pub enum Activation {
     HardSigmoid { alpha: f32, beta: f32 },
     HardSwish,
     Clip { min: f32, max: f32 },
+    /// The exact (erf) GELU: x * (1 + erf(x / sqrt 2)) / 2.
+    Gelu,
 }
 
 impl Activation {
@@ -30,8 +32,42 @@ impl Activation {
             Activation::HardSigmoid { alpha, beta } => (alpha * x + beta).clamp(0.0, 1.0),
             Activation::HardSwish => x * (x / 6.0 + 0.5).clamp(0.0, 1.0),
             Activation::Clip { min, max } => x.clamp(min, max),
+            Activation::Gelu => 0.5 * x * (1.0 + erf(x * std::f32::consts::FRAC_1_SQRT_2)),
         }
     }
+}
+
+impl Activation {
+    /// Applies the activation to every value, with the variant chosen once so each loop vectorises.
+    pub fn apply_all(self, values: &mut [f32]) {
+        fn each(values: &mut [f32], f: impl Fn(f32) -> f32) {
+            values.iter_mut().for_each(|v| *v = f(*v));
+        }
+        match self {
+            Activation::None => {}
+            Activation::Relu => each(values, |x| Activation::Relu.apply(x)),
+            Activation::LeakyRelu(alpha) => each(values, |x| Activation::LeakyRelu(alpha).apply(x)),
+            Activation::Sigmoid => each(values, |x| Activation::Sigmoid.apply(x)),
+            Activation::Tanh => each(values, |x| Activation::Tanh.apply(x)),
+            Activation::HardSigmoid { alpha, beta } => each(values, |x| Activation::HardSigmoid { alpha, beta }.apply(x)),
+            Activation::HardSwish => each(values, |x| Activation::HardSwish.apply(x)),
+            Activation::Clip { min, max } => each(values, |x| Activation::Clip { min, max }.apply(x)),
+            Activation::Gelu => each(values, |x| Activation::Gelu.apply(x)),
+        }
+    }
+}
+
+/// erf(x) as Eigen computes it, a rational function on [-4, 4] (within 1e-7 of the true value):
+/// plain arithmetic that vectorises, where libm's erff branches and calls exp per value.
+#[inline(always)]
+pub fn erf(x: f32) -> f32 {
+    let x = x.clamp(-4.0, 4.0);
+    let x2 = x * x;
+    let p = [-2.726_142_3e-10, 2.770_681_4e-8, -2.101_024e-6, -5.692_506_4e-5, -7.349_906_3e-4, -2.954_600e-3, -1.609_603_3e-2]
+        .iter()
+        .fold(0.0, |acc, &c| acc * x2 + c);
+    let q = [-1.456_607_2e-5, -2.133_740_6e-4, -1.682_827e-3, -7.373_329e-3, -1.426_474e-2].iter().fold(0.0, |acc, &c| acc * x2 + c);
+    x * p / q
 }
 
 /// Spatial window geometry shared by Conv, ConvTranspose and pooling (2-D, NCHW).
@@ -55,6 +91,16 @@ pub struct Conv {
     pub window: Window,
     pub group: usize,
     pub activation: Activation,
+    pub weights: WeightLayout,
+}
+
+/// How a Conv step's weight input is laid out.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum WeightLayout {
+    /// ONNX's [M, C/group, kh, kw].
+    Filters,
+    /// Packed at plan time for the CPU micro-kernels (`cpu::pack_conv_weights`), so runs never repack.
+    Panels,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -128,6 +128,10 @@ struct Planner<'m> {
     /// How many node inputs and graph outputs read each name: fusion needs a single reader.
     readers: HashMap<String, usize>,
     producer: HashMap<usize, usize>,
+    /// The nodes that read each name, by index into the model's nodes.
+    consumers: HashMap<String, Vec<usize>>,
+    /// Outputs of nodes already lowered as part of a fused pattern: their nodes are skipped.
+    fused: std::collections::HashSet<String>,
     slots: usize,
 }
 
@@ -137,6 +141,12 @@ impl<'m> Planner<'m> {
         for name in model.nodes.iter().flat_map(|n| n.inputs.iter()).chain(model.outputs.iter()) {
             *readers.entry(name.clone()).or_default() += 1;
         }
+        let mut consumers: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, node) in model.nodes.iter().enumerate() {
+            for name in &node.inputs {
+                consumers.entry(name.clone()).or_default().push(i);
+            }
+        }
         let mut planner = Planner {
             model,
             constants: Vec::new(),
@@ -144,6 +154,8 @@ impl<'m> Planner<'m> {
             values: HashMap::new(),
             readers,
             producer: HashMap::new(),
+            consumers,
+            fused: Default::default(),
             slots: 0,
         };
         for (name, t) in &model.initializers {
@@ -207,8 +219,13 @@ impl<'m> Planner<'m> {
 
     /// The conv step producing `name`, when `name` has no other reader and no activation yet.
     fn fusable_conv(&self, name: &str, value: &Value) -> Option<usize> {
+        self.fusable_conv_read_by(name, value, 1)
+    }
+
+    /// The conv step producing `name`, when exactly `readers` nodes read it and it has no activation yet.
+    fn fusable_conv_read_by(&self, name: &str, value: &Value, readers: usize) -> Option<usize> {
         let Value::Dynamic { slot, .. } = value else { return None };
-        if self.readers.get(name).copied() != Some(1) {
+        if self.readers.get(name).copied() != Some(readers) {
             return None;
         }
         let step = *self.producer.get(slot)?;
@@ -218,7 +235,73 @@ impl<'m> Planner<'m> {
         }
     }
 
+    /// Whether `name` is a plan-time constant holding the single value `want`.
+    fn is_scalar(&self, name: &str, want: f32) -> bool {
+        let Some(Value::Const(i)) = self.values.get(name) else { return false };
+        let t = &self.constants[*i];
+        t.elem_count() == 1
+            && t.to_dtype(DType::F32)
+                .and_then(|t| t.flatten_all())
+                .and_then(|t| t.to_vec1::<f32>())
+                .is_ok_and(|v| (v[0] - want).abs() <= 1e-6 * want.abs())
+    }
+
+    /// The node reading `name`, when it is its only reader, is an `op`, and its other input (if
+    /// any) satisfies `other`.
+    fn sole_consumer(&self, name: &str, op: &str, other: impl Fn(&str) -> bool) -> Option<&'m Node> {
+        let model = self.model;
+        let [index] = self.consumers.get(name)?.as_slice() else { return None };
+        let node = &model.nodes[*index];
+        if node.op != op || self.readers.get(name).copied() != Some(1) {
+            return None;
+        }
+        match node.inputs.as_slice() {
+            [only] if only == name => Some(node),
+            [a, b] if a == name && other(b) => Some(node),
+            [a, b] if b == name && other(a) => Some(node),
+            _ => None,
+        }
+    }
+
+    /// Recognises the exact GELU as Paddle and PyTorch export it, Div(x, sqrt 2) -> Erf -> Add 1
+    /// -> Mul x -> Mul 0.5, at its Div: lowers it as one activation (fused into the conv producing
+    /// x when nothing else reads x) and marks the pattern's other nodes done.
+    fn lower_gelu(&mut self, div: &Node) -> Result<bool> {
+        let ([x_name, divisor], [d]) = (div.inputs.as_slice(), div.outputs.as_slice()) else { return Ok(false) };
+        if !self.is_scalar(divisor, std::f32::consts::SQRT_2) {
+            return Ok(false);
+        }
+        let Some(erf) = self.sole_consumer(d, "Erf", |_| false) else { return Ok(false) };
+        let Some(add) = self.sole_consumer(&erf.outputs[0], "Add", |c| self.is_scalar(c, 1.0)) else { return Ok(false) };
+        let Some(times_x) = self.sole_consumer(&add.outputs[0], "Mul", |c| c == x_name) else { return Ok(false) };
+        let Some(half) = self.sole_consumer(&times_x.outputs[0], "Mul", |c| self.is_scalar(c, 0.5)) else { return Ok(false) };
+        let Some(x) = self.values.get(x_name).cloned() else { return Ok(false) };
+        let out = match self.fusable_conv_read_by(x_name, &x, 2) {
+            Some(step) => {
+                if let Op::Conv(c) | Op::ConvTranspose(c) = &mut self.steps[step].op {
+                    c.activation = Activation::Gelu;
+                }
+                x
+            }
+            None => {
+                let shape = self.shape_of(&x);
+                self.emit(half, Op::Unary(UnaryKind::Activation(Activation::Gelu)), vec![x], shape)?
+            }
+        };
+        for node in [erf, add, times_x, half] {
+            self.fused.insert(node.outputs[0].clone());
+        }
+        self.values.insert(half.outputs[0].clone(), out);
+        Ok(true)
+    }
+
     fn lower(&mut self, node: &Node) -> Result<()> {
+        if node.outputs.first().is_some_and(|o| self.fused.contains(o)) {
+            return Ok(());
+        }
+        if node.op == "Div" && self.lower_gelu(node)? {
+            return Ok(());
+        }
         let err = |reason: String| Error::node(&node.name, &node.op, reason);
         let inputs: Vec<Option<Value>> = node
             .inputs
@@ -366,7 +449,7 @@ impl<'m> Planner<'m> {
                     }
                     ins.push(b);
                 }
-                let conv = Conv { window, group, activation: Activation::None };
+                let conv = Conv { window, group, activation: Activation::None, weights: WeightLayout::Filters };
                 let op = if transpose { Op::ConvTranspose(conv) } else { Op::Conv(conv) };
                 self.emit(node, op, ins, vec![xs[0], out_channels, oh, ow])?
             }
@@ -812,8 +895,19 @@ impl<'m> Planner<'m> {
         Ok(())
     }
 
+    /// Swaps a convolution's constant weights for the CPU kernels' packed panels, once per plan.
+    fn pack_conv_weights(&mut self, step: &mut Step) {
+        let Op::Conv(conv) = &mut step.op else { return };
+        let Some(&ValueRef::Const(w)) = step.inputs.get(1) else { return };
+        if let Some(packed) = cpu::pack_conv_weights(&self.constants[w], conv.group) {
+            self.constants.push(packed);
+            step.inputs[1] = ValueRef::Const(self.constants.len() - 1);
+            conv.weights = WeightLayout::Panels;
+        }
+    }
+
     /// Drops steps no output needs, renumbers constants, and records each slot's last reader.
-    fn finish(self, inputs: Vec<PlanInput>, mut outputs: Vec<PlanOutput>) -> Plan {
+    fn finish(mut self, inputs: Vec<PlanInput>, mut outputs: Vec<PlanOutput>) -> Plan {
         let mut needed = vec![false; self.slots];
         for o in &outputs {
             if let ValueRef::Slot(s) = o.value {
@@ -821,7 +915,7 @@ impl<'m> Planner<'m> {
             }
         }
         let mut steps: Vec<Step> = Vec::new();
-        for step in self.steps.into_iter().rev() {
+        for step in std::mem::take(&mut self.steps).into_iter().rev() {
             if needed[step.output] {
                 for r in &step.inputs {
                     if let ValueRef::Slot(s) = r {
@@ -832,6 +926,9 @@ impl<'m> Planner<'m> {
             }
         }
         steps.reverse();
+        for step in &mut steps {
+            self.pack_conv_weights(step);
+        }
 
         let mut const_index: HashMap<usize, usize> = HashMap::new();
         let mut constants = Vec::new();

@@ -232,6 +232,159 @@ fn conv_transpose_stride_two() {
     assert_close(&y, &[1.0, 2.0, 2.0, 4.0, 3.0, 4.0, 6.0, 8.0]);
 }
 
+/// A convolution's shape and attributes, checked against a direct f64 loop.
+#[derive(Clone, Copy)]
+struct ConvCase {
+    n: usize,
+    c: usize,
+    m: usize,
+    size: [usize; 2],
+    kernel: [usize; 2],
+    stride: [usize; 2],
+    dilation: [usize; 2],
+    /// top, left, bottom, right
+    pads: [usize; 4],
+    group: usize,
+    /// An activation node after the conv, fused into it.
+    activation: Option<&'static str>,
+}
+
+impl ConvCase {
+    fn new(c: usize, m: usize, size: [usize; 2], kernel: [usize; 2]) -> Self {
+        ConvCase { n: 1, c, m, size, kernel, stride: [1, 1], dilation: [1, 1], pads: [0; 4], group: 1, activation: None }
+    }
+
+    fn out_size(&self) -> [usize; 2] {
+        std::array::from_fn(|a| {
+            let extent = (self.kernel[a] - 1) * self.dilation[a] + 1;
+            (self.size[a] + self.pads[a] + self.pads[a + 2] - extent) / self.stride[a] + 1
+        })
+    }
+
+    fn reference(&self, x: &[f32], w: &[f32], b: &[f32]) -> Vec<f32> {
+        let [h, wd] = self.size;
+        let [oh, ow] = self.out_size();
+        let (cg, mg) = (self.c / self.group, self.m / self.group);
+        let [kh, kw] = self.kernel;
+        let mut out = Vec::new();
+        for ni in 0..self.n {
+            for mi in 0..self.m {
+                let gi = mi / mg;
+                for oy in 0..oh {
+                    for ox in 0..ow {
+                        let mut sum = b[mi] as f64;
+                        for ci in 0..cg {
+                            for ky in 0..kh {
+                                for kx in 0..kw {
+                                    let iy = (oy * self.stride[0] + ky * self.dilation[0]) as isize - self.pads[0] as isize;
+                                    let ix = (ox * self.stride[1] + kx * self.dilation[1]) as isize - self.pads[1] as isize;
+                                    if iy < 0 || ix < 0 || iy >= h as isize || ix >= wd as isize {
+                                        continue;
+                                    }
+                                    let xv = x[((ni * self.c + gi * cg + ci) * h + iy as usize) * wd + ix as usize];
+                                    let wv = w[((mi * cg + ci) * kh + ky) * kw + kx];
+                                    sum += xv as f64 * wv as f64;
+                                }
+                            }
+                        }
+                        out.push(match self.activation {
+                            Some("Relu") => sum.max(0.0),
+                            Some("Sigmoid") => 1.0 / (1.0 + (-sum).exp()),
+                            Some(other) => panic!("no reference for {other}"),
+                            None => sum,
+                        } as f32);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Runs the case through the engine, with the input as the model input or, with `folded`, as
+    /// a constant so the conv is computed at plan time; asserts it matches the reference.
+    fn check(&self, folded: bool) {
+        let [h, wd] = self.size;
+        let [kh, kw] = self.kernel;
+        let cg = self.c / self.group;
+        let wave = |n: usize, f: f32| -> Vec<f32> { (0..n).map(|i| ((i as f32 * f).sin() * 1.7).fract()).collect() };
+        let x = wave(self.n * self.c * h * wd, 0.37);
+        let scale = 1.0 / ((cg * kh * kw) as f32).sqrt();
+        let w: Vec<f32> = wave(self.m * cg * kh * kw, 0.61).iter().map(|v| v * scale).collect();
+        let b = wave(self.m, 1.3);
+        let attrs = vec![
+            attr_ints("strides", &self.stride.map(|v| v as i64)),
+            attr_ints("dilations", &self.dilation.map(|v| v as i64)),
+            attr_ints("pads", &self.pads.map(|v| v as i64)),
+            attr_int("group", self.group as i64),
+        ];
+        let dims = [self.n, self.c, h, wd];
+        let dims_i64 = dims.map(|v| v as i64);
+        let mut inits = vec![floats("w", &[self.m as i64, cg as i64, kh as i64, kw as i64], &w), floats("b", &[self.m as i64], &b)];
+        let conv_out = if self.activation.is_some() { "c" } else { "y" };
+        let mut nodes = vec![node("Conv", &[if folded { "k" } else { "x" }, "w", "b"], &[conv_out], attrs)];
+        if let Some(op) = self.activation {
+            nodes.push(node(op, &["c"], &["y"], vec![]));
+        }
+        let want = self.reference(&x, &w, &b);
+        let got = if folded {
+            // y = conv(k) + x * 0, so the conv folds while the model keeps a runtime input.
+            let [oh, ow] = self.out_size();
+            inits.push(floats("k", &dims_i64, &x));
+            inits.push(floats("zero", &[1], &[0.0]));
+            let last = nodes.len() - 1;
+            nodes[last].output = vec!["folded".into()];
+            nodes.push(node("Mul", &["x", "zero"], &["xz"], vec![]));
+            nodes.push(node("Add", &["folded", "xz"], &["y"], vec![]));
+            let runtime_dims = [self.n, self.m, oh, ow];
+            let bytes = model(13, &runtime_dims.map(|v| v as i64), inits, nodes);
+            run(&bytes, &runtime_dims, vec![0.0; runtime_dims.iter().product()]).1
+        } else {
+            run(&model(13, &dims_i64, inits, nodes), &dims, x).1
+        };
+        assert_eq!(got.len(), want.len());
+        for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+            assert!((g - w).abs() <= 1e-4 * w.abs().max(1.0), "element {i}: got {g}, want {w}");
+        }
+    }
+}
+
+#[test]
+fn conv_matches_direct_loop() {
+    let base = ConvCase::new(5, 13, [7, 19], [3, 3]);
+    let cases = [
+        // channel counts off the panel size, a plane off the pixel tile, padding on all sides
+        ConvCase { pads: [1, 1, 1, 1], ..base },
+        // rows wide enough for tiles whose windows lie wholly inside the input, read in place
+        ConvCase { pads: [1, 1, 1, 1], ..ConvCase::new(3, 7, [6, 40], [3, 3]) },
+        ConvCase { stride: [2, 1], dilation: [2, 2], pads: [2, 2, 2, 2], ..ConvCase::new(4, 6, [9, 45], [3, 3]) },
+        // 1x1 over a plane of whole tiles, and over a ragged one, read straight from the input
+        ConvCase::new(7, 9, [4, 8], [1, 1]),
+        ConvCase::new(7, 9, [5, 11], [1, 1]),
+        // 1x1 with a stride is packed like any window
+        ConvCase { stride: [2, 2], ..ConvCase::new(4, 6, [9, 9], [1, 1]) },
+        // unequal strides, dilations and lopsided pads; an output row narrower than a tile
+        ConvCase { stride: [2, 1], dilation: [2, 3], pads: [0, 1, 2, 0], ..ConvCase::new(3, 8, [9, 6], [3, 2]) },
+        // stride 2 with the window starting left of the input
+        ConvCase { stride: [2, 2], pads: [1, 1, 1, 1], ..ConvCase::new(3, 16, [33, 35], [3, 3]) },
+        // groups of several channels, and a batch of two
+        ConvCase { group: 2, n: 2, pads: [1, 1, 1, 1], ..ConvCase::new(6, 10, [6, 5], [3, 3]) },
+        // a reduction deeper than one pass (70 * 9 = 630), with a fused Relu on the last pass only
+        ConvCase { pads: [1, 1, 1, 1], activation: Some("Relu"), ..ConvCase::new(70, 7, [5, 18], [3, 3]) },
+        // an activation applied after the clamp, and a kernel wider than the input row is padded
+        ConvCase { pads: [0, 4, 0, 4], activation: Some("Sigmoid"), ..ConvCase::new(2, 3, [3, 4], [1, 9]) },
+        // depthwise with stride and dilation
+        ConvCase { group: 4, stride: [2, 1], dilation: [1, 2], pads: [1, 2, 1, 2], ..ConvCase::new(4, 4, [7, 10], [3, 3]) },
+    ];
+    for case in cases {
+        case.check(false);
+    }
+}
+
+#[test]
+fn conv_folded_at_plan_time_matches_direct_loop() {
+    ConvCase { pads: [1, 1, 1, 1], activation: Some("Relu"), ..ConvCase::new(5, 13, [7, 19], [3, 3]) }.check(true);
+}
+
 #[test]
 fn batchnorm_folds_into_conv() {
     // y = (2x - mean) * gamma / sqrt(var + eps) + beta = (2x - 0.5) * 3 / 2 + 1 = 3x + 0.25
@@ -321,6 +474,55 @@ fn hard_activations() {
     assert_close(&run(&hs, &[5], x.clone()).1, &[0.0, 0.3, 0.5, 0.7, 1.0]);
     let hw = model(14, &[5], vec![], vec![node("HardSwish", &["x"], &["y"], vec![])]);
     assert_close(&run(&hw, &[5], x).1, &[0.0, -1.0 / 3.0, 0.0, 2.0 / 3.0, 4.0]);
+}
+
+/// Div(x, sqrt 2) -> Erf -> Add 1 -> Mul x -> Mul 0.5 over `x`, as Paddle exports GELU.
+fn gelu_nodes(x: &str) -> Vec<NodeProto> {
+    vec![
+        node("Div", &[x, "root2"], &["d"], vec![]),
+        node("Erf", &["d"], &["e"], vec![]),
+        node("Add", &["e", "one"], &["a"], vec![]),
+        node("Mul", &[x, "a"], &["m"], vec![]),
+        node("Mul", &["m", "half"], &["y"], vec![]),
+    ]
+}
+
+fn gelu_constants() -> Vec<TensorProto> {
+    vec![floats("root2", &[], &[std::f32::consts::SQRT_2]), floats("one", &[], &[1.0]), floats("half", &[], &[0.5])]
+}
+
+#[test]
+fn erf_values() {
+    let x = vec![-5.0, -2.0, -0.5, 0.0, 0.3, 1.0, 3.5];
+    let bytes = model(13, &[7], vec![], vec![node("Erf", &["x"], &["y"], vec![])]);
+    assert_close(&run(&bytes, &[7], x).1, &[-1.0, -0.995_322_3, -0.520_499_9, 0.0, 0.328_626_76, 0.842_700_8, 0.999_999_26]);
+}
+
+#[test]
+fn gelu_pattern_becomes_one_step() {
+    let x = vec![-3.0, -1.0, 0.0, 0.5, 2.0];
+    let want = [-0.004_049_5, -0.158_655_25, 0.0, 0.345_731_23, 1.954_499_7];
+    let alone = model(13, &[5], gelu_constants(), gelu_nodes("x"));
+    let plan = Model::from_bytes(&alone).unwrap().plan(&[("x", &[5])], None).unwrap();
+    assert_eq!(plan.steps.len(), 1, "the five nodes lower to one activation");
+    assert_close(&run(&alone, &[5], x.clone()).1, &want);
+
+    // after a 1x1 conv that doubles its input, GELU fuses into the conv
+    let mut inits = gelu_constants();
+    inits.push(floats("w", &[1, 1, 1, 1], &[2.0]));
+    let mut nodes = vec![node("Conv", &["x", "w"], &["c"], vec![])];
+    nodes.extend(gelu_nodes("c"));
+    let fused = model(13, &[1, 1, 1, 5], inits, nodes);
+    let plan = Model::from_bytes(&fused).unwrap().plan(&[("x", &[1, 1, 1, 5])], None).unwrap();
+    assert_eq!(plan.steps.len(), 1, "GELU fuses into the conv");
+    let halves: Vec<f32> = x.iter().map(|v| v / 2.0).collect();
+    assert_close(&run(&fused, &[1, 1, 1, 5], halves).1, &want);
+
+    // a Div by another constant is left alone
+    let mut other = gelu_constants();
+    other[0] = floats("root2", &[], &[1.5]);
+    let plan = Model::from_bytes(&model(13, &[5], other, gelu_nodes("x"))).unwrap().plan(&[("x", &[5])], None).unwrap();
+    assert_eq!(plan.steps.len(), 5);
 }
 
 #[test]

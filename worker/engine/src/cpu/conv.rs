@@ -1,105 +1,64 @@
 //! Convolution kernels. candle's conv2d takes one stride and one symmetric padding for both axes
 //! and no fused activation, while these models need [2,1] strides, SAME_UPPER pads and a fused
-//! bias + activation: so Conv is ours, built on gemm over row tiles (im2col never whole).
+//! bias + activation: so Conv is ours, on packed micro-kernels (`packed`) or a depthwise loop.
 
 use candle_core::Tensor;
 use gemm::Parallelism;
 use rayon::prelude::*;
 
-use super::{SharedMut, tensor_from, with_f32};
-use crate::ops::{Activation, Conv};
-
-/// Floats of im2col scratch per task: small enough to stay in cache, large enough for gemm.
-const TILE_FLOATS: usize = 1 << 17;
+use super::{packed, tensor_from, with_f32};
+use crate::ops::{Activation, Conv, WeightLayout};
 
 pub fn conv2d(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, conv: &Conv, shape: &[usize]) -> candle_core::Result<Tensor> {
     let xs: [usize; 4] = x.dims().try_into().map_err(|_| candle_core::Error::Msg("conv input is not 4-D".into()))?;
     let bias = bias.map(|b| b.to_vec1::<f32>()).transpose()?;
-    let mut out = vec![0f32; shape.iter().product()];
-    with_f32(x, |x| {
-        with_f32(w, |w| conv2d_into(x, xs, w, bias.as_deref(), conv, [shape[1], shape[2], shape[3]], &mut out))
+    let out_shape = [shape[1], shape[2], shape[3]];
+    let len = shape.iter().product();
+    let [_, c, ..] = xs;
+    let out = with_f32(x, |x| {
+        with_f32(w, |w| {
+            if conv.weights == WeightLayout::Filters && c == conv.group && shape[1] == conv.group {
+                let mut out = vec![0f32; len];
+                depthwise(x, xs, w, bias.as_deref(), conv, [shape[2], shape[3]], &mut out);
+                return out;
+            }
+            let repacked;
+            let panels = if conv.weights == WeightLayout::Panels {
+                w
+            } else {
+                let k = c / conv.group * conv.window.kernel[0] * conv.window.kernel[1];
+                repacked = packed::pack_weights(w, shape[1], k, conv.group);
+                &repacked
+            };
+            // Left unzeroed: the packed kernel writes every element.
+            let mut out = Vec::with_capacity(len);
+            packed::conv2d_packed(x, xs, panels, bias.as_deref(), conv, out_shape, &mut out.spare_capacity_mut()[..len]);
+            // SAFETY: conv2d_packed initialised all `len` elements.
+            unsafe { out.set_len(len) };
+            out
+        })
     })??;
     tensor_from(out, shape)
 }
 
-fn conv2d_into(
-    x: &[f32],
-    [n, c, h, wd]: [usize; 4],
-    w: &[f32],
-    bias: Option<&[f32]>,
-    conv: &Conv,
-    [m, oh, ow]: [usize; 3],
-    out: &mut [f32],
-) {
-    let g = conv.group;
-    let (cg, mg) = (c / g, m / g);
-    let win = &conv.window;
-    let [kh, kw] = win.kernel;
-    if cg == 1 && mg == 1 {
-        depthwise(x, [n, c, h, wd], w, bias, conv, [oh, ow], out);
-        return;
+/// The panels `packed::conv2d_packed` runs on for these [M, C/group, kh, kw] weights, or None for
+/// depthwise weights, which the depthwise kernel reads as they are.
+pub fn pack_weights(w: &Tensor, group: usize) -> Option<Tensor> {
+    let [m, cg, kh, kw]: [usize; 4] = w.dims().try_into().ok()?;
+    if cg == 1 && m == group {
+        return None;
     }
-    let k = cg * kh * kw;
-    let threads = rayon::current_num_threads();
-    let pointwise = kh == 1 && kw == 1 && win.stride == [1, 1] && win.pads == [0; 4];
-    let plane = oh * ow;
-    // Output rows per task: bounded by scratch size, and small enough that every thread gets work.
-    let row_width = if pointwise { 1 } else { ow };
-    let units = if pointwise { plane } else { oh };
-    let by_memory = (TILE_FLOATS / (k * row_width).max(1)).max(1);
-    let by_threads = (units * n * g).div_ceil(4 * threads).max(1);
-    let rows = by_memory.min(by_threads).min(units);
-    let chunks = units.div_ceil(rows);
-    let tasks = n * g * chunks;
-    let parallel_tasks = tasks >= threads;
-    let inner = if parallel_tasks || threads == 1 { Parallelism::None } else { Parallelism::Rayon(threads) };
-    let dst = SharedMut::new(out);
-    let run = |task: usize| {
-        let (ni, rest) = (task / (g * chunks), task % (g * chunks));
-        let (gi, chunk) = (rest / chunks, rest % chunks);
-        let r0 = chunk * rows;
-        let r1 = (r0 + rows).min(units);
-        let x_group = &x[(ni * c + gi * cg) * h * wd..][..cg * h * wd];
-        let w_group = &w[gi * mg * k..][..mg * k];
-        let out_offset = (ni * m + gi * mg) * plane;
-        let (cols, col_start) = if pointwise { (r1 - r0, r0) } else { ((r1 - r0) * ow, r0 * ow) };
-        let scratch;
-        let (rhs, rhs_rs): (&[f32], usize) = if pointwise {
-            (&x_group[r0..], h * wd)
-        } else {
-            scratch = im2col(x_group, [cg, h, wd], conv, ow, r0..r1);
-            (&scratch, cols)
-        };
-        // SAFETY: each task writes columns [col_start, col_start + cols) of its own group's rows.
-        unsafe {
-            let dst = dst.ptr().add(out_offset + col_start);
-            gemm::gemm(
-                mg, cols, k, dst, 1, plane as isize, false, w_group.as_ptr(), 1, k as isize, rhs.as_ptr(), 1,
-                rhs_rs as isize, 0.0, 1.0, false, false, false, inner,
-            );
-            for mi in 0..mg {
-                let row = std::slice::from_raw_parts_mut(dst.add(mi * plane), cols);
-                let b = bias.map_or(0.0, |b| b[gi * mg + mi]);
-                finish_row(row, b, conv.activation);
-            }
-        }
-    };
-    if parallel_tasks {
-        (0..tasks).into_par_iter().for_each(run);
-    } else {
-        (0..tasks).for_each(run);
-    }
+    let panels = with_f32(w, |w| packed::pack_weights(w, m, cg * kh * kw, group)).ok()?;
+    let len = panels.len();
+    tensor_from(panels, &[len]).ok()
 }
 
 #[inline]
 fn finish_row(row: &mut [f32], bias: f32, activation: Activation) {
-    if activation == Activation::None {
-        if bias != 0.0 {
-            row.iter_mut().for_each(|v| *v += bias);
-        }
-    } else {
-        row.iter_mut().for_each(|v| *v = activation.apply(*v + bias));
+    if bias != 0.0 {
+        row.iter_mut().for_each(|v| *v += bias);
     }
+    activation.apply_all(row);
 }
 
 /// The output columns `first..last` whose input column `ox * stride + offset` lies inside a row
@@ -108,44 +67,6 @@ fn columns_inside(offset: isize, width: usize, stride: usize, out_width: usize) 
     let first = if offset >= 0 { 0 } else { ((-offset) as usize).div_ceil(stride) };
     let last = if (width as isize) > offset { (((width as isize - offset - 1) as usize) / stride + 1).min(out_width) } else { 0 };
     (first, last.max(first))
-}
-
-/// The [cg*kh*kw, rows*ow] patch matrix for output rows `rows` of one group.
-fn im2col(x: &[f32], [cg, h, w]: [usize; 3], conv: &Conv, ow: usize, rows: std::ops::Range<usize>) -> Vec<f32> {
-    let win = &conv.window;
-    let [kh, kw] = win.kernel;
-    let [sh, sw] = win.stride;
-    let [dh, dw] = win.dilation;
-    let (pt, pl) = (win.pads[0] as isize, win.pads[1] as isize);
-    let cols = rows.len() * ow;
-    let mut col = vec![0f32; cg * kh * kw * cols];
-    for ci in 0..cg {
-        let plane = &x[ci * h * w..][..h * w];
-        for ky in 0..kh {
-            for kx in 0..kw {
-                let dst = &mut col[((ci * kh + ky) * kw + kx) * cols..][..cols];
-                let offset = kx as isize * dw as isize - pl;
-                let (first, last) = columns_inside(offset, w, sw, ow);
-                for (r, oy) in rows.clone().enumerate() {
-                    let iy = (oy * sh) as isize + (ky * dh) as isize - pt;
-                    if iy < 0 || iy >= h as isize || first >= last {
-                        continue;
-                    }
-                    let src = &plane[iy as usize * w..][..w];
-                    let dst_row = &mut dst[r * ow..][..ow];
-                    if sw == 1 {
-                        let start = (first as isize + offset) as usize;
-                        dst_row[first..last].copy_from_slice(&src[start..start + (last - first)]);
-                    } else {
-                        for ox in first..last {
-                            dst_row[ox] = src[(ox as isize * sw as isize + offset) as usize];
-                        }
-                    }
-                }
-            }
-        }
-    }
-    col
 }
 
 /// One filter per channel: a direct loop beats a gemm of one row.

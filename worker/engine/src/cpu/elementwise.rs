@@ -4,7 +4,7 @@ use candle_core::Tensor;
 use rayon::prelude::*;
 
 use super::{tensor_from, with_f32};
-use crate::ops::BinaryKind;
+use crate::ops::{Activation, BinaryKind};
 
 const CHUNK: usize = 1 << 14;
 
@@ -139,9 +139,26 @@ fn apply_run(dst: &mut [f32], x: &[f32], ix: usize, y: &[f32], iy: usize, f: imp
     }
 }
 
-/// Element-wise math over rayon; candle's unary ops run on one thread.
+/// Element-wise math over rayon; candle's unary ops run on one thread. Each chunk is one plain
+/// loop, which vectorises where a per-element map through rayon's collect does not.
 pub fn unary(x: &Tensor, f: impl Fn(f32) -> f32 + Sync + Send) -> candle_core::Result<Tensor> {
-    let data = with_f32(x, |x| x.par_iter().with_min_len(CHUNK).map(|&v| f(v)).collect())?;
+    let data = with_f32(x, |x| {
+        let mut out = vec![0f32; x.len()];
+        out.par_chunks_mut(CHUNK).zip(x.par_chunks(CHUNK)).for_each(|(dst, src)| {
+            dst.iter_mut().zip(src).for_each(|(d, &v)| *d = f(v));
+        });
+        out
+    })?;
+    tensor_from(data, x.dims())
+}
+
+/// A standalone activation, its variant matched once per chunk rather than once per value.
+pub fn activation(x: &Tensor, activation: Activation) -> candle_core::Result<Tensor> {
+    let data = with_f32(x, |x| {
+        let mut out = x.to_vec();
+        out.par_chunks_mut(CHUNK).for_each(|chunk| activation.apply_all(chunk));
+        out
+    })?;
     tensor_from(data, x.dims())
 }
 

@@ -3,8 +3,10 @@
 
 mod conv;
 mod elementwise;
+mod packed;
 mod resample;
 
+pub use conv::pack_weights as pack_conv_weights;
 use candle_core::{DType, Device, Storage, Tensor};
 
 use crate::error::{Error, Result};
@@ -60,8 +62,8 @@ pub fn eval(op: &Op, inputs: &[&Tensor], shape: &[usize]) -> candle_core::Result
         Op::Unary(UnaryKind::Neg) if x.dtype() != DType::F32 => x.neg(),
         Op::Unary(UnaryKind::Abs) if x.dtype() != DType::F32 => x.abs(),
         Op::Unary(kind) => match *kind {
-            UnaryKind::Activation(a) => elementwise::unary(x, move |v| a.apply(v)),
-            UnaryKind::Erf => elementwise::unary(x, candle_core::cpu::erf::erf_f32),
+            UnaryKind::Activation(a) => elementwise::activation(x, a),
+            UnaryKind::Erf => elementwise::unary(x, crate::ops::erf),
             UnaryKind::Sqrt => elementwise::unary(x, f32::sqrt),
             UnaryKind::Exp => elementwise::unary(x, f32::exp),
             UnaryKind::Neg => elementwise::unary(x, |v| -v),
@@ -137,8 +139,9 @@ unsafe impl Send for SharedMut {}
 unsafe impl Sync for SharedMut {}
 
 impl SharedMut {
-    pub(crate) fn new(data: &mut [f32]) -> Self {
-        SharedMut(data.as_mut_ptr())
+    /// For kernels that initialise every element; only written through the pointer, never read first.
+    pub(crate) fn uninit(data: &mut [std::mem::MaybeUninit<f32>]) -> Self {
+        SharedMut(data.as_mut_ptr() as *mut f32)
     }
 
     pub(crate) fn ptr(self) -> *mut f32 {

@@ -1,0 +1,545 @@
+//! Convolution as a packed matrix product. Weights are packed once, at plan time, into panels of
+//! `PANEL_ROWS` output channels; input patches are packed per tile of output pixels (so im2col is
+//! never whole) and register-tiled micro-kernels (AVX2+FMA, wasm simd128, or portable code) run
+//! each panel over each tile with bias and activation fused into the store.
+//! It exists instead of candle's im2col + gemm because that copies the whole patch matrix, repacks
+//! the weights on every run, and sees one thread on wasm.
+
+use rayon::prelude::*;
+
+use super::SharedMut;
+use crate::ops::{Activation, Conv};
+
+/// Output channels per weight panel: the micro-kernels' register rows. On wasm, engines map
+/// v128 onto 16 x86 registers, one of them a scratch register, so 4 rows of 2 accumulators fit.
+pub const PANEL_ROWS: usize = if cfg!(target_arch = "wasm32") { 4 } else { 6 };
+/// Largest reduction depth per pass, so a packed patch tile stays in L1.
+const MAX_DEPTH: usize = 512;
+/// Floats of packed patches per block of tiles: a share of L2.
+const BLOCK_FLOATS: usize = 1 << 15;
+/// Widest tile of output pixels any micro-kernel takes.
+const MAX_COLS: usize = 16;
+
+/// Packs weights [M, K] (K = C/group * kh * kw) group by group into panels of `PANEL_ROWS`
+/// output channels laid out [K][PANEL_ROWS], the last panel of each group zero-padded.
+pub fn pack_weights(w: &[f32], m: usize, k: usize, group: usize) -> Vec<f32> {
+    let mg = m / group;
+    let panels = mg.div_ceil(PANEL_ROWS);
+    let mut out = vec![0f32; group * panels * k * PANEL_ROWS];
+    for gi in 0..group {
+        for p in 0..panels {
+            let dst = &mut out[(gi * panels + p) * k * PANEL_ROWS..][..k * PANEL_ROWS];
+            for r in 0..PANEL_ROWS.min(mg - p * PANEL_ROWS) {
+                let src = &w[(gi * mg + p * PANEL_ROWS + r) * k..][..k];
+                for (kk, &v) in src.iter().enumerate() {
+                    dst[kk * PANEL_ROWS + r] = v;
+                }
+            }
+        }
+    }
+    out
+}
+
+/// One micro-kernel call: a panel of output channels times a tile of output pixels.
+struct Tile {
+    depth: usize,
+    /// Packed weights [depth][PANEL_ROWS].
+    a: *const f32,
+    /// Patch row `d` starts at `b + b_offsets[d]`, `2 * WIDTH` floats readable, the first `cols` live.
+    b: *const f32,
+    b_offsets: *const u32,
+    c: *mut f32,
+    c_stride: usize,
+    rows: usize,
+    cols: usize,
+    /// Adds to what `c` holds (a later pass over the depth) instead of overwriting it.
+    accumulate: bool,
+    /// On the last pass: bias per row, then a clamp.
+    epilogue: Option<Epilogue>,
+}
+
+#[derive(Clone, Copy)]
+struct Epilogue {
+    bias: [f32; PANEL_ROWS],
+    low: f32,
+    high: f32,
+}
+
+/// The SIMD operations a micro-kernel needs, over one register of `WIDTH` floats.
+trait Lanes: Copy {
+    const WIDTH: usize;
+    unsafe fn load(p: *const f32) -> Self;
+    unsafe fn store(self, p: *mut f32);
+    unsafe fn broadcast(p: *const f32) -> Self;
+    fn splat(v: f32) -> Self;
+    /// self * b + acc
+    fn mul_add(self, b: Self, acc: Self) -> Self;
+    fn add(self, b: Self) -> Self;
+    fn max(self, b: Self) -> Self;
+    fn min(self, b: Self) -> Self;
+}
+
+/// `PANEL_ROWS` x (2 * WIDTH) outputs held in registers across the whole depth.
+#[inline(always)]
+unsafe fn tile<V: Lanes>(t: &Tile) {
+    let w = V::WIDTH;
+    let nr = 2 * w;
+    let full = t.rows == PANEL_ROWS && t.cols == nr;
+    // Partial tiles go through this buffer, zeroed only for them: wasm pays a call per fill.
+    let mut spill_buffer = std::mem::MaybeUninit::<[f32; PANEL_ROWS * MAX_COLS]>::uninit();
+    let spill = spill_buffer.as_mut_ptr() as *mut f32;
+    let mut acc = [[V::splat(0.0); 2]; PANEL_ROWS];
+    unsafe {
+        if !full {
+            spill.write_bytes(0, PANEL_ROWS * MAX_COLS);
+        }
+        if t.accumulate {
+            let (src, stride) = if full {
+                (t.c as *const f32, t.c_stride)
+            } else {
+                for r in 0..t.rows {
+                    std::ptr::copy_nonoverlapping(t.c.add(r * t.c_stride), spill.add(r * nr), t.cols);
+                }
+                (spill as *const f32, nr)
+            };
+            for (r, row) in acc.iter_mut().enumerate() {
+                row[0] = V::load(src.add(r * stride));
+                row[1] = V::load(src.add(r * stride + w));
+            }
+        }
+        let mut a = t.a;
+        for d in 0..t.depth {
+            let b = t.b.add(*t.b_offsets.add(d) as usize);
+            let b0 = V::load(b);
+            let b1 = V::load(b.add(w));
+            for (r, row) in acc.iter_mut().enumerate() {
+                let ar = V::broadcast(a.add(r));
+                row[0] = ar.mul_add(b0, row[0]);
+                row[1] = ar.mul_add(b1, row[1]);
+            }
+            a = a.add(PANEL_ROWS);
+        }
+        if let Some(e) = t.epilogue {
+            let (low, high) = (V::splat(e.low), V::splat(e.high));
+            for (r, row) in acc.iter_mut().enumerate() {
+                let bias = V::splat(e.bias[r]);
+                for v in row.iter_mut() {
+                    *v = v.add(bias).max(low).min(high);
+                }
+            }
+        }
+        let (dst, stride) = if full { (t.c, t.c_stride) } else { (spill, nr) };
+        for (r, row) in acc.iter().enumerate() {
+            row[0].store(dst.add(r * stride));
+            row[1].store(dst.add(r * stride + w));
+        }
+        if !full {
+            for r in 0..t.rows {
+                std::ptr::copy_nonoverlapping(spill.add(r * nr), t.c.add(r * t.c_stride), t.cols);
+            }
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use std::arch::x86_64::*;
+
+    use super::{Lanes, Tile};
+
+    #[derive(Clone, Copy)]
+    pub struct Avx(__m256);
+
+    impl Lanes for Avx {
+        const WIDTH: usize = 8;
+        #[inline(always)]
+        unsafe fn load(p: *const f32) -> Self {
+            unsafe { Avx(_mm256_loadu_ps(p)) }
+        }
+        #[inline(always)]
+        unsafe fn store(self, p: *mut f32) {
+            unsafe { _mm256_storeu_ps(p, self.0) }
+        }
+        #[inline(always)]
+        unsafe fn broadcast(p: *const f32) -> Self {
+            unsafe { Avx(_mm256_broadcast_ss(&*p)) }
+        }
+        #[inline(always)]
+        fn splat(v: f32) -> Self {
+            unsafe { Avx(_mm256_set1_ps(v)) }
+        }
+        #[inline(always)]
+        fn mul_add(self, b: Self, acc: Self) -> Self {
+            unsafe { Avx(_mm256_fmadd_ps(self.0, b.0, acc.0)) }
+        }
+        #[inline(always)]
+        fn add(self, b: Self) -> Self {
+            unsafe { Avx(_mm256_add_ps(self.0, b.0)) }
+        }
+        #[inline(always)]
+        fn max(self, b: Self) -> Self {
+            unsafe { Avx(_mm256_max_ps(self.0, b.0)) }
+        }
+        #[inline(always)]
+        fn min(self, b: Self) -> Self {
+            unsafe { Avx(_mm256_min_ps(self.0, b.0)) }
+        }
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn tile_avx2(t: &Tile) {
+        unsafe { super::tile::<Avx>(t) }
+    }
+}
+
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod wasm {
+    use std::arch::wasm32::*;
+
+    use super::{Lanes, Tile};
+
+    #[derive(Clone, Copy)]
+    pub struct Simd128(v128);
+
+    impl Lanes for Simd128 {
+        const WIDTH: usize = 4;
+        #[inline(always)]
+        unsafe fn load(p: *const f32) -> Self {
+            unsafe { Simd128(v128_load(p as *const v128)) }
+        }
+        #[inline(always)]
+        unsafe fn store(self, p: *mut f32) {
+            unsafe { v128_store(p as *mut v128, self.0) }
+        }
+        #[inline(always)]
+        unsafe fn broadcast(p: *const f32) -> Self {
+            unsafe { Simd128(v128_load32_splat(p as *const u32)) }
+        }
+        #[inline(always)]
+        fn splat(v: f32) -> Self {
+            Simd128(f32x4_splat(v))
+        }
+        #[inline(always)]
+        fn mul_add(self, b: Self, acc: Self) -> Self {
+            Simd128(f32x4_add(f32x4_mul(self.0, b.0), acc.0))
+        }
+        #[inline(always)]
+        fn add(self, b: Self) -> Self {
+            Simd128(f32x4_add(self.0, b.0))
+        }
+        // The pseudo-min/max lower to single instructions; NaN ordering does not matter here.
+        #[inline(always)]
+        fn max(self, b: Self) -> Self {
+            Simd128(f32x4_pmax(self.0, b.0))
+        }
+        #[inline(always)]
+        fn min(self, b: Self) -> Self {
+            Simd128(f32x4_pmin(self.0, b.0))
+        }
+    }
+
+    pub unsafe fn tile_simd128(t: &Tile) {
+        unsafe { super::tile::<Simd128>(t) }
+    }
+}
+
+/// Four floats in plain Rust, for targets with neither kernel above.
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+#[derive(Clone, Copy)]
+struct Portable([f32; 4]);
+
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+impl Lanes for Portable {
+    const WIDTH: usize = 4;
+    #[inline(always)]
+    unsafe fn load(p: *const f32) -> Self {
+        unsafe { Portable(std::ptr::read_unaligned(p as *const [f32; 4])) }
+    }
+    #[inline(always)]
+    unsafe fn store(self, p: *mut f32) {
+        unsafe { std::ptr::write_unaligned(p as *mut [f32; 4], self.0) }
+    }
+    #[inline(always)]
+    unsafe fn broadcast(p: *const f32) -> Self {
+        unsafe { Portable([*p; 4]) }
+    }
+    #[inline(always)]
+    fn splat(v: f32) -> Self {
+        Portable([v; 4])
+    }
+    #[inline(always)]
+    fn mul_add(self, b: Self, acc: Self) -> Self {
+        Portable(std::array::from_fn(|i| self.0[i] * b.0[i] + acc.0[i]))
+    }
+    #[inline(always)]
+    fn add(self, b: Self) -> Self {
+        Portable(std::array::from_fn(|i| self.0[i] + b.0[i]))
+    }
+    #[inline(always)]
+    fn max(self, b: Self) -> Self {
+        Portable(std::array::from_fn(|i| self.0[i].max(b.0[i])))
+    }
+    #[inline(always)]
+    fn min(self, b: Self) -> Self {
+        Portable(std::array::from_fn(|i| self.0[i].min(b.0[i])))
+    }
+}
+
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+unsafe fn tile_portable(t: &Tile) {
+    unsafe { tile::<Portable>(t) }
+}
+
+/// The best micro-kernel this machine runs, and the pixel-tile width it takes.
+#[derive(Clone, Copy)]
+struct Kernel {
+    cols: usize,
+    run: unsafe fn(&Tile),
+}
+
+fn kernel() -> Kernel {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+        return Kernel { cols: 16, run: x86::tile_avx2 };
+    }
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    return Kernel { cols: 8, run: wasm::tile_simd128 };
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    Kernel { cols: 8, run: tile_portable }
+}
+
+/// Input and window geometry of one convolution group.
+struct Geometry {
+    h: usize,
+    w: usize,
+    kernel: [usize; 2],
+    stride: [usize; 2],
+    dilation: [usize; 2],
+    pad: [isize; 2],
+    out_width: usize,
+}
+
+/// Packs the patch rows `depths` of the given tiles, each `(first pixel, slot)` going to
+/// `dst[slot * depth * nr..]` as [depth][nr]: zero beyond the plane's last pixel and where the
+/// window reads padding. Depth rows go outermost so each input row streams across all the tiles.
+fn pack_patches(x: &[f32], g: &Geometry, plane: usize, tiles: &[(usize, usize)], depths: std::ops::Range<usize>, nr: usize, dst: &mut [f32]) {
+    let [kh, kw] = g.kernel;
+    let [sh, sw] = g.stride;
+    let [dh, dw] = g.dilation;
+    let depth = depths.len();
+    // Runs of pixels on one output row: (offset in dst, length, input row and column of the window's origin).
+    let mut runs = Vec::with_capacity(tiles.len() * 2);
+    for &(first, slot) in tiles {
+        let cols = nr.min(plane - first);
+        let mut j = 0;
+        while j < cols {
+            let (oy, ox) = ((first + j) / g.out_width, (first + j) % g.out_width);
+            let len = (g.out_width - ox).min(cols - j);
+            runs.push((slot * depth * nr + j, len, (oy * sh) as isize - g.pad[0], (ox * sw) as isize - g.pad[1]));
+            j += len;
+        }
+        if cols < nr {
+            for row in dst[slot * depth * nr..][..depth * nr].chunks_exact_mut(nr) {
+                row[cols..].fill(0.0);
+            }
+        }
+    }
+    let taps = kh * kw;
+    let (h, w) = (g.h as isize, g.w as isize);
+    // The depth's channel and tap advance by counting: a division per row would cost more than the copy.
+    let (mut ci, tap) = (depths.start / taps, depths.start % taps);
+    let (mut ky, mut kx) = (tap / kw, tap % kw);
+    for d in 0..depth {
+        let plane_in = &x[ci * g.h * g.w..][..g.h * g.w];
+        for &(at, len, iy0, ix0) in &runs {
+            let out = &mut dst[at + d * nr..][..len];
+            let iy = iy0 + (ky * dh) as isize;
+            if iy < 0 || iy >= h {
+                out.fill(0.0);
+                continue;
+            }
+            let src = &plane_in[iy as usize * g.w..][..g.w];
+            let ix = ix0 + (kx * dw) as isize;
+            // Columns lo..hi of the run read inside the row; the rest read padding.
+            let lo = ((-ix).max(0) as usize).div_ceil(sw).min(len);
+            let hi = ((w - ix).max(0) as usize).div_ceil(sw).clamp(lo, len);
+            out[..lo].fill(0.0);
+            out[hi..].fill(0.0);
+            if lo < hi {
+                let start = (ix + (lo * sw) as isize) as usize;
+                if sw == 1 {
+                    out[lo..hi].copy_from_slice(&src[start..start + (hi - lo)]);
+                } else {
+                    for (o, s) in out[lo..hi].iter_mut().zip(src[start..].iter().step_by(sw)) {
+                        *o = *s;
+                    }
+                }
+            }
+        }
+        kx += 1;
+        if kx == kw {
+            kx = 0;
+            ky += 1;
+            if ky == kh {
+                ky = 0;
+                ci += 1;
+            }
+        }
+    }
+}
+
+/// Conv2d over weights packed by `pack_weights`, initialising every element of `out` [N, M, oh, ow].
+#[allow(clippy::too_many_arguments)]
+pub fn conv2d_packed(
+    x: &[f32],
+    [n, c, h, w]: [usize; 4],
+    panels: &[f32],
+    bias: Option<&[f32]>,
+    conv: &Conv,
+    [m, oh, ow]: [usize; 3],
+    out: &mut [std::mem::MaybeUninit<f32>],
+) {
+    let kernel = kernel();
+    let nr = kernel.cols;
+    let g = conv.group;
+    let (cg, mg) = (c / g, m / g);
+    let win = &conv.window;
+    let [kh, kw] = win.kernel;
+    let k = cg * kh * kw;
+    let plane = oh * ow;
+    let geometry = Geometry {
+        h,
+        w,
+        kernel: win.kernel,
+        stride: win.stride,
+        dilation: win.dilation,
+        pad: [win.pads[0] as isize, win.pads[1] as isize],
+        out_width: ow,
+    };
+    // A tile whose windows all lie inside the input at column stride 1 reads its patches straight
+    // from the input, at these offsets from the window origin of its first pixel; so does any full
+    // tile of a 1x1 window over the unpadded input at stride 1, whose pixels may span rows.
+    let pointwise = kh == 1 && kw == 1 && win.stride == [1, 1] && win.pads == [0; 4];
+    let [dh, dw] = win.dilation;
+    let direct_offsets: Vec<u32> = (0..k)
+        .map(|d| {
+            let (ci, tap) = (d / (kh * kw), d % (kh * kw));
+            (ci * h * w + (tap / kw) * dh * w + (tap % kw) * dw) as u32
+        })
+        .collect();
+    let direct_origin = |t: usize| -> Option<usize> {
+        let first = t * nr;
+        if pointwise {
+            return (first + nr <= plane).then_some(first);
+        }
+        let (oy, ox) = (first / ow, first % ow);
+        let iy = (oy * win.stride[0]) as isize - geometry.pad[0];
+        let ix = ox as isize - geometry.pad[1];
+        let inside = win.stride[1] == 1
+            && ox + nr <= ow
+            && iy >= 0
+            && iy as usize + (kh - 1) * dh < h
+            && ix >= 0
+            && ix as usize + nr - 1 + (kw - 1) * dw < w;
+        inside.then(|| iy as usize * w + ix as usize)
+    };
+    let group_panels = mg.div_ceil(PANEL_ROWS);
+    let tiles = plane.div_ceil(nr);
+    let passes = k.div_ceil(MAX_DEPTH);
+    let pass_depth = k.div_ceil(passes);
+    let packed_offsets: Vec<u32> = (0..pass_depth).map(|d| (d * nr) as u32).collect();
+    let (low, high, after) = match conv.activation {
+        Activation::None => (f32::NEG_INFINITY, f32::INFINITY, None),
+        Activation::Relu => (0.0, f32::INFINITY, None),
+        Activation::Clip { min, max } => (min, max, None),
+        other => (f32::NEG_INFINITY, f32::INFINITY, Some(other)),
+    };
+
+    // Tiles go in blocks whose packed patches stay in L2 while every panel passes over them, so
+    // each panel writes long runs of its output rows. Work splits by blocks first, then by panels
+    // when the plane is too small to keep every thread busy.
+    let threads = rayon::current_num_threads();
+    let jobs = n * g;
+    let wanted = if threads > 1 { 4 * threads } else { 1 };
+    let per_job = wanted.div_ceil(jobs);
+    let by_cache = (BLOCK_FLOATS / (pass_depth * nr)).max(1);
+    let block_tiles = by_cache.min(tiles.div_ceil(per_job)).max(1);
+    let blocks = tiles.div_ceil(block_tiles);
+    let panel_split = if blocks >= per_job { 1 } else { per_job.div_ceil(blocks).min(group_panels) };
+    let panels_per_task = group_panels.div_ceil(panel_split);
+    let panel_chunks = group_panels.div_ceil(panels_per_task);
+    let tasks = jobs * blocks * panel_chunks;
+
+    let dst = SharedMut::uninit(out);
+    let run = |task: usize| {
+        let (job, rest) = (task / (blocks * panel_chunks), task % (blocks * panel_chunks));
+        let (block, panel_chunk) = (rest / panel_chunks, rest % panel_chunks);
+        let (ni, gi) = (job / g, job % g);
+        let x_group = &x[(ni * c + gi * cg) * h * w..][..cg * h * w];
+        let group_weights = &panels[gi * group_panels * k * PANEL_ROWS..][..group_panels * k * PANEL_ROWS];
+        let panel_range = panel_chunk * panels_per_task..((panel_chunk + 1) * panels_per_task).min(group_panels);
+        let tile_range = block * block_tiles..((block + 1) * block_tiles).min(tiles);
+        let mut scratch = vec![0f32; tile_range.len() * pass_depth * nr];
+        let mut k0 = 0;
+        while k0 < k {
+            let k1 = (k0 + pass_depth).min(k);
+            let depth = k1 - k0;
+            let packed_tiles: Vec<(usize, usize)> =
+                tile_range.clone().enumerate().filter(|&(_, t)| direct_origin(t).is_none()).map(|(i, t)| (t * nr, i)).collect();
+            pack_patches(x_group, &geometry, plane, &packed_tiles, k0..k1, nr, &mut scratch);
+            // Where each tile's patches are read: straight from the input, or packed into scratch.
+            let source = |i: usize, t: usize| -> (*const f32, *const u32) {
+                match direct_origin(t) {
+                    Some(origin) => (x_group[origin..].as_ptr(), direct_offsets[k0..].as_ptr()),
+                    None => (scratch[i * depth * nr..].as_ptr(), packed_offsets.as_ptr()),
+                }
+            };
+            for p in panel_range.clone() {
+                let rows = PANEL_ROWS.min(mg - p * PANEL_ROWS);
+                let m0 = gi * mg + p * PANEL_ROWS;
+                let epilogue = (k1 == k).then(|| Epilogue {
+                    bias: std::array::from_fn(|r| match bias {
+                        Some(b) if r < rows => b[m0 + r],
+                        _ => 0.0,
+                    }),
+                    low,
+                    high,
+                });
+                let a = group_weights[(p * k + k0) * PANEL_ROWS..].as_ptr();
+                for (i, t) in tile_range.clone().enumerate() {
+                    let first = t * nr;
+                    let cols = nr.min(plane - first);
+                    let (b, b_offsets) = source(i, t);
+                    // SAFETY: rows m0..m0+rows and columns first..first+cols of the output are
+                    // this task's alone; `nr` floats are readable at `b` plus each of `depth` offsets.
+                    unsafe {
+                        let c_ptr = dst.ptr().add((ni * m + m0) * plane + first);
+                        (kernel.run)(&Tile {
+                            depth,
+                            a,
+                            b,
+                            b_offsets,
+                            c: c_ptr,
+                            c_stride: plane,
+                            rows,
+                            cols,
+                            accumulate: k0 > 0,
+                            epilogue,
+                        });
+                        if let (Some(activation), true) = (after, k1 == k) {
+                            for r in 0..rows {
+                                activation.apply_all(std::slice::from_raw_parts_mut(c_ptr.add(r * plane), cols));
+                            }
+                        }
+                    }
+                }
+            }
+            k0 = k1;
+        }
+    };
+    if tasks > 1 && threads > 1 {
+        (0..tasks).into_par_iter().for_each(run);
+    } else {
+        (0..tasks).for_each(run);
+    }
+}
