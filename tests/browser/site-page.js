@@ -26,15 +26,19 @@ export async function openSite(browser, mode) {
   const { server, url } = await startServer({ root: join(repo, 'dist'), isolated: mode.isolated });
   // Without isolation the page would install its service-worker fallback and become isolated.
   const context = await browser.newContext({ serviceWorkers: mode.isolated ? 'allow' : 'block' });
+  // Every request the page makes, so tests can check that no image leaves it.
+  const requests = [];
+  context.on('request', (r) => requests.push({ url: r.url(), method: r.method(), body: r.postDataBuffer()?.length ?? 0 }));
   const page = await context.newPage();
   await page.goto(url);
   await page.waitForFunction(() => /^(threads|single)/.test(document.body.dataset.backend ?? ''), null, { timeout: 120_000 });
-  return { server, url, context, page };
+  return { server, url, context, page, requests };
 }
 
 /**
  * One Chromium for `title`, and the site opened in each build: `defineTests(mode, site)` defines
- * the tests of one build, where `site` holds `{ server, url, context, page }` once they run.
+ * the tests of one build, where `site` holds `{ server, url, context, page, requests }` once
+ * they run.
  */
 export function describeInEachBuild(title, defineTests) {
   describe(title, { timeout: 1_200_000 }, () => {

@@ -11,7 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import { chromium } from 'playwright-core';
 
 import { CHROMIUM, repo, startServer } from './serve.js';
-import { modes, photo, referenceArray, runJobs } from './site-page.js';
+import { describeInEachBuild, photo, referenceArray, runJobs } from './site-page.js';
 
 /** onnxruntime's mask from a parity case, stretched to 0..1 when the tool stretches it. */
 function referenceMask(name, output, stretch) {
@@ -61,119 +61,104 @@ function iou(a, b) {
   return both / Math.max(either, 1);
 }
 
-describe('Remove background in the browser', { timeout: 1_200_000 }, () => {
+describeInEachBuild('Remove background in the browser', (mode, site) => {
+  let page;
+  let url;
+  let requests;
+  before(() => {
+    ({ page, url, requests } = site);
+  });
+
+  test('says which backend runs', async () => {
+    const backend = await page.locator('#backend').textContent();
+    const isolated = await page.evaluate(() => crossOriginIsolated);
+    assert.equal(isolated, mode.isolated);
+    if (mode.isolated) {
+      const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+      assert.equal(backend, `threads: ${cores}`);
+    } else {
+      assert.equal(backend, 'single-thread');
+    }
+  });
+
+  test('a real photo comes back at full size with transparency', async () => {
+    const job = await runJobs(page, [photo('coffee.png')]);
+    assert.equal(await job.getAttribute('data-state'), 'done', await job.textContent());
+    assert.equal(await job.getAttribute('data-backend'), await page.locator('#backend').textContent());
+    const result = await inspectResult(job);
+    assert.deepEqual([result.width, result.height], [600, 400]);
+    assert.ok(result.minAlpha < 16 && result.maxAlpha > 240, `alpha ${result.minAlpha}..${result.maxAlpha}`);
+    assert.equal(result.download, 'coffee-cutout.png');
+    if (mode.isolated && process.env.LANTERN_SCREENSHOT) {
+      await page.setViewportSize({ width: 1000, height: 900 });
+      await page.screenshot({ path: process.env.LANTERN_SCREENSHOT, fullPage: true });
+    }
+  });
+
+  test("the mask matches onnxruntime's (IoU at 320×320)", async (t) => {
+    await page.selectOption('#rb-output', 'mask');
+    const job = await runJobs(page, [photo('astronaut.png')]);
+    await page.selectOption('#rb-output', 'png');
+    assert.equal(await job.getAttribute('data-state'), 'done', await job.textContent());
+    const result = await inspectResult(job, 320);
+    const score = iou(result.small, referenceMask('u2netp_astronaut', '1959', true));
+    t.diagnostic(`${mode.name}: IoU with onnxruntime's u2netp mask ${score.toFixed(4)}`);
+    assert.ok(score >= 0.99, `IoU ${score}`);
+  });
+
+  if (mode.isolated) {
+    test('High quality (IS-Net medium) matches onnxruntime too', async (t) => {
+      await page.selectOption('#rb-model', 'isnet-medium');
+      await page.selectOption('#rb-output', 'mask');
+      const job = await runJobs(page, [photo('horse.png')]);
+      await page.selectOption('#rb-model', 'u2netp');
+      await page.selectOption('#rb-output', 'png');
+      assert.equal(await job.getAttribute('data-state'), 'done', await job.textContent());
+      const result = await inspectResult(job, 1024);
+      assert.deepEqual([result.width, result.height], [400, 328]);
+      const score = iou(result.small, referenceMask('isnet_medium_horse', 'output', false));
+      t.diagnostic(`IoU with onnxruntime's IS-Net mask ${score.toFixed(4)}, ${await job.locator('.status').textContent()}`);
+      assert.ok(score >= 0.98, `IoU ${score}`);
+    });
+  }
+
+  test('no request carries the image', () => {
+    const origin = new URL(url).origin;
+    for (const r of requests) {
+      assert.equal(r.method, 'GET', `${r.method} ${r.url}`);
+      assert.equal(r.body, 0, r.url);
+      assert.ok(r.url.startsWith(origin) || r.url.startsWith('blob:') || r.url.startsWith('data:'), r.url);
+    }
+  });
+
+  test('a second visit downloads no model', async () => {
+    const modelRequests = () => requests.filter((r) => r.url.endsWith('.onnx')).length;
+    const first = modelRequests();
+    assert.equal(first, mode.isolated ? 2 : 1, 'the first visit downloads each model it used once');
+    await page.reload();
+    await page.waitForFunction(() => /^(threads|single)/.test(document.body.dataset.backend ?? ''));
+    const job = await runJobs(page, [photo('chelsea.png')]);
+    assert.equal(await job.getAttribute('data-state'), 'done');
+    assert.equal(modelRequests(), first, 'the model came from the Cache API');
+  });
+
+  test('a corrupt file gets a message and the next file still works', async () => {
+    const png = readFileSync(photo('astronaut.png'));
+    await page.setInputFiles('#files', { name: 'broken.png', mimeType: 'image/png', buffer: png.subarray(0, 4000) });
+    const broken = page.locator('.job').last();
+    await page.waitForFunction(() => document.querySelector('.job:last-child').dataset.state === 'error');
+    assert.match(await broken.locator('.error').textContent(), /damaged or incomplete/);
+    const job = await runJobs(page, [photo('horse.png')]);
+    assert.equal(await job.getAttribute('data-state'), 'done');
+  });
+});
+
+describe('Remove background recovers', { timeout: 600_000 }, () => {
   let browser;
   before(async () => {
     browser = await chromium.launch(CHROMIUM);
   });
   after(async () => browser?.close());
-
-  for (const mode of modes) {
-    describe(`${mode.name} build`, () => {
-      let server;
-      let url;
-      let context;
-      let page;
-      const requests = [];
-
-      before(async () => {
-        ({ server, url } = await startServer({ root: join(repo, 'dist'), isolated: mode.isolated }));
-        // Without isolation the page would install its service-worker fallback and become isolated.
-        context = await browser.newContext({ serviceWorkers: mode.isolated ? 'allow' : 'block' });
-        context.on('request', (r) => requests.push({ url: r.url(), method: r.method(), body: r.postDataBuffer()?.length ?? 0 }));
-        page = await context.newPage();
-        await page.goto(url);
-        await page.waitForFunction(() => /^(threads|single)/.test(document.body.dataset.backend ?? ''), null, { timeout: 120_000 });
-      });
-      after(async () => {
-        await context?.close();
-        server?.kill();
-      });
-
-      test('says which backend runs', async () => {
-        const backend = await page.locator('#backend').textContent();
-        const isolated = await page.evaluate(() => crossOriginIsolated);
-        assert.equal(isolated, mode.isolated);
-        if (mode.isolated) {
-          const cores = await page.evaluate(() => navigator.hardwareConcurrency);
-          assert.equal(backend, `threads: ${cores}`);
-        } else {
-          assert.equal(backend, 'single-thread');
-        }
-      });
-
-      test('a real photo comes back at full size with transparency', async () => {
-        const job = await runJobs(page, [photo('coffee.png')]);
-        assert.equal(await job.getAttribute('data-state'), 'done', await job.textContent());
-        assert.equal(await job.getAttribute('data-backend'), await page.locator('#backend').textContent());
-        const result = await inspectResult(job);
-        assert.deepEqual([result.width, result.height], [600, 400]);
-        assert.ok(result.minAlpha < 16 && result.maxAlpha > 240, `alpha ${result.minAlpha}..${result.maxAlpha}`);
-        assert.equal(result.download, 'coffee-cutout.png');
-        if (mode.isolated && process.env.LANTERN_SCREENSHOT) {
-          await page.setViewportSize({ width: 1000, height: 900 });
-          await page.screenshot({ path: process.env.LANTERN_SCREENSHOT, fullPage: true });
-        }
-      });
-
-      test("the mask matches onnxruntime's (IoU at 320×320)", async (t) => {
-        await page.selectOption('#rb-output', 'mask');
-        const job = await runJobs(page, [photo('astronaut.png')]);
-        await page.selectOption('#rb-output', 'png');
-        assert.equal(await job.getAttribute('data-state'), 'done', await job.textContent());
-        const result = await inspectResult(job, 320);
-        const score = iou(result.small, referenceMask('u2netp_astronaut', '1959', true));
-        t.diagnostic(`${mode.name}: IoU with onnxruntime's u2netp mask ${score.toFixed(4)}`);
-        assert.ok(score >= 0.99, `IoU ${score}`);
-      });
-
-      if (mode.isolated) {
-        test('High quality (IS-Net medium) matches onnxruntime too', async (t) => {
-          await page.selectOption('#rb-model', 'isnet-medium');
-          await page.selectOption('#rb-output', 'mask');
-          const job = await runJobs(page, [photo('horse.png')]);
-          await page.selectOption('#rb-model', 'u2netp');
-          await page.selectOption('#rb-output', 'png');
-          assert.equal(await job.getAttribute('data-state'), 'done', await job.textContent());
-          const result = await inspectResult(job, 1024);
-          assert.deepEqual([result.width, result.height], [400, 328]);
-          const score = iou(result.small, referenceMask('isnet_medium_horse', 'output', false));
-          t.diagnostic(`IoU with onnxruntime's IS-Net mask ${score.toFixed(4)}, ${await job.locator('.status').textContent()}`);
-          assert.ok(score >= 0.98, `IoU ${score}`);
-        });
-      }
-
-      test('no request carries the image', () => {
-        const origin = new URL(url).origin;
-        for (const r of requests) {
-          assert.equal(r.method, 'GET', `${r.method} ${r.url}`);
-          assert.equal(r.body, 0, r.url);
-          assert.ok(r.url.startsWith(origin) || r.url.startsWith('blob:') || r.url.startsWith('data:'), r.url);
-        }
-      });
-
-      test('a second visit downloads no model', async () => {
-        const modelRequests = () => requests.filter((r) => r.url.endsWith('.onnx')).length;
-        const first = modelRequests();
-        assert.equal(first, mode.isolated ? 2 : 1, 'the first visit downloads each model it used once');
-        await page.reload();
-        await page.waitForFunction(() => /^(threads|single)/.test(document.body.dataset.backend ?? ''));
-        const job = await runJobs(page, [photo('chelsea.png')]);
-        assert.equal(await job.getAttribute('data-state'), 'done');
-        assert.equal(modelRequests(), first, 'the model came from the Cache API');
-      });
-
-      test('a corrupt file gets a message and the next file still works', async () => {
-        const png = readFileSync(photo('astronaut.png'));
-        await page.setInputFiles('#files', { name: 'broken.png', mimeType: 'image/png', buffer: png.subarray(0, 4000) });
-        const broken = page.locator('.job').last();
-        await page.waitForFunction(() => document.querySelector('.job:last-child').dataset.state === 'error');
-        assert.match(await broken.locator('.error').textContent(), /damaged or incomplete/);
-        const job = await runJobs(page, [photo('horse.png')]);
-        assert.equal(await job.getAttribute('data-state'), 'done');
-      });
-    });
-  }
 
   test('a damaged model download is refused, kept out of the cache, and a retry works', async () => {
     const { server, url } = await startServer({ root: join(repo, 'dist'), isolated: true });
