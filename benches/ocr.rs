@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use lantern_engine::CpuBackend;
 use lantern_models::Manifest;
-use lantern_tools::image_to_text::TextReader;
+use lantern_tools::image_to_text::{NetworkSpec, TextReader};
 use lantern_tools::input::decode;
 
 /// Detector and recogniser of each pipeline timed; the orientation classifier is shared.
@@ -31,10 +31,10 @@ fn cached(manifest: &Manifest, id: &str) -> Vec<u8> {
 fn reader(manifest: &Manifest, det: &str, rec: &str) -> TextReader<CpuBackend> {
     let (det_model, rec_model) = (manifest.model(det).expect("detector"), manifest.model(rec).expect("recogniser"));
     let dictionary = String::from_utf8(cached(manifest, rec_model.dictionary.as_deref().expect("a dictionary"))).expect("UTF-8");
-    let cls_onnx = cached(manifest, CLASSIFIER);
-    let cls = Some((cls_onnx.as_slice(), manifest.model(CLASSIFIER).expect("classifier")));
-    TextReader::new(&cached(manifest, det), det_model, &cached(manifest, rec), rec_model, &dictionary, cls, CpuBackend)
-        .expect("reader")
+    let (det_onnx, rec_onnx, cls_onnx) = (cached(manifest, det), cached(manifest, rec), cached(manifest, CLASSIFIER));
+    let cls = NetworkSpec::of(&cls_onnx, manifest.model(CLASSIFIER).expect("classifier"));
+    let (det, rec) = (NetworkSpec::of(&det_onnx, det_model), NetworkSpec::of(&rec_onnx, rec_model));
+    TextReader::new(&det, &rec, &dictionary, Some(&cls), CpuBackend).expect("reader")
 }
 
 /// Median milliseconds of `RUNS` calls on a pool of `threads`, after one warm-up call.

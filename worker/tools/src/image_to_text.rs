@@ -106,24 +106,9 @@ impl<'a> NetworkSpec<'a> {
 }
 
 impl<B: Backend + Clone> TextReader<B> {
-    /// `dictionary_text` is the recogniser's dictionary asset, one character per line.
+    /// `dictionary_text` is the recogniser's dictionary asset, one character per line; the
+    /// orientation classifier is optional.
     pub fn new(
-        det_onnx: &[u8],
-        det_model: &Model,
-        rec_onnx: &[u8],
-        rec_model: &Model,
-        dictionary_text: &str,
-        cls: Option<(&[u8], &Model)>,
-        backend: B,
-    ) -> Result<Self, ToolError> {
-        let cls = cls.map(|(onnx, model)| NetworkSpec::of(onnx, model));
-        let (det, rec) = (NetworkSpec::of(det_onnx, det_model), NetworkSpec::of(rec_onnx, rec_model));
-        Self::from_specs(&det, &rec, dictionary_text, cls.as_ref(), backend)
-    }
-
-    /// As [`TextReader::new`], from the pre- and post-processing alone (the site's published
-    /// model index carries those, not the manifest's sources).
-    pub fn from_specs(
         det: &NetworkSpec,
         rec: &NetworkSpec,
         dictionary_text: &str,

@@ -8,7 +8,7 @@ use image::imageops;
 use image::{Rgba, RgbaImage};
 use lantern_engine::CpuBackend;
 use lantern_models::{Manifest, cache_dir};
-use lantern_tools::image_to_text::{Point, TextLine, TextReader, text};
+use lantern_tools::image_to_text::{NetworkSpec, Point, TextLine, TextReader, text};
 use lantern_tools::input::decode;
 
 fn eval_file(name: &str) -> Vec<u8> {
@@ -27,9 +27,10 @@ fn reader(det: &str, rec: &str, with_orientation: bool) -> TextReader<CpuBackend
     let (det_model, rec_model, cls_model) =
         (manifest.model(det).unwrap(), manifest.model(rec).unwrap(), manifest.model("ppocr-cls").unwrap());
     let dictionary = String::from_utf8(cached(&manifest, rec_model.dictionary.as_deref().unwrap())).unwrap();
-    let cls_onnx = cached(&manifest, "ppocr-cls");
-    let cls = with_orientation.then_some((cls_onnx.as_slice(), cls_model));
-    TextReader::new(&cached(&manifest, det), det_model, &cached(&manifest, rec), rec_model, &dictionary, cls, CpuBackend).unwrap()
+    let (det_onnx, rec_onnx, cls_onnx) = (cached(&manifest, det), cached(&manifest, rec), cached(&manifest, "ppocr-cls"));
+    let cls = with_orientation.then(|| NetworkSpec::of(&cls_onnx, cls_model));
+    let (det, rec) = (NetworkSpec::of(&det_onnx, det_model), NetworkSpec::of(&rec_onnx, rec_model));
+    TextReader::new(&det, &rec, &dictionary, cls.as_ref(), CpuBackend).unwrap()
 }
 
 /// Lines joined by '\n', each with its trailing whitespace trimmed.

@@ -8,8 +8,7 @@ use lantern_tools::encode::encode_image;
 use lantern_tools::input::decode;
 use wasm_bindgen::prelude::*;
 
-use crate::IndexEntry;
-use crate::remove_background::{ProcessedImage, image_format};
+use crate::{IndexEntry, ProcessedImage, image_format};
 
 
 /// Full-detail tiles: 512² keeps one pass near 100 MB; 64 pixels of overlap hide the seams.

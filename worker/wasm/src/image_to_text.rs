@@ -51,7 +51,7 @@ impl ImageToText {
             _ => return Err(JsError::new("the orientation network needs both its file and its entry")),
         };
         let cls_spec = cls.as_ref().map(|(onnx, entry)| entry.spec(onnx));
-        let reader = TextReader::from_specs(&det.spec(det_onnx), &rec.spec(rec_onnx), dictionary, cls_spec.as_ref(), CpuBackend)?;
+        let reader = TextReader::new(&det.spec(det_onnx), &rec.spec(rec_onnx), dictionary, cls_spec.as_ref(), CpuBackend)?;
         Ok(ImageToText { reader })
     }
 

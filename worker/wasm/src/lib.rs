@@ -17,13 +17,14 @@ mod remove_background;
 use js_sys::{Array, Float32Array, Function, Object, Reflect, Uint32Array};
 use lantern_engine::{CpuBackend, DType, Device, Model, Session, Tensor};
 use lantern_models::{Postprocess, Preprocess};
+use lantern_tools::encode::ImageFormat;
 use lantern_tools::image_to_text::NetworkSpec;
 use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 
 pub use cartoonify::Cartoonify;
 pub use image_to_text::{ImageToText, TextResult};
-pub use remove_background::{ProcessedImage, RemoveBackground};
+pub use remove_background::RemoveBackground;
 #[cfg(feature = "threads")]
 pub use wasm_bindgen_rayon::init_thread_pool;
 
@@ -137,6 +138,30 @@ impl ModelRunner {
         }
         Ok(outputs)
     }
+}
+
+/// An encoded result image and its size in pixels.
+#[wasm_bindgen(getter_with_clone)]
+pub struct ProcessedImage {
+    pub bytes: Vec<u8>,
+    pub width: u32,
+    pub height: u32,
+}
+
+/// "png", "webp" or "jpeg" (flattened onto `background`, "#rrggbb").
+fn image_format(format: &str, background: &str, quality: u8) -> Result<ImageFormat, JsError> {
+    match format {
+        "png" => Ok(ImageFormat::Png),
+        "webp" => Ok(ImageFormat::WebP),
+        "jpeg" => Ok(ImageFormat::Jpeg { background: parse_colour(background)?, quality }),
+        other => Err(JsError::new(&format!("unknown output format '{other}'"))),
+    }
+}
+
+fn parse_colour(hex: &str) -> Result<[u8; 3], JsError> {
+    let digits = hex.strip_prefix('#').filter(|d| d.len() == 6 && d.chars().all(|c| c.is_ascii_hexdigit()));
+    let digits = digits.ok_or_else(|| JsError::new(&format!("'{hex}' is not a #rrggbb colour")))?;
+    Ok(std::array::from_fn(|i| u8::from_str_radix(&digits[2 * i..2 * i + 2], 16).expect("checked hex digits")))
 }
 
 /// The fields of a models/index.json entry the tools read.
