@@ -54,19 +54,29 @@ models:
 references: setup models
     "{{venv}}/bin/python" tests/reference/make_references.py --models "$LANTERN_CACHE/models" --eval "{{eval_dir}}" --out "$LANTERN_CACHE/references"
 
-# Build the engine's wasm: dist/wasm/threads (worker pool, needs cross-origin isolation) and dist/wasm/single.
+# Build the engine's wasm: dist/wasm/threads (worker pool, needs cross-origin isolation) and
+# dist/wasm/single, each also as -relaxed (fused multiply-add kernels, for engines with relaxed
+# SIMD), plus builds.js, which picks one at start.
 # No wasm-opt pass: npm binaryen 132 at -O2/-O3 shrank the modules 15% but made u2netp 17-50% slower
 # in Chromium (measured, both builds); the LTO'd rustc output is kept as it is.
 build-wasm: setup
-    # Separate target dirs: the two builds' flags differ, and one would invalidate the other.
-    CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="{{wasm_threads_rustflags}}" cargo build -p lantern-wasm --features threads \
-        --target wasm32-unknown-unknown --profile wasm-release --target-dir target/wasm-threads -Z build-std=panic_abort,std
-    rm -rf dist/wasm/threads
-    wasm-bindgen --target web --out-dir dist/wasm/threads target/wasm-threads/wasm32-unknown-unknown/wasm-release/lantern_wasm.wasm
-    CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="{{wasm_single_rustflags}}" cargo build -p lantern-wasm \
-        --target wasm32-unknown-unknown --profile wasm-release --target-dir target/wasm-single
-    rm -rf dist/wasm/single
-    wasm-bindgen --target web --out-dir dist/wasm/single target/wasm-single/wasm32-unknown-unknown/wasm-release/lantern_wasm.wasm
+    #!/usr/bin/env bash
+    set -euo pipefail
+    # Separate target dirs for threads and single: their rustflags differ, and one would invalidate
+    # the other. Relaxed SIMD is a cargo feature of our crates only, so its builds reuse the rest.
+    wasm=wasm32-unknown-unknown/wasm-release/lantern_wasm.wasm
+    for relaxed in "" "-relaxed"; do
+        features=$([ -n "$relaxed" ] && echo relaxed-simd || true)
+        CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="{{wasm_threads_rustflags}}" cargo build -p lantern-wasm --features "threads $features" \
+            --target wasm32-unknown-unknown --profile wasm-release --target-dir target/wasm-threads -Z build-std=panic_abort,std
+        rm -rf "dist/wasm/threads$relaxed"
+        wasm-bindgen --target web --out-dir "dist/wasm/threads$relaxed" "target/wasm-threads/$wasm"
+        CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="{{wasm_single_rustflags}}" cargo build -p lantern-wasm --features "$features" \
+            --target wasm32-unknown-unknown --profile wasm-release --target-dir target/wasm-single
+        rm -rf "dist/wasm/single$relaxed"
+        wasm-bindgen --target web --out-dir "dist/wasm/single$relaxed" "target/wasm-single/$wasm"
+    done
+    cp worker/wasm/builds.js dist/wasm/
 
 # Assemble the site in dist/: the page, both wasm builds, the verified models with their index,
 # and the style picker's thumbnails rendered from site/styles/sample.jpg

@@ -1,6 +1,7 @@
-// The engine worker: picks the threaded or single-thread wasm build once, keeps models in the
+// The engine worker: picks its wasm build once (threads or single, relaxed SIMD or not), keeps models in the
 // Cache API (verified by SHA-256), and runs one job at a time. Images never leave this worker.
 import { OUTPUT_TYPES } from './protocol.js';
+import { buildFor } from './wasm/builds.js';
 
 const MODEL_CACHE = 'lantern-models-v1';
 // Threads need SharedArrayBuffer, which browsers give only to cross-origin isolated pages.
@@ -15,7 +16,7 @@ const cancelled = new Set();
 class Cancelled extends Error {}
 
 const started = (async () => {
-  engine = await import(threaded ? './wasm/threads/lantern_wasm.js' : './wasm/single/lantern_wasm.js');
+  engine = await import(`./wasm/${buildFor(threaded)}/lantern_wasm.js`);
   await engine.default();
   if (threaded) await engine.initThreadPool(navigator.hardwareConcurrency);
   backend = engine.backend();

@@ -5,11 +5,13 @@
 import { CASES } from './cases.js';
 
 const threads = navigator.hardwareConcurrency;
+const params = new URLSearchParams(location.search);
+const simd = params.get('simd') ?? 'auto';
 
 /** Each engine configuration the bench can run, by name: its worker's URL. */
 const SIDES = {
-  'lantern-threads': 'lantern-worker.js?build=threads',
-  'lantern-single': 'lantern-worker.js?build=single',
+  'lantern-threads': `lantern-worker.js?build=threads&simd=${simd}`,
+  'lantern-single': `lantern-worker.js?build=single&simd=${simd}`,
   'ort-wasm-threads': `ort-worker.js?backend=wasm&threads=${threads}`,
   'ort-wasm-single': 'ort-worker.js?backend=wasm&threads=1',
   // onnxruntime-web's own default thread count: WebGPU does not run its kernels on them.
@@ -144,13 +146,14 @@ async function compare({ model, sides, warmup, runs, gapMs, limitMs }) {
     for (const state of live()) {
       state.outputs = await ask(state, 'outputs');
       state.wasmMemoryBytes = (await ask(state, 'memory'))?.wasmMemoryBytes;
+      if (state.side.startsWith('lantern')) state.profile = await ask(state, 'profile');
     }
     const [first, last] = [states[0], states[states.length - 1]];
     if (first.side.startsWith('lantern') && first.outputs && !referenceOutputs.has(model)) referenceOutputs.set(model, first.outputs);
     const reference = states.length > 1 ? first.outputs : referenceOutputs.get(model);
     const compared = reference && last.outputs && reference !== last.outputs;
     return {
-      sides: states.map(({ side, backend, phases, times, wasmMemoryBytes, overLimit }) => ({ side, backend, phases, times, wasmMemoryBytes, overLimit })),
+      sides: states.map(({ side, backend, phases, times, wasmMemoryBytes, overLimit, profile }) => ({ side, backend, phases, times, wasmMemoryBytes, overLimit, profile })),
       maxAbsDiff: compared ? maxAbsDiff(reference, last.outputs) : null,
       referenceMaxAbs: compared ? maxAbs(reference) : null,
     };
@@ -189,7 +192,6 @@ async function coldStart(side, model, limitMs) {
   }
 }
 
-const params = new URLSearchParams(location.search);
 if (params.has('cold')) {
   coldStart(params.get('cold'), params.get('model'), Number(params.get('limit'))).then(
     (result) => (window.coldStart = result),

@@ -1,10 +1,15 @@
-// One Lantern wasm build (?build=threads or ?build=single) in a module worker: the threaded build's
-// pool blocks on atomics, which the page's own thread may not do.
+// One Lantern wasm build in a module worker (the threaded build's pool blocks on atomics, which the
+// page's own thread may not do): ?build=threads or single, and the relaxed SIMD variant where the
+// browser runs it, as the site picks, unless ?simd=baseline.
+
+import { buildFor } from '/wasm/builds.js';
 
 import { benchInput } from './cases.js';
 import { modelBytes, serve, timed } from './worker-common.js';
 
-const build = new URL(import.meta.url).searchParams.get('build');
+const params = new URL(import.meta.url).searchParams;
+const threaded = params.get('build') === 'threads';
+const build = params.get('simd') === 'baseline' ? buildFor(threaded, false) : buildFor(threaded);
 
 let wasm;
 let instance;
@@ -18,7 +23,7 @@ async function start() {
     wasm = await import(`/wasm/${build}/lantern_wasm.js`);
     instance = await wasm.default();
   });
-  const pool = await timed(() => (build === 'threads' ? wasm.initThreadPool(navigator.hardwareConcurrency) : undefined));
+  const pool = await timed(() => (threaded ? wasm.initThreadPool(navigator.hardwareConcurrency) : undefined));
   return { backend: wasm.backend(), phases: { moduleMs: module.ms, poolMs: pool.ms } };
 }
 
@@ -39,9 +44,26 @@ async function run() {
   return { ms };
 }
 
+/**
+ * One more run, timed step by step: milliseconds per op kind, largest first. Where the time goes,
+ * not a timing to compare (the callbacks cost a little).
+ */
+function profile() {
+  const ops = runner.stepOps;
+  const totals = new Map();
+  let last = performance.now();
+  runner.run(inputNames, inputs, (done) => {
+    const now = performance.now();
+    totals.set(ops[done - 1], (totals.get(ops[done - 1]) ?? 0) + now - last);
+    last = now;
+    return true;
+  });
+  return [...totals].map(([op, ms]) => ({ op, ms })).sort((a, b) => b.ms - a.ms);
+}
+
 /** The wasm Memory's size: it never shrinks, so after the runs it is the peak. */
 function memory() {
   return { wasmMemoryBytes: instance.memory.buffer.byteLength };
 }
 
-serve({ start, load, run, outputs: () => lastOutputs, memory });
+serve({ start, load, run, outputs: () => lastOutputs, memory, profile });

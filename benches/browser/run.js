@@ -10,6 +10,8 @@
 // LANTERN_BENCH_RUN_LIMIT_S=300           a load or run past this stops that engine for the model
 // LANTERN_BENCH_COLD=0                    skip the cold starts
 // LANTERN_BENCH_WASM=DIR                  the wasm builds to time (default dist/wasm)
+// LANTERN_BENCH_SIMD=baseline             time the simd128 builds, as browsers without relaxed
+//                                         SIMD run them (default: the builds this browser picks)
 
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -30,6 +32,7 @@ const webgpuRunsOverride = process.env.LANTERN_BENCH_WEBGPU_RUNS ? Number(proces
 const limitMs = Number(process.env.LANTERN_BENCH_RUN_LIMIT_S ?? 300) * 1000;
 const coldStarts = process.env.LANTERN_BENCH_COLD !== '0';
 const wasmDir = resolve(process.env.LANTERN_BENCH_WASM ?? join(repo, 'dist/wasm'));
+const simd = process.env.LANTERN_BENCH_SIMD ?? 'auto';
 const outDir = join(repo, 'target/bench');
 // Idle time after each run, so the pool threads of the side that ran are parked before the next.
 const gapMs = 50;
@@ -44,11 +47,12 @@ function fail(message) {
 
 if (!cache) fail('LANTERN_CACHE must name the model cache (the justfile exports it)');
 if (![runs, warmup, webgpuRunsOverride ?? 1].every((n) => Number.isInteger(n) && n >= 0) || runs < 1) fail('LANTERN_BENCH_RUNS, _WARMUP and _WEBGPU_RUNS must be whole numbers');
+if (!['auto', 'baseline'].includes(simd)) fail('LANTERN_BENCH_SIMD must be baseline, or unset');
 if (!(limitMs > 0)) fail('LANTERN_BENCH_RUN_LIMIT_S must be a positive number of seconds');
 const cases = CASES.filter((c) => !only || only.includes(c.model));
 if (only && cases.length !== only.length) fail(`LANTERN_BENCH_ONLY names unknown models; known: ${CASES.map((c) => c.model).join(', ')}`);
-for (const build of ['threads', 'single']) {
-  if (!existsSync(join(wasmDir, build, 'lantern_wasm.js'))) fail(`${join(wasmDir, build)} has no wasm build: run \`just build-wasm\``);
+for (const build of ['threads', 'single', 'threads-relaxed', 'single-relaxed', 'builds.js']) {
+  if (!existsSync(join(wasmDir, build, build.endsWith('.js') ? '' : 'lantern_wasm.js'))) fail(`${join(wasmDir, build)} has no wasm build: run \`just build-wasm\``);
 }
 if (!existsSync(join(ortDir, 'ort.wasm.min.mjs'))) fail('onnxruntime-web is not installed: run `npm ci`');
 for (const { model } of cases) {
@@ -96,7 +100,7 @@ async function openPage(context, query = '') {
   const logs = [];
   page.on('console', (message) => logs.push(`[${message.type()}] ${message.text()}`));
   page.on('pageerror', (error) => logs.push(`[pageerror] ${error.stack ?? error.message}`));
-  await page.goto(`${url}bench.html${query}`);
+  await page.goto(`${url}bench.html?simd=${simd}${query}`);
   await page.waitForFunction(() => window.bench !== undefined);
   return { page, logs };
 }
@@ -145,7 +149,7 @@ async function measureColdStarts(entry, spec, side) {
   const context = await browser.newContext();
   try {
     for (const cacheState of ['empty', 'warm']) {
-      const cold = await openPage(context, `?cold=${side}&model=${spec.model}&limit=${limitMs}`);
+      const cold = await openPage(context, `&cold=${side}&model=${spec.model}&limit=${limitMs}`);
       try {
         await cold.page.waitForFunction(() => window.coldStart !== undefined, null, { timeout: 0 });
         const result = await cold.page.evaluate(() => window.coldStart);
@@ -166,7 +170,7 @@ async function measureColdStarts(entry, spec, side) {
 
 const started = new Date();
 const loadBefore = os.loadavg();
-const report = { date: started.toISOString(), commit: gitCommit(), machine: machine(), config: { runs, warmup, gapMs, limitMs }, models: [] };
+const report = { date: started.toISOString(), commit: gitCommit(), machine: machine(), config: { runs, warmup, gapMs, limitMs, simd }, models: [] };
 try {
   const benchPage = await openPage(await browser.newContext());
   const environment = await benchPage.page.evaluate(() => window.bench.environment());
@@ -257,6 +261,7 @@ function markdown() {
     `Median (min–max) of each engine's timed runs after ${warmup} warm-up run(s) (WebGPU: ${report.config.webgpu.warmup}), alternating Lantern and onnxruntime-web run by run; a ratio below 1 means Lantern is faster.`,
     'Max abs diff: Lantern against onnxruntime-web on the same input (WebGPU: against Lantern threads), of the largest |output|.',
     'Memory: the wasm Memory of each engine after its runs (it never shrinks, so its peak); GPU memory is not counted.',
+    `Lantern's builds, as each reported its backend: ${[...new Set(report.models.flatMap((entry) => entry.rows.map((row) => row.lantern?.backend).filter(Boolean)))].join('; ')}.`,
     '',
     '| model | input | backend | runs | Lantern ms | ORT-web ms | Lantern/ORT | max abs diff | Lantern wasm MiB | ORT-web wasm MiB |',
     '|---|---|---|---|---|---|---|---|---|---|',
@@ -273,6 +278,17 @@ function markdown() {
     }
   }
   if (failures.length) lines.push('', 'Failed:', '', ...failures);
+  const profiled = report.models.flatMap((entry) => entry.rows.filter((row) => row.lantern?.profile).map((row) => ({ entry, row })));
+  if (profiled.length) {
+    lines.push('', "Where Lantern's time goes: one more run timed step by step, milliseconds per op kind (the five largest, then the rest).", '');
+    for (const { entry, row } of profiled) {
+      const { profile } = row.lantern;
+      const total = profile.reduce((sum, { ms: t }) => sum + t, 0);
+      const top = profile.slice(0, 5).map(({ op, ms: t }) => `${op} ${t.toFixed(0)}`);
+      const rest = profile.slice(5).reduce((sum, { ms: t }) => sum + t, 0);
+      lines.push(`- ${entry.model}, ${row.backend}: ${total.toFixed(0)} ms: ${[...top, `other ${rest.toFixed(0)}`].join(', ')}`);
+    }
+  }
   if (report.models.some((entry) => entry.coldStarts.length)) {
     lines.push(
       '',

@@ -9,7 +9,7 @@ const build = new URL(import.meta.url).searchParams.get('build');
 const engine = (async () => {
   const wasm = await import(`/wasm/${build}/lantern_wasm.js`);
   await wasm.default();
-  if (build === 'threads') await wasm.initThreadPool(navigator.hardwareConcurrency);
+  if (build.startsWith('threads')) await wasm.initThreadPool(navigator.hardwareConcurrency);
   return wasm;
 })();
 

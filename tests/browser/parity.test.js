@@ -1,5 +1,6 @@
-// The engine's parity with onnxruntime, in wasm in headless Chromium: the threaded build on a
-// cross-origin isolated page and the single-thread build on a page that is not. Needs
+// The engine's parity with onnxruntime, in wasm in headless Chromium: the threaded builds on a
+// cross-origin isolated page and the single-thread builds on a page that is not, each with and
+// without relaxed SIMD. Needs
 // `just build-wasm` and `just references`; `just test-browser` runs both first.
 
 import assert from 'node:assert/strict';
@@ -21,8 +22,10 @@ const cases = [
 ];
 
 const builds = [
-  { name: 'threads', isolated: true },
-  { name: 'single', isolated: false },
+  { name: 'threads', isolated: true, relaxed: false },
+  { name: 'threads-relaxed', isolated: true, relaxed: true },
+  { name: 'single', isolated: false, relaxed: false },
+  { name: 'single-relaxed', isolated: false, relaxed: true },
 ];
 
 describe('wasm parity in Chromium', { timeout: 900_000 }, () => {
@@ -77,11 +80,12 @@ describe('wasm parity in Chromium', { timeout: 900_000 }, () => {
         t.diagnostic(`${build.name}: backend "${environment.backend}", hardwareConcurrency ${environment.hardwareConcurrency}`);
         assert.equal(pageIsolated, build.isolated, 'page crossOriginIsolated');
         assert.equal(environment.crossOriginIsolated, build.isolated, 'worker crossOriginIsolated');
+        const simd = build.relaxed ? ', relaxed SIMD' : '';
         if (build.isolated) {
           assert.ok(environment.hardwareConcurrency > 1, 'the threaded build needs more than one core to show anything');
-          assert.equal(environment.backend, `threads: ${environment.hardwareConcurrency}`);
+          assert.equal(environment.backend, `threads: ${environment.hardwareConcurrency}${simd}`);
         } else {
-          assert.equal(environment.backend, 'single-thread');
+          assert.equal(environment.backend, `single-thread${simd}`);
         }
       });
 

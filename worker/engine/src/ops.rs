@@ -23,11 +23,12 @@ impl Activation {
     pub fn apply(self, x: f32) -> f32 {
         match self {
             Activation::None => x,
-            Activation::Relu => x.max(0.0),
+            // A comparison, not f32::max: wasm's max carries NaN rules that cost several instructions.
+            Activation::Relu => if x > 0.0 { x } else { 0.0 },
             Activation::LeakyRelu(alpha) => {
                 if x >= 0.0 { x } else { alpha * x }
             }
-            Activation::Sigmoid => 1.0 / (1.0 + (-x).exp()),
+            Activation::Sigmoid => 1.0 / (1.0 + exp(-x)),
             Activation::Tanh => x.tanh(),
             Activation::HardSigmoid { alpha, beta } => (alpha * x + beta).clamp(0.0, 1.0),
             Activation::HardSwish => x * (x / 6.0 + 0.5).clamp(0.0, 1.0),
@@ -68,6 +69,24 @@ pub fn erf(x: f32) -> f32 {
         .fold(0.0, |acc, &c| acc * x2 + c);
     let q = [-1.456_607_2e-5, -2.133_740_6e-4, -1.682_827e-3, -7.373_329e-3, -1.426_474e-2].iter().fold(0.0, |acc, &c| acc * x2 + c);
     x * p / q
+}
+
+/// e^x within a few ulp, flushing below e^-87 to about 1e-38 and saturating above e^88: Cephes'
+/// range reduction and polynomial in plain arithmetic that vectorises, where libm's expf branches.
+#[inline(always)]
+pub fn exp(x: f32) -> f32 {
+    // 1.5 * 2^23: adding it rounds to an integer held in the low mantissa bits.
+    const ROUND: f32 = 12_582_912.0;
+    let x = x.clamp(-87.0, 88.0);
+    let shifted = x * std::f32::consts::LOG2_E + ROUND;
+    let n = shifted - ROUND;
+    // ln 2 in two parts, so x - n ln 2 loses no digits.
+    let r = x - n * 0.693_359_4 + n * 2.121_944_4e-4;
+    let p = [1.987_569_1e-4, 1.398_199_9e-3, 8.333_452e-3, 4.166_579_6e-2, 1.666_666_5e-1, 5.000_000_1e-1]
+        .iter()
+        .fold(0.0, |acc, &c| acc * r + c);
+    let scale = f32::from_bits(shifted.to_bits().wrapping_sub(ROUND.to_bits()).wrapping_add(127) << 23);
+    (p * r * r + r + 1.0) * scale
 }
 
 /// Spatial window geometry shared by Conv, ConvTranspose and pooling (2-D, NCHW).
@@ -206,6 +225,31 @@ pub enum Op {
 }
 
 impl Op {
+    /// The op as a profile tells kernels apart: "Conv 3x3 /2 depthwise", "MaxPool 2x2", "Mul".
+    pub fn label(&self) -> String {
+        match self {
+            Op::Conv(c) => {
+                let [kh, kw] = c.window.kernel;
+                let stride = if c.window.stride == [1, 1] { String::new() } else { format!(" /{}", c.window.stride[0].max(c.window.stride[1])) };
+                let kind = match (c.weights, c.group) {
+                    (WeightLayout::Filters, _) => " depthwise",
+                    (_, 1) => "",
+                    _ => " grouped",
+                };
+                format!("Conv {kh}x{kw}{stride}{kind}")
+            }
+            Op::Pool { kind, window } => {
+                let name = if *kind == PoolKind::Max { "MaxPool" } else { "AveragePool" };
+                format!("{name} {}x{}", window.kernel[0], window.kernel[1])
+            }
+            Op::Binary(kind) => format!("{kind:?}"),
+            // The variant's name alone: "HardSigmoid", not its parameters.
+            Op::Unary(UnaryKind::Activation(a)) => format!("{a:?}").split([' ', '(']).next().unwrap_or_default().to_string(),
+            Op::Unary(kind) => format!("{kind:?}"),
+            other => other.name().to_string(),
+        }
+    }
+
     pub fn name(&self) -> &'static str {
         match self {
             Op::Conv(_) => "Conv",

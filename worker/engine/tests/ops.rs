@@ -635,3 +635,66 @@ fn cancelling_stops_the_run() {
     assert_eq!(result.unwrap_err(), Error::Cancelled);
     assert_eq!(steps_seen, 1);
 }
+
+#[test]
+fn exp_is_within_a_few_ulp_of_libm() {
+    for i in -8700..8800 {
+        let x = i as f32 * 0.01 + 0.003;
+        let (got, want) = (lantern_engine::ops::exp(x), x.exp());
+        assert!(((got - want) / want).abs() < 4e-7, "exp({x}) = {got}, libm says {want}");
+    }
+    assert!(lantern_engine::ops::exp(-1000.0) < 1e-37, "far below the range flushes towards 0");
+}
+
+#[test]
+fn softmax_rows_of_real_values() {
+    let x: Vec<f32> = (0..2 * 37).map(|i| ((i * 7 % 23) as f32 - 11.0) * 0.9).collect();
+    let bytes = model(13, &[2, 37], vec![], vec![node("Softmax", &["x"], &["y"], vec![attr_int("axis", -1)])]);
+    let want: Vec<f32> = x
+        .chunks(37)
+        .flat_map(|row| {
+            let max = row.iter().cloned().fold(f32::MIN, f32::max);
+            let sum: f64 = row.iter().map(|&v| ((v - max) as f64).exp()).sum();
+            row.iter().map(move |&v| (((v - max) as f64).exp() / sum) as f32).collect::<Vec<_>>()
+        })
+        .collect();
+    assert_close(&run(&bytes, &[2, 37], x).1, &want);
+}
+
+/// Row-major [batch, m, k] x [batch or 1, k, n], in f64.
+fn reference_matmul(a: &[f32], b: &[f32], [batch, m, k, n]: [usize; 4], b_batched: bool) -> Vec<f32> {
+    let mut out = vec![0f32; batch * m * n];
+    for bi in 0..batch {
+        let bb = if b_batched { &b[bi * k * n..][..k * n] } else { b };
+        for i in 0..m {
+            for j in 0..n {
+                let sum: f64 = (0..k).map(|d| a[(bi * m + i) * k + d] as f64 * bb[d * n + j] as f64).sum();
+                out[(bi * m + i) * n + j] = sum as f32;
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn matmul_by_constant_and_batched() {
+    // Sizes off every tile multiple, and a depth past one pass of the packed kernel.
+    for [batch, m, k, n] in [[2, 3, 5, 11], [1, 9, 600, 21], [3, 1, 1, 1]] {
+        let a: Vec<f32> = (0..batch * m * k).map(|i| ((i * 13 % 17) as f32 - 8.0) / 8.0).collect();
+        let b: Vec<f32> = (0..k * n).map(|i| ((i * 5 % 11) as f32 - 5.0) / 4.0).collect();
+        let dims = [batch as i64, m as i64, k as i64];
+        let by_constant = model(13, &dims, vec![floats("b", &[k as i64, n as i64], &b)], vec![node("MatMul", &["x", "b"], &["y"], vec![])]);
+        let (shape, got) = run(&by_constant, &[batch, m, k], a.clone());
+        assert_eq!(shape, vec![batch, m, n]);
+        assert_close(&got, &reference_matmul(&a, &b, [batch, m, k, n], false));
+
+        let bs: Vec<f32> = (0..batch * k * n).map(|i| ((i * 3 % 7) as f32 - 3.0) / 2.0).collect();
+        let batched = model(
+            13,
+            &dims,
+            vec![floats("b", &[batch as i64, k as i64, n as i64], &bs)],
+            vec![node("MatMul", &["x", "b"], &["y"], vec![])],
+        );
+        assert_close(&run(&batched, &[batch, m, k], a.clone()).1, &reference_matmul(&a, &bs, [batch, m, k, n], true));
+    }
+}

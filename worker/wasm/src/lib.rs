@@ -34,14 +34,16 @@ fn start() {
     console_error_panic_hook::set_once();
 }
 
-/// How this build runs the engine: "threads: N" on the worker pool, or "single-thread".
+/// How this build runs the engine: "threads: N" on the worker pool, or "single-thread", then
+/// ", relaxed SIMD" for the builds whose kernels use it.
 #[wasm_bindgen]
 pub fn backend() -> String {
-    if cfg!(feature = "threads") {
+    let threads = if cfg!(feature = "threads") {
         format!("threads: {}", rayon::current_num_threads())
     } else {
         "single-thread".to_string()
-    }
+    };
+    if cfg!(feature = "relaxed-simd") { format!("{threads}, relaxed SIMD") } else { threads }
 }
 
 /// One loaded model and, once planned, a session ready to run it at the planned input size.
@@ -96,10 +98,17 @@ impl ModelRunner {
         Ok(())
     }
 
+    /// Each step's op, labelled as profiles tell kernels apart, in the order `run` reports them to `progress`.
+    #[wasm_bindgen(getter, js_name = stepOps)]
+    pub fn step_ops(&self) -> Vec<String> {
+        self.session.as_ref().map_or_else(Vec::new, |s| s.plan().steps.iter().map(|step| step.op.label()).collect())
+    }
+
     /// Runs the plan on one array per named input (row-major, the planned shape) and returns
-    /// the planned outputs in order.
+    /// the planned outputs in order; `progress(done, total)`, if given, is called after every
+    /// step (a falsy return cancels).
     #[wasm_bindgen(unchecked_return_type = "{ name: string, shape: number[], data: Float32Array }[]")]
-    pub fn run(&self, names: Vec<String>, data: Vec<Float32Array>) -> Result<Array, JsError> {
+    pub fn run(&self, names: Vec<String>, data: Vec<Float32Array>, progress: Option<Function>) -> Result<Array, JsError> {
         let session = self.session.as_ref().ok_or_else(|| JsError::new("run called before plan"))?;
         let plan = session.plan();
         if names.len() != data.len() {
@@ -126,7 +135,10 @@ impl ModelRunner {
                 Ok(Tensor::from_vec(values, input.shape.as_slice(), &Device::Cpu)?)
             })
             .collect::<Result<Vec<Tensor>, JsError>>()?;
-        let results = session.run(&inputs)?;
+        let results = match &progress {
+            Some(progress) => session.run_with(&inputs, &mut js_progress(progress))?,
+            None => session.run(&inputs)?,
+        };
         let outputs = Array::new();
         for (output, tensor) in plan.outputs.iter().zip(results) {
             let values = tensor.flatten_all()?.to_dtype(DType::F32)?.to_vec1::<f32>()?;

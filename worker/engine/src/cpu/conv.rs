@@ -6,7 +6,7 @@ use candle_core::Tensor;
 use gemm::Parallelism;
 use rayon::prelude::*;
 
-use super::{packed, tensor_from, with_f32};
+use super::{columns_inside, packed, tensor_from, with_f32};
 use crate::ops::{Activation, Conv, WeightLayout};
 
 pub fn conv2d(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, conv: &Conv, shape: &[usize]) -> candle_core::Result<Tensor> {
@@ -59,14 +59,6 @@ fn finish_row(row: &mut [f32], bias: f32, activation: Activation) {
         row.iter_mut().for_each(|v| *v += bias);
     }
     activation.apply_all(row);
-}
-
-/// The output columns `first..last` whose input column `ox * stride + offset` lies inside a row
-/// of `width`; the rest read padding.
-fn columns_inside(offset: isize, width: usize, stride: usize, out_width: usize) -> (usize, usize) {
-    let first = if offset >= 0 { 0 } else { ((-offset) as usize).div_ceil(stride) };
-    let last = if (width as isize) > offset { (((width as isize - offset - 1) as usize) / stride + 1).min(out_width) } else { 0 };
-    (first, last.max(first))
 }
 
 /// One filter per channel: a direct loop beats a gemm of one row.

@@ -12,12 +12,26 @@ const CHUNK: usize = 1 << 14;
 /// Softmax over the middle axis of an [outer, len, inner] view.
 pub fn softmax(x: &Tensor, outer: usize, len: usize, inner: usize) -> candle_core::Result<Tensor> {
     let mut data = with_f32(x, |x| x.to_vec())?;
+    if inner == 1 {
+        // The usual case, a softmax over the last axis: contiguous rows, loops that vectorise.
+        data.par_chunks_mut(len).for_each(|row| {
+            let max = row.iter().fold(f32::NEG_INFINITY, |m, &v| if v > m { v } else { m });
+            let mut sum = 0.0;
+            for v in row.iter_mut() {
+                *v = crate::ops::exp(*v - max);
+                sum += *v;
+            }
+            let scale = 1.0 / sum;
+            row.iter_mut().for_each(|v| *v *= scale);
+        });
+        return tensor_from(data, x.dims());
+    }
     data.par_chunks_mut(len * inner).take(outer).for_each(|block| {
         for j in 0..inner {
-            let max = (0..len).map(|i| block[i * inner + j]).fold(f32::NEG_INFINITY, f32::max);
+            let max = (0..len).map(|i| block[i * inner + j]).fold(f32::NEG_INFINITY, |m, v| if v > m { v } else { m });
             let mut sum = 0.0;
             for i in 0..len {
-                let e = (block[i * inner + j] - max).exp();
+                let e = crate::ops::exp(block[i * inner + j] - max);
                 block[i * inner + j] = e;
                 sum += e;
             }

@@ -73,7 +73,7 @@ pub fn eval(op: &Op, inputs: &[&Tensor], shape: &[usize]) -> candle_core::Result
             UnaryKind::Powf(e) if e == 0.5 => elementwise::unary(x, f32::sqrt),
             UnaryKind::Powf(e) => elementwise::unary(x, move |v| v.powf(e)),
         },
-        Op::MatMul => x.contiguous()?.broadcast_matmul(&inputs[1].contiguous()?),
+        Op::MatMul => matmul(x, inputs[1], shape),
         Op::Softmax { outer, len, inner } => elementwise::softmax(x, *outer, *len, *inner),
         Op::Reduce { kind, axes } => {
             let count: usize = axes.iter().map(|&a| x.dims()[a]).product();
@@ -115,6 +115,30 @@ pub fn eval(op: &Op, inputs: &[&Tensor], shape: &[usize]) -> candle_core::Result
     }
 }
 
+/// On the packed micro-kernels when b is one matrix or one per batch of a (candle's matmul sees
+/// one thread on wasm); candle's broadcasting matmul otherwise.
+fn matmul(a: &Tensor, b: &Tensor, shape: &[usize]) -> candle_core::Result<Tensor> {
+    let (ad, bd) = (a.dims(), b.dims());
+    let rank = ad.len();
+    let (m, k, n) = (ad[rank - 2], ad[rank - 1], bd[bd.len() - 1]);
+    let batch: usize = ad[..rank - 2].iter().product();
+    let b_batched = bd.len() == rank && bd[..rank - 2] == ad[..rank - 2];
+    if a.dtype() != DType::F32 || b.dtype() != DType::F32 || k == 0 || !(bd.len() == 2 || b_batched) {
+        return a.contiguous()?.broadcast_matmul(&b.contiguous()?);
+    }
+    let len = batch * m * n;
+    let out = with_f32(a, |a| {
+        with_f32(b, |b| {
+            let mut out = Vec::with_capacity(len);
+            packed::matmul(a, b, [batch, m, k, n], b_batched && batch > 1, &mut out.spare_capacity_mut()[..len]);
+            // SAFETY: matmul initialised all `len` elements.
+            unsafe { out.set_len(len) };
+            out
+        })
+    })??;
+    tensor_from(out, shape)
+}
+
 /// Calls `f` with the tensor's f32 elements in row-major order (copying only a strided view).
 pub(crate) fn with_f32<R>(t: &Tensor, f: impl FnOnce(&[f32]) -> R) -> candle_core::Result<R> {
     let t = if t.dtype() == DType::F32 { t.contiguous()? } else { t.to_dtype(DType::F32)? };
@@ -129,6 +153,14 @@ pub(crate) fn with_f32<R>(t: &Tensor, f: impl FnOnce(&[f32]) -> R) -> candle_cor
 
 pub(crate) fn tensor_from(data: Vec<f32>, shape: &[usize]) -> candle_core::Result<Tensor> {
     Tensor::from_vec(data, shape, &Device::Cpu)
+}
+
+/// The output columns `first..last` whose input column `ox * stride + offset` lies inside a row
+/// of `width`; the rest read padding.
+pub(crate) fn columns_inside(offset: isize, width: usize, stride: usize, out_width: usize) -> (usize, usize) {
+    let first = if offset >= 0 { 0 } else { ((-offset) as usize).div_ceil(stride) };
+    let last = if (width as isize) > offset { (((width as isize - offset - 1) as usize) / stride + 1).min(out_width) } else { 0 };
+    (first, last.max(first))
 }
 
 /// A pointer that rayon tasks share to write disjoint parts of one output buffer.

@@ -238,8 +238,65 @@ mod wasm {
         }
     }
 
+    #[cfg(not(feature = "relaxed-simd"))]
     pub unsafe fn tile_simd128(t: &Tile) {
         unsafe { super::tile::<Simd128>(t) }
+    }
+
+    /// simd128 with relaxed SIMD's multiply-add: one instruction where simd128 needs two, and
+    /// the micro-kernel is bound by instruction count.
+    #[cfg(feature = "relaxed-simd")]
+    #[derive(Clone, Copy)]
+    pub struct Relaxed(Simd128);
+
+    #[cfg(feature = "relaxed-simd")]
+    impl Lanes for Relaxed {
+        const WIDTH: usize = 4;
+        #[inline(always)]
+        unsafe fn load(p: *const f32) -> Self {
+            unsafe { Relaxed(Simd128::load(p)) }
+        }
+        #[inline(always)]
+        unsafe fn store(self, p: *mut f32) {
+            unsafe { self.0.store(p) }
+        }
+        #[inline(always)]
+        unsafe fn broadcast(p: *const f32) -> Self {
+            unsafe { Relaxed(Simd128::broadcast(p)) }
+        }
+        #[inline(always)]
+        fn splat(v: f32) -> Self {
+            Relaxed(Simd128::splat(v))
+        }
+        #[inline(always)]
+        fn mul_add(self, b: Self, acc: Self) -> Self {
+            // SAFETY: only reached through `tile_relaxed`, which enables relaxed-simd.
+            unsafe { Relaxed(Simd128(relaxed_madd(self.0.0, b.0.0, acc.0.0))) }
+        }
+        #[inline(always)]
+        fn add(self, b: Self) -> Self {
+            Relaxed(self.0.add(b.0))
+        }
+        #[inline(always)]
+        fn max(self, b: Self) -> Self {
+            Relaxed(self.0.max(b.0))
+        }
+        #[inline(always)]
+        fn min(self, b: Self) -> Self {
+            Relaxed(self.0.min(b.0))
+        }
+    }
+
+    #[cfg(feature = "relaxed-simd")]
+    #[inline(always)]
+    unsafe fn relaxed_madd(a: v128, b: v128, c: v128) -> v128 {
+        f32x4_relaxed_madd(a, b, c)
+    }
+
+    #[cfg(feature = "relaxed-simd")]
+    #[target_feature(enable = "relaxed-simd")]
+    pub unsafe fn tile_relaxed(t: &Tile) {
+        unsafe { super::tile::<Relaxed>(t) }
     }
 }
 
@@ -302,7 +359,9 @@ fn kernel() -> Kernel {
     if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
         return Kernel { cols: 16, run: x86::tile_avx2 };
     }
-    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128", feature = "relaxed-simd"))]
+    return Kernel { cols: 8, run: wasm::tile_relaxed };
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128", not(feature = "relaxed-simd")))]
     return Kernel { cols: 8, run: wasm::tile_simd128 };
     #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
     Kernel { cols: 8, run: tile_portable }
@@ -531,6 +590,94 @@ pub fn conv2d_packed(
                                 activation.apply_all(std::slice::from_raw_parts_mut(c_ptr.add(r * plane), cols));
                             }
                         }
+                    }
+                }
+            }
+            k0 = k1;
+        }
+    };
+    if tasks > 1 && threads > 1 {
+        (0..tasks).into_par_iter().for_each(run);
+    } else {
+        (0..tasks).for_each(run);
+    }
+}
+
+/// `out[i] = a[i] · b[i]` for each of `batch` products of row-major a [m, k] and b [k, n] (one b
+/// shared by all unless `b_batched`), initialising every element of `out`. The rows of `a` are
+/// packed into panels as conv weights are; `b` is read in place, but for its last, partial column tile.
+pub fn matmul(a: &[f32], b: &[f32], [batch, m, k, n]: [usize; 4], b_batched: bool, out: &mut [std::mem::MaybeUninit<f32>]) {
+    let kernel = kernel();
+    let nr = kernel.cols;
+    let panels = m.div_ceil(PANEL_ROWS);
+    let a_panels: Vec<Vec<f32>> = (0..batch).map(|bi| pack_weights(&a[bi * m * k..][..m * k], m, k, 1)).collect();
+    let b_count = if b_batched { batch } else { 1 };
+    let (full_tiles, tail) = (n / nr, n % nr);
+    // The last columns, zero-padded to a whole tile: [k][nr] per b.
+    let tail_tiles: Vec<Vec<f32>> = (0..b_count)
+        .map(|bi| {
+            let mut packed = vec![0f32; if tail > 0 { k * nr } else { 0 }];
+            for (d, row) in packed.chunks_exact_mut(nr).enumerate() {
+                row[..tail].copy_from_slice(&b[bi * k * n + d * n + full_tiles * nr..][..tail]);
+            }
+            packed
+        })
+        .collect();
+    let direct_offsets: Vec<u32> = (0..k).map(|d| (d * n) as u32).collect();
+    let packed_offsets: Vec<u32> = (0..k).map(|d| (d * nr) as u32).collect();
+    let tiles = n.div_ceil(nr);
+    let passes = k.div_ceil(MAX_DEPTH);
+    let pass_depth = k.div_ceil(passes);
+
+    // Tasks as in conv2d_packed: blocks of column tiles whose slice of b stays in L2, split by
+    // panels too when there are too few blocks to keep every thread busy.
+    let threads = rayon::current_num_threads();
+    let wanted = if threads > 1 { 4 * threads } else { 1 };
+    let per_batch = wanted.div_ceil(batch);
+    let by_cache = (BLOCK_FLOATS / (pass_depth * nr)).max(1);
+    let block_tiles = by_cache.min(tiles.div_ceil(per_batch)).max(1);
+    let blocks = tiles.div_ceil(block_tiles);
+    let panel_split = if blocks >= per_batch { 1 } else { per_batch.div_ceil(blocks).min(panels) };
+    let panels_per_task = panels.div_ceil(panel_split);
+    let panel_chunks = panels.div_ceil(panels_per_task);
+    let tasks = batch * blocks * panel_chunks;
+
+    let dst = SharedMut::uninit(out);
+    let run = |task: usize| {
+        let (bi, rest) = (task / (blocks * panel_chunks), task % (blocks * panel_chunks));
+        let (block, panel_chunk) = (rest / panel_chunks, rest % panel_chunks);
+        let b_index = if b_batched { bi } else { 0 };
+        let b_matrix = &b[b_index * k * n..][..k * n];
+        let tile_range = block * block_tiles..((block + 1) * block_tiles).min(tiles);
+        let panel_range = panel_chunk * panels_per_task..((panel_chunk + 1) * panels_per_task).min(panels);
+        let mut k0 = 0;
+        while k0 < k {
+            let k1 = (k0 + pass_depth).min(k);
+            for p in panel_range.clone() {
+                let rows = PANEL_ROWS.min(m - p * PANEL_ROWS);
+                let a_ptr = a_panels[bi][(p * k + k0) * PANEL_ROWS..].as_ptr();
+                for t in tile_range.clone() {
+                    let col = t * nr;
+                    let (b_ptr, offsets) = if t < full_tiles {
+                        (b_matrix[col..].as_ptr(), direct_offsets[k0..].as_ptr())
+                    } else {
+                        (tail_tiles[b_index].as_ptr(), packed_offsets[k0..].as_ptr())
+                    };
+                    // SAFETY: rows p*PANEL_ROWS.. and columns col..col+cols of product bi are this
+                    // task's alone; full tiles read nr floats of b rows that hold them, the tail its packed copy.
+                    unsafe {
+                        (kernel.run)(&Tile {
+                            depth: k1 - k0,
+                            a: a_ptr,
+                            b: b_ptr,
+                            b_offsets: offsets,
+                            c: dst.ptr().add((bi * m + p * PANEL_ROWS) * n + col),
+                            c_stride: n,
+                            rows,
+                            cols: nr.min(n - col),
+                            accumulate: k0 > 0,
+                            epilogue: None,
+                        });
                     }
                 }
             }

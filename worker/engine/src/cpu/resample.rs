@@ -4,7 +4,7 @@
 use candle_core::Tensor;
 use rayon::prelude::*;
 
-use super::{tensor_from, with_f32};
+use super::{columns_inside, tensor_from, with_f32};
 use crate::ops::{CoordinateTransform, NearestRounding, PadMode, PoolKind, Resize, ResizeMode, Window};
 
 fn planes(x: &Tensor) -> (usize, usize) {
@@ -12,6 +12,8 @@ fn planes(x: &Tensor) -> (usize, usize) {
     (d[2], d[3])
 }
 
+/// Row by row: each window tap is one pass over the output row whose columns read inside the
+/// input, so the inner loops carry no bounds checks and, at stride 1, vectorise.
 pub fn pool2d(x: &Tensor, kind: PoolKind, win: &Window, shape: &[usize]) -> candle_core::Result<Tensor> {
     let (h, w) = planes(x);
     let (oh, ow) = (shape[2], shape[3]);
@@ -19,38 +21,50 @@ pub fn pool2d(x: &Tensor, kind: PoolKind, win: &Window, shape: &[usize]) -> cand
     let [sh, sw] = win.stride;
     let [dh, dw] = win.dilation;
     let (pt, pl) = (win.pads[0] as isize, win.pads[1] as isize);
+    let taps: Vec<(isize, usize, usize)> = (0..kw)
+        .map(|kx| {
+            let offset = (kx * dw) as isize - pl;
+            let (first, last) = columns_inside(offset, w, sw, ow);
+            (offset, first, last)
+        })
+        .collect();
+    // Window columns inside the input per output column, for averages that leave padding out.
+    let mut inside_columns = vec![0usize; ow];
+    for &(_, first, last) in &taps {
+        inside_columns[first..last].iter_mut().for_each(|n| *n += 1);
+    }
     let mut out = vec![0f32; shape.iter().product()];
     with_f32(x, |x| {
         out.par_chunks_mut(oh * ow).enumerate().for_each(|(p, dst)| {
             let src = &x[p * h * w..][..h * w];
-            for oy in 0..oh {
-                for ox in 0..ow {
-                    let (y0, x0) = ((oy * sh) as isize - pt, (ox * sw) as isize - pl);
-                    let mut acc = if kind == PoolKind::Max { f32::NEG_INFINITY } else { 0.0 };
-                    let mut count = 0usize;
-                    for ky in 0..kh {
-                        let iy = y0 + (ky * dh) as isize;
-                        if iy < 0 || iy >= h as isize {
-                            continue;
-                        }
-                        for kx in 0..kw {
-                            let ix = x0 + (kx * dw) as isize;
-                            if ix < 0 || ix >= w as isize {
-                                continue;
-                            }
-                            let v = src[iy as usize * w + ix as usize];
-                            match kind {
-                                PoolKind::Max => acc = acc.max(v),
-                                PoolKind::Average { .. } => acc += v,
-                            }
-                            count += 1;
+            for (oy, row) in dst.chunks_exact_mut(ow).enumerate() {
+                row.fill(if kind == PoolKind::Max { f32::NEG_INFINITY } else { 0.0 });
+                let mut inside_rows = 0;
+                for ky in 0..kh {
+                    let iy = (oy * sh + ky * dh) as isize - pt;
+                    if iy < 0 || iy >= h as isize {
+                        continue;
+                    }
+                    inside_rows += 1;
+                    let src_row = &src[iy as usize * w..][..w];
+                    for &(offset, first, last) in &taps {
+                        let start = (first * sw) as isize + offset;
+                        let reads = src_row[start as usize..].iter().step_by(sw);
+                        let acc = &mut row[first..last];
+                        match kind {
+                            PoolKind::Max => acc.iter_mut().zip(reads).for_each(|(a, &v)| *a = if v > *a { v } else { *a }),
+                            PoolKind::Average { .. } => acc.iter_mut().zip(reads).for_each(|(a, &v)| *a += v),
                         }
                     }
-                    dst[oy * ow + ox] = match kind {
-                        PoolKind::Max => acc,
-                        PoolKind::Average { count_include_pad: true } => acc / (kh * kw) as f32,
-                        PoolKind::Average { count_include_pad: false } => acc / count.max(1) as f32,
-                    };
+                }
+                match kind {
+                    PoolKind::Max => {}
+                    PoolKind::Average { count_include_pad: true } => row.iter_mut().for_each(|v| *v /= (kh * kw) as f32),
+                    PoolKind::Average { count_include_pad: false } => {
+                        for (v, &columns) in row.iter_mut().zip(&inside_columns) {
+                            *v /= (inside_rows * columns).max(1) as f32;
+                        }
+                    }
                 }
             }
         })
