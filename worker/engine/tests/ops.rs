@@ -698,3 +698,23 @@ fn matmul_by_constant_and_batched() {
         assert_close(&run(&batched, &[batch, m, k], a.clone()).1, &reference_matmul(&a, &bs, [batch, m, k, n], true));
     }
 }
+
+#[test]
+fn large_elementwise_and_concat_split_into_pieces() {
+    // Past the size where runs and slabs are split across threads, with element-wise checks.
+    let dims = [1usize, 2, 150, 150];
+    let len: usize = dims.iter().product();
+    let x: Vec<f32> = (0..len).map(|i| (i % 97) as f32).collect();
+    let dims_i64 = dims.map(|d| d as i64);
+    let scale = floats("s", &[1, 2, 1, 1], &[2.0, -1.0]);
+    let nodes = vec![
+        node("Add", &["x", "x"], &["doubled"], vec![]),
+        node("Mul", &["doubled", "s"], &["scaled"], vec![]),
+        node("Concat", &["x", "scaled"], &["y"], vec![attr_int("axis", 1)]),
+    ];
+    let (shape, got) = run(&model(13, &dims_i64, vec![scale], nodes), &dims, x.clone());
+    assert_eq!(shape, vec![1, 4, 150, 150]);
+    let plane = 150 * 150;
+    let want: Vec<f32> = x.iter().copied().chain(x.iter().enumerate().map(|(i, &v)| 2.0 * v * if i < plane { 2.0 } else { -1.0 })).collect();
+    assert_close(&got, &want);
+}

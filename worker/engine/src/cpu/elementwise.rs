@@ -16,12 +16,14 @@ pub fn softmax(x: &Tensor, outer: usize, len: usize, inner: usize) -> candle_cor
         // The usual case, a softmax over the last axis: contiguous rows, loops that vectorise.
         data.par_chunks_mut(len).for_each(|row| {
             let max = row.iter().fold(f32::NEG_INFINITY, |m, &v| if v > m { v } else { m });
-            let mut sum = 0.0;
-            for v in row.iter_mut() {
-                *v = crate::ops::exp(*v - max);
-                sum += *v;
+            row.iter_mut().for_each(|v| *v = crate::ops::exp(*v - max));
+            // Eight partial sums: a single running sum would keep the loop scalar.
+            let mut partial = [0f32; 8];
+            let mut chunks = row.chunks_exact(8);
+            for chunk in &mut chunks {
+                partial.iter_mut().zip(chunk).for_each(|(p, &v)| *p += v);
             }
-            let scale = 1.0 / sum;
+            let scale = 1.0 / (partial.iter().sum::<f32>() + chunks.remainder().iter().sum::<f32>());
             row.iter_mut().for_each(|v| *v *= scale);
         });
         return tensor_from(data, x.dims());
@@ -97,8 +99,9 @@ pub fn binary(x: &Tensor, y: &Tensor, kind: BinaryKind, shape: &[usize]) -> cand
     let mut out = vec![0f32; shape.iter().product()];
     with_f32(x, |x| {
         with_f32(y, |y| {
-            let body = |(row, dst): (usize, &mut [f32])| {
-                let (mut ox, mut oy, mut rest) = (0, 0, row);
+            // `dst` holds elements `at..` of output run `row`.
+            let body = |row: usize, at: usize, dst: &mut [f32]| {
+                let (mut ox, mut oy, mut rest) = (at * ix, at * iy, row);
                 for &(len, sx, sy) in dims.iter().rev() {
                     let i = rest % len;
                     rest /= len;
@@ -113,9 +116,12 @@ pub fn binary(x: &Tensor, y: &Tensor, kind: BinaryKind, shape: &[usize]) -> cand
                 }
             };
             if out.len() >= CHUNK {
-                out.par_chunks_mut(run).enumerate().for_each(body);
+                // Long runs split too: two same-shape tensors merge into one run of everything.
+                out.par_chunks_mut(run).enumerate().for_each(|(row, dst)| {
+                    dst.par_chunks_mut(CHUNK).enumerate().for_each(|(j, piece)| body(row, j * CHUNK, piece))
+                });
             } else {
-                out.chunks_mut(run).enumerate().for_each(body);
+                out.chunks_mut(run).enumerate().for_each(|(row, dst)| body(row, 0, dst));
             }
         })
     })??;
@@ -186,7 +192,16 @@ pub fn concat(inputs: &[&Tensor], axis: usize, shape: &[usize]) -> candle_core::
     for t in inputs {
         let width = t.dims()[axis] * inner;
         with_f32(t, |src| {
-            let copy = |(o, dst): (usize, &mut [f32])| dst[start..start + width].copy_from_slice(&src[o * width..][..width]);
+            // Each input's slab of each outer block, in pieces: with one outer block (batch 1,
+            // channel concat) the slabs alone would leave the other threads idle.
+            let copy = |(o, dst): (usize, &mut [f32])| {
+                let (dst, src) = (&mut dst[start..start + width], &src[o * width..][..width]);
+                if width >= 2 * CHUNK {
+                    dst.par_chunks_mut(CHUNK).zip(src.par_chunks(CHUNK)).for_each(|(d, s)| d.copy_from_slice(s));
+                } else {
+                    dst.copy_from_slice(src);
+                }
+            };
             if out.len() >= CHUNK {
                 out.par_chunks_mut(block).take(outer).enumerate().for_each(copy);
             } else {

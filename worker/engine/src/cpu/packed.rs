@@ -419,9 +419,14 @@ fn pack_patches(x: &[f32], g: &Geometry, plane: usize, tiles: &[(usize, usize)],
             }
             let src = &plane_in[iy as usize * g.w..][..g.w];
             let ix = ix0 + (kx * dw) as isize;
-            // Columns lo..hi of the run read inside the row; the rest read padding.
-            let lo = ((-ix).max(0) as usize).div_ceil(sw).min(len);
-            let hi = ((w - ix).max(0) as usize).div_ceil(sw).clamp(lo, len);
+            // Columns lo..hi of the run read inside the row; the rest read padding. Most runs lie
+            // wholly inside, and skip the divisions.
+            let (lo, hi) = if ix >= 0 && ix + (((len - 1) * sw) as isize) < w {
+                (0, len)
+            } else {
+                let lo = ((-ix).max(0) as usize).div_ceil(sw).min(len);
+                (lo, ((w - ix).max(0) as usize).div_ceil(sw).clamp(lo, len))
+            };
             out[..lo].fill(0.0);
             out[hi..].fill(0.0);
             if lo < hi {
