@@ -374,6 +374,9 @@ fn conv_matches_direct_loop() {
         ConvCase { pads: [0, 4, 0, 4], activation: Some("Sigmoid"), ..ConvCase::new(2, 3, [3, 4], [1, 9]) },
         // depthwise with stride and dilation
         ConvCase { group: 4, stride: [2, 1], dilation: [1, 2], pads: [1, 2, 1, 2], ..ConvCase::new(4, 4, [7, 10], [3, 3]) },
+        // depthwise rows wide enough for register blocks between padded edges, with an activation
+        ConvCase { group: 3, pads: [2, 2, 2, 2], activation: Some("Relu"), ..ConvCase::new(3, 3, [6, 37], [5, 5]) },
+        ConvCase { group: 2, dilation: [1, 2], pads: [1, 2, 1, 2], ..ConvCase::new(2, 2, [4, 26], [3, 3]) },
     ];
     for case in cases {
         case.check(false);
@@ -716,5 +719,16 @@ fn large_elementwise_and_concat_split_into_pieces() {
     assert_eq!(shape, vec![1, 4, 150, 150]);
     let plane = 150 * 150;
     let want: Vec<f32> = x.iter().copied().chain(x.iter().enumerate().map(|(i, &v)| 2.0 * v * if i < plane { 2.0 } else { -1.0 })).collect();
+    assert_close(&got, &want);
+}
+
+#[test]
+fn global_average_pool_over_ragged_planes() {
+    let (h, w) = (37usize, 41usize);
+    let x: Vec<f32> = (0..2 * h * w).map(|i| ((i * 31 % 101) as f32 - 50.0) * 0.37).collect();
+    let bytes = model(13, &[1, 2, h as i64, w as i64], vec![], vec![node("GlobalAveragePool", &["x"], &["y"], vec![])]);
+    let (shape, got) = run(&bytes, &[1, 2, h, w], x.clone());
+    assert_eq!(shape, vec![1, 2, 1, 1]);
+    let want: Vec<f32> = x.chunks(h * w).map(|p| (p.iter().map(|&v| v as f64).sum::<f64>() / (h * w) as f64) as f32).collect();
     assert_close(&got, &want);
 }

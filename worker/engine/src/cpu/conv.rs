@@ -61,7 +61,9 @@ fn finish_row(row: &mut [f32], bias: f32, activation: Activation) {
     activation.apply_all(row);
 }
 
-/// One filter per channel: a direct loop beats a gemm of one row.
+/// One filter per channel: a direct loop beats a gemm of one row. At stride 1 the columns whose
+/// every tap reads inside the row go through the SIMD register-block kernel, which sums all taps
+/// before one store; the rest go tap by tap over the row.
 fn depthwise(
     x: &[f32],
     [_, c, h, w]: [usize; 4],
@@ -76,35 +78,62 @@ fn depthwise(
     let [sh, sw] = win.stride;
     let [dh, dw] = win.dilation;
     let (pt, pl) = (win.pads[0] as isize, win.pads[1] as isize);
+    // Per tap column: its offset into the input row and the output columns it reads inside.
+    let taps: Vec<(isize, usize, usize)> = (0..kw)
+        .map(|kx| {
+            let offset = (kx * dw) as isize - pl;
+            let (first, last) = columns_inside(offset, w, sw, ow);
+            (offset, first, last)
+        })
+        .collect();
+    let inside_first = taps.iter().map(|t| t.1).max().unwrap_or(0);
+    let inside_last = taps.iter().map(|t| t.2).min().unwrap_or(0).max(inside_first);
+    let block = packed::depthwise_block_width();
+    let blocked = if sw == 1 { inside_first..inside_first + (inside_last - inside_first) / block * block } else { 0..0 };
     out.par_chunks_mut(oh * ow).enumerate().for_each(|(plane_index, dst)| {
         let ch = plane_index % c;
         let src = &x[plane_index * h * w..][..h * w];
         let kernel = &weights[ch * kh * kw..][..kh * kw];
         let b = bias.map_or(0.0, |b| b[ch]);
+        let mut rows: Vec<(usize, &[f32])> = Vec::with_capacity(kh);
+        let mut block_taps: Vec<packed::DepthwiseTap> = Vec::with_capacity(kh * kw);
         for oy in 0..oh {
             let row = &mut dst[oy * ow..][..ow];
-            row.fill(0.0);
-            for ky in 0..kh {
+            rows.clear();
+            rows.extend((0..kh).filter_map(|ky| {
                 let iy = (oy * sh) as isize + (ky * dh) as isize - pt;
-                if iy < 0 || iy >= h as isize {
-                    continue;
-                }
-                let src_row = &src[iy as usize * w..][..w];
-                for kx in 0..kw {
-                    let k = kernel[ky * kw + kx];
-                    let offset = (kx * dw) as isize - pl;
-                    let (first, last) = columns_inside(offset, w, sw, ow);
-                    if first == last {
-                        continue;
+                (iy >= 0 && iy < h as isize).then(|| (ky, &src[iy as usize * w..][..w]))
+            }));
+            if !blocked.is_empty() {
+                block_taps.clear();
+                for &(ky, src_row) in &rows {
+                    for (kx, &(offset, ..)) in taps.iter().enumerate() {
+                        let at = (blocked.start as isize + offset) as usize;
+                        block_taps.push(packed::DepthwiseTap { src: src_row[at..at + blocked.len()].as_ptr(), weight: kernel[ky * kw + kx] });
                     }
-                    if sw == 1 {
-                        let start = (first as isize + offset) as usize;
-                        for (d, s) in row[first..last].iter_mut().zip(&src_row[start..]) {
-                            *d += k * s;
+                }
+                // SAFETY: every tap reads blocked.len() floats inside its row, checked by the slice above.
+                unsafe { packed::depthwise_row(&block_taps, &mut row[blocked.clone()]) };
+            }
+            row[..blocked.start].fill(0.0);
+            row[blocked.end..].fill(0.0);
+            for &(ky, src_row) in &rows {
+                for (kx, &(offset, first, last)) in taps.iter().enumerate() {
+                    let k = kernel[ky * kw + kx];
+                    // Tap by tap, outside the blocked columns only.
+                    for (lo, hi) in [(first, last.min(blocked.start)), (first.max(blocked.end), last)] {
+                        if lo >= hi {
+                            continue;
                         }
-                    } else {
-                        for ox in first..last {
-                            row[ox] += k * src_row[(ox as isize * sw as isize + offset) as usize];
+                        if sw == 1 {
+                            let start = (lo as isize + offset) as usize;
+                            for (d, s) in row[lo..hi].iter_mut().zip(&src_row[start..]) {
+                                *d += k * s;
+                            }
+                        } else {
+                            for ox in lo..hi {
+                                row[ox] += k * src_row[(ox as isize * sw as isize + offset) as usize];
+                            }
                         }
                     }
                 }

@@ -141,6 +141,40 @@ unsafe fn tile<V: Lanes>(t: &Tile) {
     }
 }
 
+/// Output columns of one depthwise register block: `DEPTHWISE_VECTORS` accumulators, enough
+/// independent multiply-add chains to hide their latency.
+const DEPTHWISE_VECTORS: usize = 4;
+
+/// One tap of a depthwise window over a row: where the row's reads start, and the weight.
+#[derive(Clone, Copy)]
+pub struct DepthwiseTap {
+    pub src: *const f32,
+    pub weight: f32,
+}
+
+/// `dst[j] = Σ weight * src[j]` over the taps, for `len` columns, a multiple of the kernel's
+/// block width, each block summed in registers before one store.
+#[inline(always)]
+unsafe fn depthwise_blocks<V: Lanes>(taps: &[DepthwiseTap], dst: *mut f32, len: usize) {
+    let w = V::WIDTH;
+    let mut x = 0;
+    while x + DEPTHWISE_VECTORS * w <= len {
+        let mut acc = [V::splat(0.0); DEPTHWISE_VECTORS];
+        unsafe {
+            for tap in taps {
+                let k = V::splat(tap.weight);
+                for (v, a) in acc.iter_mut().enumerate() {
+                    *a = k.mul_add(V::load(tap.src.add(x + v * w)), *a);
+                }
+            }
+            for (v, a) in acc.iter().enumerate() {
+                a.store(dst.add(x + v * w));
+            }
+        }
+        x += DEPTHWISE_VECTORS * w;
+    }
+}
+
 #[cfg(target_arch = "x86_64")]
 mod x86 {
     use std::arch::x86_64::*;
@@ -189,6 +223,11 @@ mod x86 {
     #[target_feature(enable = "avx2,fma")]
     pub unsafe fn tile_avx2(t: &Tile) {
         unsafe { super::tile::<Avx>(t) }
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn depthwise_avx2(taps: &[super::DepthwiseTap], dst: *mut f32, len: usize) {
+        unsafe { super::depthwise_blocks::<Avx>(taps, dst, len) }
     }
 }
 
@@ -241,6 +280,11 @@ mod wasm {
     #[cfg(not(feature = "relaxed-simd"))]
     pub unsafe fn tile_simd128(t: &Tile) {
         unsafe { super::tile::<Simd128>(t) }
+    }
+
+    #[cfg(not(feature = "relaxed-simd"))]
+    pub unsafe fn depthwise_simd128(taps: &[super::DepthwiseTap], dst: *mut f32, len: usize) {
+        unsafe { super::depthwise_blocks::<Simd128>(taps, dst, len) }
     }
 
     /// simd128 with relaxed SIMD's multiply-add: one instruction where simd128 needs two, and
@@ -298,6 +342,12 @@ mod wasm {
     pub unsafe fn tile_relaxed(t: &Tile) {
         unsafe { super::tile::<Relaxed>(t) }
     }
+
+    #[cfg(feature = "relaxed-simd")]
+    #[target_feature(enable = "relaxed-simd")]
+    pub unsafe fn depthwise_relaxed(taps: &[super::DepthwiseTap], dst: *mut f32, len: usize) {
+        unsafe { super::depthwise_blocks::<Relaxed>(taps, dst, len) }
+    }
 }
 
 /// Four floats in plain Rust, for targets with neither kernel above.
@@ -347,24 +397,41 @@ unsafe fn tile_portable(t: &Tile) {
     unsafe { tile::<Portable>(t) }
 }
 
-/// The best micro-kernel this machine runs, and the pixel-tile width it takes.
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+unsafe fn depthwise_portable(taps: &[DepthwiseTap], dst: *mut f32, len: usize) {
+    unsafe { depthwise_blocks::<Portable>(taps, dst, len) }
+}
+
+/// The best micro-kernels this machine runs, and the widths they take.
 #[derive(Clone, Copy)]
 struct Kernel {
     cols: usize,
     run: unsafe fn(&Tile),
+    depthwise: unsafe fn(&[DepthwiseTap], *mut f32, usize),
 }
 
 fn kernel() -> Kernel {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-        return Kernel { cols: 16, run: x86::tile_avx2 };
+        return Kernel { cols: 16, run: x86::tile_avx2, depthwise: x86::depthwise_avx2 };
     }
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128", feature = "relaxed-simd"))]
-    return Kernel { cols: 8, run: wasm::tile_relaxed };
+    return Kernel { cols: 8, run: wasm::tile_relaxed, depthwise: wasm::depthwise_relaxed };
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128", not(feature = "relaxed-simd")))]
-    return Kernel { cols: 8, run: wasm::tile_simd128 };
+    return Kernel { cols: 8, run: wasm::tile_simd128, depthwise: wasm::depthwise_simd128 };
     #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-    Kernel { cols: 8, run: tile_portable }
+    Kernel { cols: 8, run: tile_portable, depthwise: depthwise_portable }
+}
+
+/// Columns per depthwise register block on this machine.
+pub fn depthwise_block_width() -> usize {
+    DEPTHWISE_VECTORS * kernel().cols / 2
+}
+
+/// Sums `taps` into `dst` (its length a multiple of `depthwise_block_width`), overwriting it.
+/// SAFETY: each tap's `src` must be readable for `dst.len()` floats.
+pub unsafe fn depthwise_row(taps: &[DepthwiseTap], dst: &mut [f32]) {
+    unsafe { (kernel().depthwise)(taps, dst.as_mut_ptr(), dst.len()) }
 }
 
 /// Input and window geometry of one convolution group.
@@ -590,11 +657,16 @@ pub fn conv2d_packed(
                             accumulate: k0 > 0,
                             epilogue,
                         });
-                        if let (Some(activation), true) = (after, k1 == k) {
-                            for r in 0..rows {
-                                activation.apply_all(std::slice::from_raw_parts_mut(c_ptr.add(r * plane), cols));
-                            }
-                        }
+                    }
+                }
+                // Activations beyond a clamp (GELU, sigmoid, ...) run once over each output row's
+                // stretch of the block, still in cache: long loops vectorise, per-tile calls do not.
+                if let (Some(activation), true) = (after, k1 == k) {
+                    let (start, end) = (tile_range.start * nr, (tile_range.end * nr).min(plane));
+                    for r in 0..rows {
+                        // SAFETY: these columns of this panel's rows are this task's alone, all written above.
+                        let written = unsafe { std::slice::from_raw_parts_mut(dst.ptr().add((ni * m + m0 + r) * plane + start), end - start) };
+                        activation.apply_all(written);
                     }
                 }
             }

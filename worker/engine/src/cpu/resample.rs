@@ -75,7 +75,21 @@ pub fn pool2d(x: &Tensor, kind: PoolKind, win: &Window, shape: &[usize]) -> cand
 pub fn global_average_pool(x: &Tensor, shape: &[usize]) -> candle_core::Result<Tensor> {
     let (h, w) = planes(x);
     let out = with_f32(x, |x| {
-        x.par_chunks(h * w).map(|p| (p.iter().map(|&v| v as f64).sum::<f64>() / (h * w) as f64) as f32).collect()
+        // Short f32 sums in eight lanes that vectorise, gathered in f64: planes of a million
+        // values lose digits in one f32 sum.
+        x.par_chunks(h * w)
+            .map(|p| {
+                let blocks = p.chunks(256).map(|block| {
+                    let mut lanes = [0f32; 8];
+                    let mut eights = block.chunks_exact(8);
+                    for eight in &mut eights {
+                        lanes.iter_mut().zip(eight).for_each(|(l, &v)| *l += v);
+                    }
+                    lanes.iter().chain(eights.remainder()).map(|&v| v as f64).sum::<f64>()
+                });
+                (blocks.sum::<f64>() / (h * w) as f64) as f32
+            })
+            .collect()
     })?;
     tensor_from(out, shape)
 }
