@@ -51,8 +51,9 @@ if (!['auto', 'baseline'].includes(simd)) fail('LANTERN_BENCH_SIMD must be basel
 if (!(limitMs > 0)) fail('LANTERN_BENCH_RUN_LIMIT_S must be a positive number of seconds');
 const cases = CASES.filter((c) => !only || only.includes(c.model));
 if (only && cases.length !== only.length) fail(`LANTERN_BENCH_ONLY names unknown models; known: ${CASES.map((c) => c.model).join(', ')}`);
-for (const build of ['threads', 'single', 'threads-relaxed', 'single-relaxed', 'builds.js']) {
-  if (!existsSync(join(wasmDir, build, build.endsWith('.js') ? '' : 'lantern_wasm.js'))) fail(`${join(wasmDir, build)} has no wasm build: run \`just build-wasm\``);
+const wasmFiles = ['threads', 'single', 'threads-relaxed', 'single-relaxed'].map((build) => join(build, 'lantern_wasm.js'));
+for (const file of [...wasmFiles, 'builds.js']) {
+  if (!existsSync(join(wasmDir, file))) fail(`${join(wasmDir, file)} is missing: run \`just build-wasm\``);
 }
 if (!existsSync(join(ortDir, 'ort.wasm.min.mjs'))) fail('onnxruntime-web is not installed: run `npm ci`');
 for (const { model } of cases) {

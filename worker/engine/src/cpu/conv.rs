@@ -6,7 +6,7 @@ use candle_core::Tensor;
 use gemm::Parallelism;
 use rayon::prelude::*;
 
-use super::{columns_inside, packed, tensor_from, with_f32};
+use super::{column_taps, packed, tensor_from, with_f32};
 use crate::ops::{Activation, Conv, WeightLayout};
 
 pub fn conv2d(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, conv: &Conv, shape: &[usize]) -> candle_core::Result<Tensor> {
@@ -76,16 +76,9 @@ fn depthwise(
     let win = &conv.window;
     let [kh, kw] = win.kernel;
     let [sh, sw] = win.stride;
-    let [dh, dw] = win.dilation;
-    let (pt, pl) = (win.pads[0] as isize, win.pads[1] as isize);
-    // Per tap column: its offset into the input row and the output columns it reads inside.
-    let taps: Vec<(isize, usize, usize)> = (0..kw)
-        .map(|kx| {
-            let offset = (kx * dw) as isize - pl;
-            let (first, last) = columns_inside(offset, w, sw, ow);
-            (offset, first, last)
-        })
-        .collect();
+    let dh = win.dilation[0];
+    let pt = win.pads[0] as isize;
+    let taps = column_taps(win, w, ow);
     let inside_first = taps.iter().map(|t| t.1).max().unwrap_or(0);
     let inside_last = taps.iter().map(|t| t.2).min().unwrap_or(0).max(inside_first);
     let block = packed::depthwise_block_width();

@@ -155,12 +155,19 @@ pub(crate) fn tensor_from(data: Vec<f32>, shape: &[usize]) -> candle_core::Resul
     Tensor::from_vec(data, shape, &Device::Cpu)
 }
 
-/// The output columns `first..last` whose input column `ox * stride + offset` lies inside a row
-/// of `width`; the rest read padding.
-pub(crate) fn columns_inside(offset: isize, width: usize, stride: usize, out_width: usize) -> (usize, usize) {
-    let first = if offset >= 0 { 0 } else { ((-offset) as usize).div_ceil(stride) };
-    let last = if (width as isize) > offset { (((width as isize - offset - 1) as usize) / stride + 1).min(out_width) } else { 0 };
-    (first, last.max(first))
+/// Per window column kx, for a row of `width` read into `out_width` outputs: the offset of its
+/// input column from `ox * stride`, and the output columns `first..last` that read inside the row;
+/// the rest read padding.
+pub(crate) fn column_taps(win: &crate::ops::Window, width: usize, out_width: usize) -> Vec<(isize, usize, usize)> {
+    let stride = win.stride[1];
+    (0..win.kernel[1])
+        .map(|kx| {
+            let offset = (kx * win.dilation[1]) as isize - win.pads[1] as isize;
+            let first = if offset >= 0 { 0 } else { ((-offset) as usize).div_ceil(stride) };
+            let last = if (width as isize) > offset { (((width as isize - offset - 1) as usize) / stride + 1).min(out_width) } else { 0 };
+            (offset, first, last.max(first))
+        })
+        .collect()
 }
 
 /// A pointer that rayon tasks share to write disjoint parts of one output buffer.

@@ -519,6 +519,55 @@ fn pack_patches(x: &[f32], g: &Geometry, plane: usize, tiles: &[(usize, usize)],
     }
 }
 
+/// How a packed product splits into rayon tasks. Tiles go in blocks whose packed inputs stay in
+/// L2 while every panel passes over them, so each panel writes long runs of its output rows.
+/// Work splits by jobs (independent products) and blocks first, then by panels when there are
+/// too few blocks to keep every thread busy.
+struct Split {
+    tiles: usize,
+    panels: usize,
+    block_tiles: usize,
+    blocks: usize,
+    panels_per_task: usize,
+    panel_chunks: usize,
+    tasks: usize,
+}
+
+impl Split {
+    /// `tile_floats`: the floats of packed input one tile takes over one pass of the depth.
+    fn new(jobs: usize, tiles: usize, panels: usize, tile_floats: usize) -> Split {
+        let threads = rayon::current_num_threads();
+        let wanted = if threads > 1 { 4 * threads } else { 1 };
+        let per_job = wanted.div_ceil(jobs);
+        let by_cache = (BLOCK_FLOATS / tile_floats).max(1);
+        let block_tiles = by_cache.min(tiles.div_ceil(per_job)).max(1);
+        let blocks = tiles.div_ceil(block_tiles);
+        let panel_split = if blocks >= per_job { 1 } else { per_job.div_ceil(blocks).min(panels) };
+        let panels_per_task = panels.div_ceil(panel_split);
+        let panel_chunks = panels.div_ceil(panels_per_task);
+        Split { tiles, panels, block_tiles, blocks, panels_per_task, panel_chunks, tasks: jobs * blocks * panel_chunks }
+    }
+
+    /// Task `task`'s job, tiles and panels.
+    fn task(&self, task: usize) -> (usize, std::ops::Range<usize>, std::ops::Range<usize>) {
+        let per_job = self.blocks * self.panel_chunks;
+        let (job, rest) = (task / per_job, task % per_job);
+        let (block, chunk) = (rest / self.panel_chunks, rest % self.panel_chunks);
+        let tiles = block * self.block_tiles..((block + 1) * self.block_tiles).min(self.tiles);
+        let panels = chunk * self.panels_per_task..((chunk + 1) * self.panels_per_task).min(self.panels);
+        (job, tiles, panels)
+    }
+
+    /// Runs every task, over rayon's pool when there is more than one of each.
+    fn run(&self, run: impl Fn(usize) + Sync + Send) {
+        if self.tasks > 1 && rayon::current_num_threads() > 1 {
+            (0..self.tasks).into_par_iter().for_each(run);
+        } else {
+            (0..self.tasks).for_each(run);
+        }
+    }
+}
+
 /// Conv2d over weights packed by `pack_weights`, initialising every element of `out` [N, M, oh, ow].
 #[allow(clippy::too_many_arguments)]
 pub fn conv2d_packed(
@@ -586,30 +635,13 @@ pub fn conv2d_packed(
         other => (f32::NEG_INFINITY, f32::INFINITY, Some(other)),
     };
 
-    // Tiles go in blocks whose packed patches stay in L2 while every panel passes over them, so
-    // each panel writes long runs of its output rows. Work splits by blocks first, then by panels
-    // when the plane is too small to keep every thread busy.
-    let threads = rayon::current_num_threads();
-    let jobs = n * g;
-    let wanted = if threads > 1 { 4 * threads } else { 1 };
-    let per_job = wanted.div_ceil(jobs);
-    let by_cache = (BLOCK_FLOATS / (pass_depth * nr)).max(1);
-    let block_tiles = by_cache.min(tiles.div_ceil(per_job)).max(1);
-    let blocks = tiles.div_ceil(block_tiles);
-    let panel_split = if blocks >= per_job { 1 } else { per_job.div_ceil(blocks).min(group_panels) };
-    let panels_per_task = group_panels.div_ceil(panel_split);
-    let panel_chunks = group_panels.div_ceil(panels_per_task);
-    let tasks = jobs * blocks * panel_chunks;
-
+    let split = Split::new(n * g, tiles, group_panels, pass_depth * nr);
     let dst = SharedMut::uninit(out);
     let run = |task: usize| {
-        let (job, rest) = (task / (blocks * panel_chunks), task % (blocks * panel_chunks));
-        let (block, panel_chunk) = (rest / panel_chunks, rest % panel_chunks);
+        let (job, tile_range, panel_range) = split.task(task);
         let (ni, gi) = (job / g, job % g);
         let x_group = &x[(ni * c + gi * cg) * h * w..][..cg * h * w];
         let group_weights = &panels[gi * group_panels * k * PANEL_ROWS..][..group_panels * k * PANEL_ROWS];
-        let panel_range = panel_chunk * panels_per_task..((panel_chunk + 1) * panels_per_task).min(group_panels);
-        let tile_range = block * block_tiles..((block + 1) * block_tiles).min(tiles);
         let mut scratch = vec![0f32; tile_range.len() * pass_depth * nr];
         let mut k0 = 0;
         while k0 < k {
@@ -673,11 +705,7 @@ pub fn conv2d_packed(
             k0 = k1;
         }
     };
-    if tasks > 1 && threads > 1 {
-        (0..tasks).into_par_iter().for_each(run);
-    } else {
-        (0..tasks).for_each(run);
-    }
+    split.run(run);
 }
 
 /// `out[i] = a[i] · b[i]` for each of `batch` products of row-major a [m, k] and b [k, n] (one b
@@ -706,27 +734,12 @@ pub fn matmul(a: &[f32], b: &[f32], [batch, m, k, n]: [usize; 4], b_batched: boo
     let passes = k.div_ceil(MAX_DEPTH);
     let pass_depth = k.div_ceil(passes);
 
-    // Tasks as in conv2d_packed: blocks of column tiles whose slice of b stays in L2, split by
-    // panels too when there are too few blocks to keep every thread busy.
-    let threads = rayon::current_num_threads();
-    let wanted = if threads > 1 { 4 * threads } else { 1 };
-    let per_batch = wanted.div_ceil(batch);
-    let by_cache = (BLOCK_FLOATS / (pass_depth * nr)).max(1);
-    let block_tiles = by_cache.min(tiles.div_ceil(per_batch)).max(1);
-    let blocks = tiles.div_ceil(block_tiles);
-    let panel_split = if blocks >= per_batch { 1 } else { per_batch.div_ceil(blocks).min(panels) };
-    let panels_per_task = panels.div_ceil(panel_split);
-    let panel_chunks = panels.div_ceil(panels_per_task);
-    let tasks = batch * blocks * panel_chunks;
-
+    let split = Split::new(batch, tiles, panels, pass_depth * nr);
     let dst = SharedMut::uninit(out);
     let run = |task: usize| {
-        let (bi, rest) = (task / (blocks * panel_chunks), task % (blocks * panel_chunks));
-        let (block, panel_chunk) = (rest / panel_chunks, rest % panel_chunks);
+        let (bi, tile_range, panel_range) = split.task(task);
         let b_index = if b_batched { bi } else { 0 };
         let b_matrix = &b[b_index * k * n..][..k * n];
-        let tile_range = block * block_tiles..((block + 1) * block_tiles).min(tiles);
-        let panel_range = panel_chunk * panels_per_task..((panel_chunk + 1) * panels_per_task).min(panels);
         let mut k0 = 0;
         while k0 < k {
             let k1 = (k0 + pass_depth).min(k);
@@ -761,9 +774,5 @@ pub fn matmul(a: &[f32], b: &[f32], [batch, m, k, n]: [usize; 4], b_batched: boo
             k0 = k1;
         }
     };
-    if tasks > 1 && threads > 1 {
-        (0..tasks).into_par_iter().for_each(run);
-    } else {
-        (0..tasks).for_each(run);
-    }
+    split.run(run);
 }

@@ -4,7 +4,7 @@
 use candle_core::Tensor;
 use rayon::prelude::*;
 
-use super::{columns_inside, tensor_from, with_f32};
+use super::{column_taps, tensor_from, with_f32};
 use crate::ops::{CoordinateTransform, NearestRounding, PadMode, PoolKind, Resize, ResizeMode, Window};
 
 fn planes(x: &Tensor) -> (usize, usize) {
@@ -19,15 +19,9 @@ pub fn pool2d(x: &Tensor, kind: PoolKind, win: &Window, shape: &[usize]) -> cand
     let (oh, ow) = (shape[2], shape[3]);
     let [kh, kw] = win.kernel;
     let [sh, sw] = win.stride;
-    let [dh, dw] = win.dilation;
-    let (pt, pl) = (win.pads[0] as isize, win.pads[1] as isize);
-    let taps: Vec<(isize, usize, usize)> = (0..kw)
-        .map(|kx| {
-            let offset = (kx * dw) as isize - pl;
-            let (first, last) = columns_inside(offset, w, sw, ow);
-            (offset, first, last)
-        })
-        .collect();
+    let dh = win.dilation[0];
+    let pt = win.pads[0] as isize;
+    let taps = column_taps(win, w, ow);
     // Window columns inside the input per output column, for averages that leave padding out.
     let mut inside_columns = vec![0usize; ow];
     for &(_, first, last) in &taps {
