@@ -19,6 +19,25 @@ pub enum Activation {
 }
 
 impl Activation {
+    pub fn name(self) -> &'static str {
+        match self {
+            Activation::None => "None",
+            Activation::Relu => "Relu",
+            Activation::LeakyRelu(_) => "LeakyRelu",
+            Activation::Sigmoid => "Sigmoid",
+            Activation::Tanh => "Tanh",
+            Activation::HardSigmoid { .. } => "HardSigmoid",
+            Activation::HardSwish => "HardSwish",
+            Activation::Clip { .. } => "Clip",
+            Activation::Gelu => "Gelu",
+        }
+    }
+
+    /// Whether the activation is a clamp, which the conv micro-kernels apply in registers for free.
+    pub fn is_clamp(self) -> bool {
+        matches!(self, Activation::None | Activation::Relu | Activation::Clip { .. })
+    }
+
     #[inline(always)]
     pub fn apply(self, x: f32) -> f32 {
         match self {
@@ -111,6 +130,9 @@ pub struct Conv {
     pub group: usize,
     pub activation: Activation,
     pub weights: WeightLayout,
+    /// Adds the step's fourth input, shaped as the output, after the activation: a residual Add
+    /// fused so the sum costs no pass of its own. The step then always has a bias input.
+    pub residual: bool,
 }
 
 /// How a Conv step's weight input is laid out.
@@ -236,15 +258,17 @@ impl Op {
                     (_, 1) => "",
                     _ => " grouped",
                 };
-                format!("Conv {kh}x{kw}{stride}{kind}")
+                // Activations beyond a clamp cost a pass of their own, so the profile names them.
+                let activation = if c.activation.is_clamp() { String::new() } else { format!(" + {}", c.activation.name()) };
+                let residual = if c.residual { " + Add" } else { "" };
+                format!("Conv {kh}x{kw}{stride}{kind}{activation}{residual}")
             }
             Op::Pool { kind, window } => {
                 let name = if *kind == PoolKind::Max { "MaxPool" } else { "AveragePool" };
                 format!("{name} {}x{}", window.kernel[0], window.kernel[1])
             }
             Op::Binary(kind) => format!("{kind:?}"),
-            // The variant's name alone: "HardSigmoid", not its parameters.
-            Op::Unary(UnaryKind::Activation(a)) => format!("{a:?}").split([' ', '(']).next().unwrap_or_default().to_string(),
+            Op::Unary(UnaryKind::Activation(a)) => a.name().to_string(),
             Op::Unary(kind) => format!("{kind:?}"),
             other => other.name().to_string(),
         }

@@ -230,9 +230,39 @@ impl<'m> Planner<'m> {
         }
         let step = *self.producer.get(slot)?;
         match &self.steps[step].op {
-            Op::Conv(c) | Op::ConvTranspose(c) if c.activation == Activation::None => Some(step),
+            Op::Conv(c) | Op::ConvTranspose(c) if c.activation == Activation::None && !c.residual => Some(step),
             _ => None,
         }
+    }
+
+    /// Lowers Add(conv, residual) into the conv step, when the conv's output has this Add as its
+    /// only reader, both sides have the same shape, and the residual exists before the conv runs.
+    fn fuse_residual(&mut self, add: &Node, x: &Value, y: &Value) -> Result<Option<Value>> {
+        for (conv_side, (conv_value, residual)) in [(x, y), (y, x)].into_iter().enumerate() {
+            let name = &add.inputs[conv_side];
+            let (Value::Dynamic { slot, shape }, Value::Dynamic { slot: residual_slot, shape: residual_shape }) = (conv_value, residual) else {
+                continue;
+            };
+            if shape != residual_shape || self.readers.get(name).copied() != Some(1) {
+                continue;
+            }
+            let Some(&step) = self.producer.get(slot) else { continue };
+            let Op::Conv(c) = &self.steps[step].op else { continue };
+            let ready = self.producer.get(residual_slot).is_none_or(|&p| p < step);
+            if c.residual || !ready {
+                continue;
+            }
+            if self.steps[step].inputs.len() == 2 {
+                let Value::Const(zero) = self.push_const(Tensor::zeros(shape[1], DType::F32, &Device::Cpu)?) else { unreachable!() };
+                self.steps[step].inputs.push(ValueRef::Const(zero));
+            }
+            self.steps[step].inputs.push(ValueRef::Slot(*residual_slot));
+            if let Op::Conv(c) = &mut self.steps[step].op {
+                c.residual = true;
+            }
+            return Ok(Some(conv_value.clone()));
+        }
+        Ok(None)
     }
 
     /// Whether `name` is a plan-time constant holding the single value `want`.
@@ -449,7 +479,7 @@ impl<'m> Planner<'m> {
                     }
                     ins.push(b);
                 }
-                let conv = Conv { window, group, activation: Activation::None, weights: WeightLayout::Filters };
+                let conv = Conv { window, group, activation: Activation::None, weights: WeightLayout::Filters, residual: false };
                 let op = if transpose { Op::ConvTranspose(conv) } else { Op::Conv(conv) };
                 self.emit(node, op, ins, vec![xs[0], out_channels, oh, ow])?
             }
@@ -549,7 +579,11 @@ impl<'m> Planner<'m> {
                 let (x, y) = (input(0)?, input(1)?);
                 let (xs, ys) = (self.shape_of(&x), self.shape_of(&y));
                 let shape = broadcast_shape(&xs, &ys).ok_or_else(|| err(format!("shapes {xs:?} and {ys:?} do not broadcast")))?;
-                self.emit(node, Op::Binary(kind), vec![x, y], shape)?
+                let fused = if kind == BinaryKind::Add { self.fuse_residual(node, &x, &y)? } else { None };
+                match fused {
+                    Some(out) => out,
+                    None => self.emit(node, Op::Binary(kind), vec![x, y], shape)?,
+                }
             }
             "MatMul" => {
                 let (x, y) = (input(0)?, input(1)?);

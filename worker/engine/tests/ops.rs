@@ -247,11 +247,13 @@ struct ConvCase {
     group: usize,
     /// An activation node after the conv, fused into it.
     activation: Option<&'static str>,
+    /// An Add of the input after the activation, fused into the conv (the output is shaped as the input).
+    residual: bool,
 }
 
 impl ConvCase {
     fn new(c: usize, m: usize, size: [usize; 2], kernel: [usize; 2]) -> Self {
-        ConvCase { n: 1, c, m, size, kernel, stride: [1, 1], dilation: [1, 1], pads: [0; 4], group: 1, activation: None }
+        ConvCase { n: 1, c, m, size, kernel, stride: [1, 1], dilation: [1, 1], pads: [0; 4], group: 1, activation: None, residual: false }
     }
 
     fn out_size(&self) -> [usize; 2] {
@@ -320,12 +322,20 @@ impl ConvCase {
         let dims = [self.n, self.c, h, wd];
         let dims_i64 = dims.map(|v| v as i64);
         let mut inits = vec![floats("w", &[self.m as i64, cg as i64, kh as i64, kw as i64], &w), floats("b", &[self.m as i64], &b)];
-        let conv_out = if self.activation.is_some() { "c" } else { "y" };
-        let mut nodes = vec![node("Conv", &[if folded { "k" } else { "x" }, "w", "b"], &[conv_out], attrs)];
+        let mut nodes = vec![node("Conv", &[if folded { "k" } else { "x" }, "w", "b"], &["c"], attrs)];
         if let Some(op) = self.activation {
-            nodes.push(node(op, &["c"], &["y"], vec![]));
+            nodes.push(node(op, &["c"], &["a"], vec![]));
         }
-        let want = self.reference(&x, &w, &b);
+        if self.residual {
+            nodes.push(node("Add", &["x", &nodes[nodes.len() - 1].output[0].clone()], &["r"], vec![]));
+        }
+        let last = nodes.len() - 1;
+        nodes[last].output = vec!["y".into()];
+        let mut want = self.reference(&x, &w, &b);
+        if self.residual {
+            assert_eq!(want.len(), x.len(), "a residual case keeps the input's shape");
+            want.iter_mut().zip(&x).for_each(|(w, x)| *w += x);
+        }
         let got = if folded {
             // y = conv(k) + x * 0, so the conv folds while the model keeps a runtime input.
             let [oh, ow] = self.out_size();
@@ -339,7 +349,10 @@ impl ConvCase {
             let bytes = model(13, &runtime_dims.map(|v| v as i64), inits, nodes);
             run(&bytes, &runtime_dims, vec![0.0; runtime_dims.iter().product()]).1
         } else {
-            run(&model(13, &dims_i64, inits, nodes), &dims, x).1
+            let bytes = model(13, &dims_i64, inits, nodes);
+            let plan = Model::from_bytes(&bytes).unwrap().plan(&[("x", &dims)], None).unwrap();
+            assert_eq!(plan.steps.len(), 1, "the activation and residual fuse into the conv");
+            run(&bytes, &dims, x).1
         };
         assert_eq!(got.len(), want.len());
         for (i, (g, w)) in got.iter().zip(&want).enumerate() {
@@ -377,6 +390,11 @@ fn conv_matches_direct_loop() {
         // depthwise rows wide enough for register blocks between padded edges, with an activation
         ConvCase { group: 3, pads: [2, 2, 2, 2], activation: Some("Relu"), ..ConvCase::new(3, 3, [6, 37], [5, 5]) },
         ConvCase { group: 2, dilation: [1, 2], pads: [1, 2, 1, 2], ..ConvCase::new(2, 2, [4, 26], [3, 3]) },
+        // a residual Add after a clamp, over whole and ragged tiles, and after a GELU-like pass
+        ConvCase { residual: true, activation: Some("Relu"), ..ConvCase::new(9, 9, [5, 11], [1, 1]) },
+        ConvCase { residual: true, pads: [1, 1, 1, 1], ..ConvCase::new(70, 70, [3, 9], [3, 3]) },
+        ConvCase { residual: true, activation: Some("Sigmoid"), ..ConvCase::new(6, 6, [4, 8], [1, 1]) },
+        ConvCase { residual: true, group: 3, pads: [2, 2, 2, 2], activation: Some("Relu"), ..ConvCase::new(3, 3, [6, 37], [5, 5]) },
     ];
     for case in cases {
         case.check(false);

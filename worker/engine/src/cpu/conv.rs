@@ -9,36 +9,65 @@ use rayon::prelude::*;
 use super::{column_taps, packed, tensor_from, with_f32};
 use crate::ops::{Activation, Conv, WeightLayout};
 
-pub fn conv2d(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, conv: &Conv, shape: &[usize]) -> candle_core::Result<Tensor> {
+/// `residual`, when given, is added to the output after the activation (`Conv::residual`).
+pub fn conv2d(
+    x: &Tensor,
+    w: &Tensor,
+    bias: Option<&Tensor>,
+    residual: Option<&Tensor>,
+    conv: &Conv,
+    shape: &[usize],
+) -> candle_core::Result<Tensor> {
     let xs: [usize; 4] = x.dims().try_into().map_err(|_| candle_core::Error::Msg("conv input is not 4-D".into()))?;
+    if residual.is_some_and(|r| r.dims() != shape) {
+        candle_core::bail!("the residual does not match the conv output {shape:?}");
+    }
     let bias = bias.map(|b| b.to_vec1::<f32>()).transpose()?;
-    let out_shape = [shape[1], shape[2], shape[3]];
-    let len = shape.iter().product();
-    let [_, c, ..] = xs;
     let out = with_f32(x, |x| {
-        with_f32(w, |w| {
-            if conv.weights == WeightLayout::Filters && c == conv.group && shape[1] == conv.group {
-                let mut out = vec![0f32; len];
-                depthwise(x, xs, w, bias.as_deref(), conv, [shape[2], shape[3]], &mut out);
-                return out;
-            }
-            let repacked;
-            let panels = if conv.weights == WeightLayout::Panels {
-                w
-            } else {
-                let k = c / conv.group * conv.window.kernel[0] * conv.window.kernel[1];
-                repacked = packed::pack_weights(w, shape[1], k, conv.group);
-                &repacked
-            };
-            // Left unzeroed: the packed kernel writes every element.
-            let mut out = Vec::with_capacity(len);
-            packed::conv2d_packed(x, xs, panels, bias.as_deref(), conv, out_shape, &mut out.spare_capacity_mut()[..len]);
-            // SAFETY: conv2d_packed initialised all `len` elements.
-            unsafe { out.set_len(len) };
-            out
-        })
-    })??;
+        with_f32(w, |w| optional_f32(residual, |residual| conv2d_f32(x, xs, w, bias.as_deref(), residual, conv, shape)))
+    })???;
     tensor_from(out, shape)
+}
+
+fn conv2d_f32(
+    x: &[f32],
+    xs: [usize; 4],
+    w: &[f32],
+    bias: Option<&[f32]>,
+    residual: Option<&[f32]>,
+    conv: &Conv,
+    shape: &[usize],
+) -> Vec<f32> {
+    let len = shape.iter().product();
+    let c = xs[1];
+    if conv.weights == WeightLayout::Filters && c == conv.group && shape[1] == conv.group {
+        let mut out = vec![0f32; len];
+        depthwise(x, xs, w, bias, residual, conv, [shape[2], shape[3]], &mut out);
+        return out;
+    }
+    let repacked;
+    let panels = if conv.weights == WeightLayout::Panels {
+        w
+    } else {
+        let k = c / conv.group * conv.window.kernel[0] * conv.window.kernel[1];
+        repacked = packed::pack_weights(w, shape[1], k, conv.group);
+        &repacked
+    };
+    // Left unzeroed: the packed kernel writes every element.
+    let mut out = Vec::with_capacity(len);
+    let out_shape = [shape[1], shape[2], shape[3]];
+    packed::conv2d_packed(x, xs, panels, bias, residual, conv, out_shape, &mut out.spare_capacity_mut()[..len]);
+    // SAFETY: conv2d_packed initialised all `len` elements.
+    unsafe { out.set_len(len) };
+    out
+}
+
+/// `with_f32` for an optional tensor.
+fn optional_f32<R>(t: Option<&Tensor>, f: impl FnOnce(Option<&[f32]>) -> R) -> candle_core::Result<R> {
+    match t {
+        Some(t) => with_f32(t, |v| f(Some(v))),
+        None => Ok(f(None)),
+    }
 }
 
 /// The panels `packed::conv2d_packed` runs on for these [M, C/group, kh, kw] weights, or None for
@@ -54,21 +83,26 @@ pub fn pack_weights(w: &Tensor, group: usize) -> Option<Tensor> {
 }
 
 #[inline]
-fn finish_row(row: &mut [f32], bias: f32, activation: Activation) {
+fn finish_row(row: &mut [f32], bias: f32, activation: Activation, residual: Option<&[f32]>) {
     if bias != 0.0 {
         row.iter_mut().for_each(|v| *v += bias);
     }
     activation.apply_all(row);
+    if let Some(residual) = residual {
+        row.iter_mut().zip(residual).for_each(|(v, r)| *v += r);
+    }
 }
 
 /// One filter per channel: a direct loop beats a gemm of one row. At stride 1 the columns whose
 /// every tap reads inside the row go through the SIMD register-block kernel, which sums all taps
 /// before one store; the rest go tap by tap over the row.
+#[allow(clippy::too_many_arguments)]
 fn depthwise(
     x: &[f32],
     [_, c, h, w]: [usize; 4],
     weights: &[f32],
     bias: Option<&[f32]>,
+    residual: Option<&[f32]>,
     conv: &Conv,
     [oh, ow]: [usize; 2],
     out: &mut [f32],
@@ -131,7 +165,8 @@ fn depthwise(
                     }
                 }
             }
-            finish_row(row, b, conv.activation);
+            let residual_row = residual.map(|r| &r[(plane_index * oh + oy) * ow..][..ow]);
+            finish_row(row, b, conv.activation, residual_row);
         }
     });
 }
@@ -175,7 +210,7 @@ pub fn conv_transpose2d(
                     planes.par_chunks_mut(oh * ow).enumerate().for_each(|(mi, plane)| {
                         col2im(&col[mi * kh * kw * h * wd..][..kh * kw * h * wd], [h, wd], &win, [oh, ow], plane);
                         let b = bias.as_ref().map_or(0.0, |b| b[gi * mg + mi]);
-                        finish_row(plane, b, conv.activation);
+                        finish_row(plane, b, conv.activation, None);
                     });
                 }
             }

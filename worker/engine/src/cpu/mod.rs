@@ -42,7 +42,7 @@ impl Backend for CpuBackend {
 pub fn eval(op: &Op, inputs: &[&Tensor], shape: &[usize]) -> candle_core::Result<Tensor> {
     let x = inputs[0];
     match op {
-        Op::Conv(c) => conv::conv2d(x, inputs[1], inputs.get(2).copied(), c, shape),
+        Op::Conv(c) => conv::conv2d(x, inputs[1], inputs.get(2).copied(), c.residual.then(|| inputs[3]), c, shape),
         Op::ConvTranspose(c) => conv::conv_transpose2d(x, inputs[1], inputs.get(2).copied(), c, shape),
         Op::Pool { kind, window } => resample::pool2d(x, *kind, window, shape),
         Op::GlobalAveragePool => resample::global_average_pool(x, shape),

@@ -63,6 +63,8 @@ struct Epilogue {
     bias: [f32; PANEL_ROWS],
     low: f32,
     high: f32,
+    /// Added after the clamp when not null: laid out as `c`, with its stride.
+    residual: *const f32,
 }
 
 /// The SIMD operations a micro-kernel needs, over one register of `WIDTH` floats.
@@ -126,6 +128,11 @@ unsafe fn tile<V: Lanes>(t: &Tile) {
                 for v in row.iter_mut() {
                     *v = v.add(bias).max(low).min(high);
                 }
+                if full && !e.residual.is_null() {
+                    let residual = e.residual.add(r * t.c_stride);
+                    row[0] = row[0].add(V::load(residual));
+                    row[1] = row[1].add(V::load(residual.add(w)));
+                }
             }
         }
         let (dst, stride) = if full { (t.c, t.c_stride) } else { (spill, nr) };
@@ -134,8 +141,16 @@ unsafe fn tile<V: Lanes>(t: &Tile) {
             row[1].store(dst.add(r * stride + w));
         }
         if !full {
+            let residual = t.epilogue.map_or(std::ptr::null(), |e| e.residual);
             for r in 0..t.rows {
-                std::ptr::copy_nonoverlapping(spill.add(r * nr), t.c.add(r * t.c_stride), t.cols);
+                let (src, out) = (spill.add(r * nr), t.c.add(r * t.c_stride));
+                if residual.is_null() {
+                    std::ptr::copy_nonoverlapping(src, out, t.cols);
+                } else {
+                    for j in 0..t.cols {
+                        *out.add(j) = *src.add(j) + *residual.add(r * t.c_stride + j);
+                    }
+                }
             }
         }
     }
@@ -575,6 +590,7 @@ pub fn conv2d_packed(
     [n, c, h, w]: [usize; 4],
     panels: &[f32],
     bias: Option<&[f32]>,
+    residual: Option<&[f32]>,
     conv: &Conv,
     [m, oh, ow]: [usize; 3],
     out: &mut [std::mem::MaybeUninit<f32>],
@@ -660,6 +676,11 @@ pub fn conv2d_packed(
             for p in panel_range.clone() {
                 let rows = PANEL_ROWS.min(mg - p * PANEL_ROWS);
                 let m0 = gi * mg + p * PANEL_ROWS;
+                // The residual is added after the activation: by the kernel after a clamp, else below.
+                let tile_residual = match residual {
+                    Some(r) if after.is_none() => r[(ni * m + m0) * plane..].as_ptr(),
+                    _ => std::ptr::null(),
+                };
                 let epilogue = (k1 == k).then(|| Epilogue {
                     bias: std::array::from_fn(|r| match bias {
                         Some(b) if r < rows => b[m0 + r],
@@ -667,6 +688,7 @@ pub fn conv2d_packed(
                     }),
                     low,
                     high,
+                    residual: tile_residual,
                 });
                 let a = group_weights[(p * k + k0) * PANEL_ROWS..].as_ptr();
                 for (i, t) in tile_range.clone().enumerate() {
@@ -677,6 +699,7 @@ pub fn conv2d_packed(
                     // this task's alone; `nr` floats are readable at `b` plus each of `depth` offsets.
                     unsafe {
                         let c_ptr = dst.ptr().add((ni * m + m0) * plane + first);
+                        let epilogue = epilogue.map(|e| Epilogue { residual: if e.residual.is_null() { e.residual } else { e.residual.add(first) }, ..e });
                         (kernel.run)(&Tile {
                             depth,
                             a,
@@ -699,6 +722,10 @@ pub fn conv2d_packed(
                         // SAFETY: these columns of this panel's rows are this task's alone, all written above.
                         let written = unsafe { std::slice::from_raw_parts_mut(dst.ptr().add((ni * m + m0 + r) * plane + start), end - start) };
                         activation.apply_all(written);
+                        if let Some(residual) = residual {
+                            let residual = &residual[(ni * m + m0 + r) * plane + start..][..end - start];
+                            written.iter_mut().zip(residual).for_each(|(v, r)| *v += r);
+                        }
                     }
                 }
             }
