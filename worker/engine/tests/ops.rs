@@ -750,3 +750,56 @@ fn global_average_pool_over_ragged_planes() {
     let want: Vec<f32> = x.chunks(h * w).map(|p| (p.iter().map(|&v| v as f64).sum::<f64>() / (h * w) as f64) as f32).collect();
     assert_close(&got, &want);
 }
+
+#[test]
+fn concat_chunks_span_unequal_slabs_and_batches() {
+    let dims = [2usize, 3, 40, 70];
+    let x: Vec<f32> = (0..dims.iter().product::<usize>()).map(|i| (i % 89) as f32).collect();
+    let nodes = vec![node("Neg", &["x"], &["n"], vec![]), node("Concat", &["x", "n", "x"], &["y"], vec![attr_int("axis", 2)])];
+    let (shape, got) = run(&model(13, &dims.map(|d| d as i64), vec![], nodes), &dims, x.clone());
+    assert_eq!(shape, vec![2, 3, 120, 70]);
+    let slab = 40 * 70;
+    let want: Vec<f32> = x
+        .chunks(slab)
+        .flat_map(|s| s.iter().copied().chain(s.iter().map(|v| -v)).chain(s.iter().copied()))
+        .collect();
+    assert_close(&got, &want);
+}
+
+#[test]
+fn pad_over_many_rows() {
+    let (h, w) = (30usize, 300usize);
+    let x: Vec<f32> = (0..2 * h * w).map(|i| (i % 113) as f32).collect();
+    for (mode, fill) in [("reflect", None), ("edge", None), ("constant", Some(-5.0))] {
+        let mut init = vec![int64s("pads", &[0, 0, 3, 2, 0, 0, 1, 4])];
+        let mut inputs = vec!["x", "pads"];
+        if let Some(v) = fill {
+            init.push(floats("value", &[], &[v]));
+            inputs.push("value");
+        }
+        let dims = [1, 2, h, w];
+        let bytes = model(13, &[1, 2, h as i64, w as i64], init, vec![node("Pad", &inputs, &["y"], vec![attr_str("mode", mode)])]);
+        let (shape, got) = run(&bytes, &dims, x.clone());
+        assert_eq!(shape, vec![1, 2, h + 4, w + 6]);
+        let source = |o: usize, before: usize, n: usize| -> Option<usize> {
+            let i = o as isize - before as isize;
+            match mode {
+                "reflect" => Some(if i < 0 { -i } else if i >= n as isize { 2 * (n as isize - 1) - i } else { i } as usize),
+                "edge" => Some(i.clamp(0, n as isize - 1) as usize),
+                _ => (0..n as isize).contains(&i).then_some(i as usize),
+            }
+        };
+        let mut want = Vec::new();
+        for c in 0..2 {
+            for oy in 0..h + 4 {
+                for ox in 0..w + 6 {
+                    want.push(match (source(oy, 3, h), source(ox, 2, w)) {
+                        (Some(iy), Some(ix)) => x[(c * h + iy) * w + ix],
+                        _ => fill.unwrap(),
+                    });
+                }
+            }
+        }
+        assert_close(&got, &want);
+    }
+}

@@ -6,7 +6,7 @@ use candle_core::Tensor;
 use gemm::Parallelism;
 use rayon::prelude::*;
 
-use super::{column_taps, packed, tensor_from, with_f32};
+use super::{column_taps, packed, par_filled, tensor_from, with_f32};
 use crate::ops::{Activation, Conv, WeightLayout};
 
 /// `residual`, when given, is added to the output after the activation (`Conv::residual`).
@@ -41,9 +41,7 @@ fn conv2d_f32(
     let len = shape.iter().product();
     let c = xs[1];
     if conv.weights == WeightLayout::Filters && c == conv.group && shape[1] == conv.group {
-        let mut out = vec![0f32; len];
-        depthwise(x, xs, w, bias, residual, conv, [shape[2], shape[3]], &mut out);
-        return out;
+        return depthwise(x, xs, w, bias, residual, conv, [shape[2], shape[3]]);
     }
     let repacked;
     let panels = if conv.weights == WeightLayout::Panels {
@@ -96,7 +94,6 @@ fn finish_row(row: &mut [f32], bias: f32, activation: Activation, residual: Opti
 /// One filter per channel: a direct loop beats a gemm of one row. At stride 1 the columns whose
 /// every tap reads inside the row go through the SIMD register-block kernel, which sums all taps
 /// before one store; the rest go tap by tap over the row.
-#[allow(clippy::too_many_arguments)]
 fn depthwise(
     x: &[f32],
     [_, c, h, w]: [usize; 4],
@@ -105,8 +102,7 @@ fn depthwise(
     residual: Option<&[f32]>,
     conv: &Conv,
     [oh, ow]: [usize; 2],
-    out: &mut [f32],
-) {
+) -> Vec<f32> {
     let win = &conv.window;
     let [kh, kw] = win.kernel;
     let [sh, sw] = win.stride;
@@ -117,7 +113,8 @@ fn depthwise(
     let inside_last = taps.iter().map(|t| t.2).min().unwrap_or(0).max(inside_first);
     let block = packed::depthwise_block_width();
     let blocked = if sw == 1 { inside_first..inside_first + (inside_last - inside_first) / block * block } else { 0..0 };
-    out.par_chunks_mut(oh * ow).enumerate().for_each(|(plane_index, dst)| {
+    par_filled(x.len() / (h * w) * oh * ow, oh * ow, |start, dst| {
+        let plane_index = start / (oh * ow);
         let ch = plane_index % c;
         let src = &x[plane_index * h * w..][..h * w];
         let kernel = &weights[ch * kh * kw..][..kh * kw];
@@ -168,7 +165,7 @@ fn depthwise(
             let residual_row = residual.map(|r| &r[(plane_index * oh + oy) * ow..][..ow]);
             finish_row(row, b, conv.activation, residual_row);
         }
-    });
+    })
 }
 
 pub fn conv_transpose2d(

@@ -3,11 +3,10 @@
 use candle_core::Tensor;
 use rayon::prelude::*;
 
-use super::{tensor_from, with_f32};
+use super::{par_filled, tensor_from, with_f32};
 use crate::ops::{Activation, BinaryKind};
 
 const CHUNK: usize = 1 << 14;
-
 
 /// Softmax over the middle axis of an [outer, len, inner] view.
 pub fn softmax(x: &Tensor, outer: usize, len: usize, inner: usize) -> candle_core::Result<Tensor> {
@@ -54,27 +53,30 @@ fn channels_and_plane(x: &Tensor) -> (usize, usize) {
 pub fn instance_norm(x: &Tensor, scale: &Tensor, bias: &Tensor, epsilon: f32) -> candle_core::Result<Tensor> {
     let (channels, plane) = channels_and_plane(x);
     let (scale, bias) = (scale.to_vec1::<f32>()?, bias.to_vec1::<f32>()?);
-    let mut data = with_f32(x, |x| x.to_vec())?;
-    data.par_chunks_mut(plane.max(1)).enumerate().for_each(|(i, p)| {
-        let c = i % channels;
-        // f64 sums: planes of a million values lose digits in f32.
-        let mean = p.iter().map(|&v| v as f64).sum::<f64>() / plane as f64;
-        let var = p.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / plane as f64;
-        let k = scale[c] as f64 / (var + epsilon as f64).sqrt();
-        let (k, shift) = (k as f32, (bias[c] as f64 - mean * k) as f32);
-        p.iter_mut().for_each(|v| *v = *v * k + shift);
-    });
+    let data = with_f32(x, |x| {
+        par_filled(x.len(), plane, |start, p| {
+            p.copy_from_slice(&x[start..][..p.len()]);
+            let c = (start / plane.max(1)) % channels;
+            // f64 sums: planes of a million values lose digits in f32.
+            let mean = p.iter().map(|&v| v as f64).sum::<f64>() / plane as f64;
+            let var = p.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / plane as f64;
+            let k = scale[c] as f64 / (var + epsilon as f64).sqrt();
+            let (k, shift) = (k as f32, (bias[c] as f64 - mean * k) as f32);
+            p.iter_mut().for_each(|v| *v = *v * k + shift);
+        })
+    })?;
     tensor_from(data, x.dims())
 }
 
 pub fn channel_affine(x: &Tensor, scale: &Tensor, shift: &Tensor) -> candle_core::Result<Tensor> {
     let (channels, plane) = channels_and_plane(x);
     let (scale, shift) = (scale.to_vec1::<f32>()?, shift.to_vec1::<f32>()?);
-    let mut data = with_f32(x, |x| x.to_vec())?;
-    data.par_chunks_mut(plane.max(1)).enumerate().for_each(|(i, p)| {
-        let c = i % channels;
-        p.iter_mut().for_each(|v| *v = *v * scale[c] + shift[c]);
-    });
+    let data = with_f32(x, |x| {
+        par_filled(x.len(), plane, |start, p| {
+            let c = (start / plane.max(1)) % channels;
+            p.iter_mut().zip(&x[start..]).for_each(|(v, &x)| *v = x * scale[c] + shift[c]);
+        })
+    })?;
     tensor_from(data, x.dims())
 }
 
@@ -96,8 +98,7 @@ pub fn binary(x: &Tensor, y: &Tensor, kind: BinaryKind, shape: &[usize]) -> cand
         }
     }
     let (run, ix, iy) = dims.pop().unwrap_or((1, 0, 0));
-    let mut out = vec![0f32; shape.iter().product()];
-    with_f32(x, |x| {
+    let out = with_f32(x, |x| {
         with_f32(y, |y| {
             // `dst` holds elements `at..` of output run `row`.
             let body = |row: usize, at: usize, dst: &mut [f32]| {
@@ -115,14 +116,16 @@ pub fn binary(x: &Tensor, y: &Tensor, kind: BinaryKind, shape: &[usize]) -> cand
                     BinaryKind::Div => apply_run(dst, &x[ox..], ix, &y[oy..], iy, |a, b| a / b),
                 }
             };
-            if out.len() >= CHUNK {
-                // Long runs split too: two same-shape tensors merge into one run of everything.
-                out.par_chunks_mut(run).enumerate().for_each(|(row, dst)| {
-                    dst.par_chunks_mut(CHUNK).enumerate().for_each(|(j, piece)| body(row, j * CHUNK, piece))
-                });
-            } else {
-                out.chunks_mut(run).enumerate().for_each(|(row, dst)| body(row, 0, dst));
-            }
+            // Chunks split long runs too: two same-shape tensors merge into one run of everything.
+            par_filled(shape.iter().product(), CHUNK, |start, dst| {
+                let mut done = 0;
+                while done < dst.len() {
+                    let (row, at) = ((start + done) / run, (start + done) % run);
+                    let n = (run - at).min(dst.len() - done);
+                    body(row, at, &mut dst[done..done + n]);
+                    done += n;
+                }
+            })
         })
     })??;
     tensor_from(out, shape)
@@ -163,11 +166,7 @@ fn apply_run(dst: &mut [f32], x: &[f32], ix: usize, y: &[f32], iy: usize, f: imp
 /// loop, which vectorises where a per-element map through rayon's collect does not.
 pub fn unary(x: &Tensor, f: impl Fn(f32) -> f32 + Sync + Send) -> candle_core::Result<Tensor> {
     let data = with_f32(x, |x| {
-        let mut out = vec![0f32; x.len()];
-        out.par_chunks_mut(CHUNK).zip(x.par_chunks(CHUNK)).for_each(|(dst, src)| {
-            dst.iter_mut().zip(src).for_each(|(d, &v)| *d = f(v));
-        });
-        out
+        par_filled(x.len(), CHUNK, |start, dst| dst.iter_mut().zip(&x[start..]).for_each(|(d, &v)| *d = f(v)))
     })?;
     tensor_from(data, x.dims())
 }
@@ -175,40 +174,43 @@ pub fn unary(x: &Tensor, f: impl Fn(f32) -> f32 + Sync + Send) -> candle_core::R
 /// A standalone activation, its variant matched once per chunk rather than once per value.
 pub fn activation(x: &Tensor, activation: Activation) -> candle_core::Result<Tensor> {
     let data = with_f32(x, |x| {
-        let mut out = x.to_vec();
-        out.par_chunks_mut(CHUNK).for_each(|chunk| activation.apply_all(chunk));
-        out
+        par_filled(x.len(), CHUNK, |start, dst| {
+            dst.copy_from_slice(&x[start..][..dst.len()]);
+            activation.apply_all(dst);
+        })
     })?;
     tensor_from(data, x.dims())
 }
 
-/// Concatenation as one block copy per input per outer index, split over rayon.
+/// Concatenation, in chunks of the output split over rayon, each copied from the input slabs it spans.
 pub fn concat(inputs: &[&Tensor], axis: usize, shape: &[usize]) -> candle_core::Result<Tensor> {
-    let outer: usize = shape[..axis].iter().product();
     let inner: usize = shape[axis + 1..].iter().product();
     let block = shape[axis] * inner;
-    let mut out = vec![0f32; shape.iter().product()];
+    let contiguous: Vec<Tensor> = inputs.iter().map(|t| t.contiguous()).collect::<candle_core::Result<_>>()?;
+    let storages: Vec<_> = contiguous.iter().map(|t| t.storage_and_layout()).collect();
+    // Each input's elements, and where its slab starts within an output block.
+    let mut sources: Vec<(&[f32], usize)> = Vec::with_capacity(inputs.len());
     let mut start = 0;
-    for t in inputs {
-        let width = t.dims()[axis] * inner;
-        with_f32(t, |src| {
-            // Each input's slab of each outer block, in pieces: with one outer block (batch 1,
-            // channel concat) the slabs alone would leave the other threads idle.
-            let copy = |(o, dst): (usize, &mut [f32])| {
-                let (dst, src) = (&mut dst[start..start + width], &src[o * width..][..width]);
-                if width >= 2 * CHUNK {
-                    dst.par_chunks_mut(CHUNK).zip(src.par_chunks(CHUNK)).for_each(|(d, s)| d.copy_from_slice(s));
-                } else {
-                    dst.copy_from_slice(src);
-                }
-            };
-            if out.len() >= CHUNK {
-                out.par_chunks_mut(block).take(outer).enumerate().for_each(copy);
-            } else {
-                out.chunks_mut(block).take(outer).enumerate().for_each(copy);
-            }
-        })?;
-        start += width;
+    for (t, (storage, layout)) in contiguous.iter().zip(&storages) {
+        let candle_core::Storage::Cpu(cpu) = &**storage else {
+            candle_core::bail!("the CPU backend was handed a tensor on another device")
+        };
+        let (from, to) = layout.contiguous_offsets().expect("contiguous after contiguous()");
+        sources.push((&cpu.as_slice::<f32>()?[from..to], start));
+        start += t.dims()[axis] * inner;
     }
+    let out = par_filled(shape.iter().product(), CHUNK, |at, dst| {
+        let mut done = 0;
+        while done < dst.len() {
+            let (outer, within) = ((at + done) / block, (at + done) % block);
+            let index = sources.partition_point(|&(_, slab_start)| slab_start <= within) - 1;
+            let (src, slab_start) = sources[index];
+            let slab_end = sources.get(index + 1).map_or(block, |s| s.1);
+            let width = slab_end - slab_start;
+            let n = (slab_end - within).min(dst.len() - done);
+            dst[done..done + n].copy_from_slice(&src[outer * width + within - slab_start..][..n]);
+            done += n;
+        }
+    });
     tensor_from(out, shape)
 }

@@ -8,6 +8,7 @@ mod resample;
 
 pub use conv::pack_weights as pack_conv_weights;
 use candle_core::{DType, Device, Storage, Tensor};
+use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::ops::{BinaryKind, Op, ReduceKind, UnaryKind};
@@ -168,6 +169,30 @@ pub(crate) fn column_taps(win: &crate::ops::Window, width: usize, out_width: usi
             (offset, first, last.max(first))
         })
         .collect()
+}
+
+/// A new buffer of `len` floats, written by `fill(start, chunk)` for each chunk of `chunk` floats
+/// (`start` its offset) over rayon. Each task zeroes its own chunk first, in cache: a buffer
+/// zeroed up front costs one thread a pass over all of it before any work starts.
+pub(crate) fn par_filled(len: usize, chunk: usize, fill: impl Fn(usize, &mut [f32]) + Sync + Send) -> Vec<f32> {
+    let chunk = chunk.max(1);
+    if len <= chunk {
+        let mut out = vec![0f32; len];
+        fill(0, &mut out);
+        return out;
+    }
+    let mut out: Vec<f32> = Vec::with_capacity(len);
+    out.spare_capacity_mut()[..len].par_chunks_mut(chunk).enumerate().for_each(|(i, piece)| {
+        piece.iter_mut().for_each(|v| {
+            v.write(0.0);
+        });
+        // SAFETY: every element of the piece was initialised just above.
+        let piece = unsafe { &mut *(piece as *mut [std::mem::MaybeUninit<f32>] as *mut [f32]) };
+        fill(i * chunk, piece);
+    });
+    // SAFETY: the chunks cover all `len` elements, each initialised by its task.
+    unsafe { out.set_len(len) };
+    out
 }
 
 /// A pointer that rayon tasks share to write disjoint parts of one output buffer.

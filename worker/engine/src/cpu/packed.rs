@@ -449,6 +449,38 @@ pub unsafe fn depthwise_row(taps: &[DepthwiseTap], dst: &mut [f32]) {
     unsafe { (kernel().depthwise)(taps, dst.as_mut_ptr(), dst.len()) }
 }
 
+/// `out[i] = src[2 * i]`, for stride-2 patches: two loads and one shuffle per four floats, where
+/// a strided loop moves one float at a time.
+fn copy_even(src: &[f32], out: &mut [f32]) {
+    let n = out.len();
+    let mut i = 0;
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    while i + 4 <= n && 2 * i + 8 <= src.len() {
+        use std::arch::wasm32::*;
+        // SAFETY: the loads read src[2i..2i + 8] and the store writes out[i..i + 4], both checked above.
+        unsafe {
+            let a = v128_load(src.as_ptr().add(2 * i) as *const v128);
+            let b = v128_load(src.as_ptr().add(2 * i + 4) as *const v128);
+            v128_store(out.as_mut_ptr().add(i) as *mut v128, i32x4_shuffle::<0, 2, 4, 6>(a, b));
+        }
+        i += 4;
+    }
+    #[cfg(target_arch = "x86_64")]
+    while i + 4 <= n && 2 * i + 8 <= src.len() {
+        use std::arch::x86_64::*;
+        // SAFETY: as above; SSE is part of x86_64.
+        unsafe {
+            let a = _mm_loadu_ps(src.as_ptr().add(2 * i));
+            let b = _mm_loadu_ps(src.as_ptr().add(2 * i + 4));
+            _mm_storeu_ps(out.as_mut_ptr().add(i), _mm_shuffle_ps::<0b10_00_10_00>(a, b));
+        }
+        i += 4;
+    }
+    for (j, o) in out.iter_mut().enumerate().skip(i) {
+        *o = src[2 * j];
+    }
+}
+
 /// Input and window geometry of one convolution group.
 struct Geometry {
     h: usize,
@@ -515,6 +547,8 @@ fn pack_patches(x: &[f32], g: &Geometry, plane: usize, tiles: &[(usize, usize)],
                 let start = (ix + (lo * sw) as isize) as usize;
                 if sw == 1 {
                     out[lo..hi].copy_from_slice(&src[start..start + (hi - lo)]);
+                } else if sw == 2 {
+                    copy_even(&src[start..], &mut out[lo..hi]);
                 } else {
                     for (o, s) in out[lo..hi].iter_mut().zip(src[start..].iter().step_by(sw)) {
                         *o = *s;

@@ -4,7 +4,7 @@
 use candle_core::Tensor;
 use rayon::prelude::*;
 
-use super::{column_taps, tensor_from, with_f32};
+use super::{column_taps, par_filled, tensor_from, with_f32};
 use crate::ops::{CoordinateTransform, NearestRounding, PadMode, PoolKind, Resize, ResizeMode, Window};
 
 fn planes(x: &Tensor) -> (usize, usize) {
@@ -27,10 +27,9 @@ pub fn pool2d(x: &Tensor, kind: PoolKind, win: &Window, shape: &[usize]) -> cand
     for &(_, first, last) in &taps {
         inside_columns[first..last].iter_mut().for_each(|n| *n += 1);
     }
-    let mut out = vec![0f32; shape.iter().product()];
-    with_f32(x, |x| {
-        out.par_chunks_mut(oh * ow).enumerate().for_each(|(p, dst)| {
-            let src = &x[p * h * w..][..h * w];
+    let out = with_f32(x, |x| {
+        par_filled(shape.iter().product(), oh * ow, |start, dst| {
+            let src = &x[start / (oh * ow) * h * w..][..h * w];
             for (oy, row) in dst.chunks_exact_mut(ow).enumerate() {
                 row.fill(if kind == PoolKind::Max { f32::NEG_INFINITY } else { 0.0 });
                 let mut inside_rows = 0;
@@ -137,10 +136,9 @@ pub fn resize2d(x: &Tensor, r: &Resize, shape: &[usize]) -> candle_core::Result<
     let (oh, ow) = (shape[2], shape[3]);
     let ys = axis_taps(r, 0, h, oh);
     let xs = axis_taps(r, 1, w, ow);
-    let mut out = vec![0f32; shape.iter().product()];
-    with_f32(x, |x| {
-        out.par_chunks_mut(oh * ow).enumerate().for_each(|(p, dst)| {
-            let src = &x[p * h * w..][..h * w];
+    let out = with_f32(x, |x| {
+        par_filled(shape.iter().product(), oh * ow, |start, dst| {
+            let src = &x[start / (oh * ow) * h * w..][..h * w];
             for (oy, &(y0, y1, fy)) in ys.iter().enumerate() {
                 let (r0, r1) = (&src[y0 * w..][..w], &src[y1 * w..][..w]);
                 let row = &mut dst[oy * ow..][..ow];
@@ -180,11 +178,12 @@ pub fn pad(x: &Tensor, pads: &[[usize; 2]], mode: PadMode, shape: &[usize]) -> c
     let last = rank - 1;
     let row_len = shape[last];
     let columns: Vec<Option<usize>> = (0..row_len).map(|o| pad_source(o, pads[last][0], dims[last], mode)).collect();
-    let mut out = vec![fill; shape.iter().product()];
-    with_f32(x, |x| {
-        out.par_chunks_mut(row_len).enumerate().for_each(|(row, dst)| {
+    // The row's interior is one copy; only the padded edges go column by column.
+    let interior = pads[last][0].min(row_len)..(pads[last][0] + dims[last]).min(row_len);
+    let out = with_f32(x, |x| {
+        par_filled(shape.iter().product(), row_len, |start, dst| {
             // Decompose the output row index into leading coordinates and map each to its source.
-            let mut rest = row;
+            let mut rest = start / row_len.max(1);
             let mut src_row = 0usize;
             let mut stride = 1usize;
             for axis in (0..last).rev() {
@@ -192,15 +191,19 @@ pub fn pad(x: &Tensor, pads: &[[usize; 2]], mode: PadMode, shape: &[usize]) -> c
                 rest /= shape[axis];
                 match pad_source(o, pads[axis][0], dims[axis], mode) {
                     Some(i) => src_row += i * stride,
-                    None => return,
+                    None => {
+                        dst.fill(fill);
+                        return;
+                    }
                 }
                 stride *= dims[axis];
             }
             let src = &x[src_row * dims[last]..][..dims[last]];
-            for (d, c) in dst.iter_mut().zip(&columns) {
-                if let Some(i) = c {
-                    *d = src[*i];
-                }
+            for o in (0..interior.start).chain(interior.end..row_len) {
+                dst[o] = columns[o].map_or(fill, |i| src[i]);
+            }
+            if !interior.is_empty() {
+                dst[interior.clone()].copy_from_slice(&src[..interior.len()]);
             }
         })
     })?;
