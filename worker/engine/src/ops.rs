@@ -77,16 +77,19 @@ impl Activation {
     }
 }
 
-/// erf(x) as Eigen computes it, a rational function on [-4, 4] (within 1e-7 of the true value):
-/// plain arithmetic that vectorises, where libm's erff branches and calls exp per value.
+/// erf(x) as Eigen computes it on [-4, 4] (within 1e-7 of the true value): x * P(x²) / Q(x²),
+/// these being P's and Q's coefficients from the highest power down.
+pub const ERF_P: [f32; 7] = [-2.726_142_3e-10, 2.770_681_4e-8, -2.101_024e-6, -5.692_506_4e-5, -7.349_906_3e-4, -2.954_600e-3, -1.609_603_3e-2];
+pub const ERF_Q: [f32; 5] = [-1.456_607_2e-5, -2.133_740_6e-4, -1.682_827e-3, -7.373_329e-3, -1.426_474e-2];
+
+/// erf(x) by `ERF_P` / `ERF_Q`: plain arithmetic that vectorises, where libm's erff branches and
+/// calls exp per value.
 #[inline(always)]
 pub fn erf(x: f32) -> f32 {
     let x = x.clamp(-4.0, 4.0);
     let x2 = x * x;
-    let p = [-2.726_142_3e-10, 2.770_681_4e-8, -2.101_024e-6, -5.692_506_4e-5, -7.349_906_3e-4, -2.954_600e-3, -1.609_603_3e-2]
-        .iter()
-        .fold(0.0, |acc, &c| acc * x2 + c);
-    let q = [-1.456_607_2e-5, -2.133_740_6e-4, -1.682_827e-3, -7.373_329e-3, -1.426_474e-2].iter().fold(0.0, |acc, &c| acc * x2 + c);
+    let p = ERF_P[1..].iter().fold(ERF_P[0], |acc, &c| acc * x2 + c);
+    let q = ERF_Q[1..].iter().fold(ERF_Q[0], |acc, &c| acc * x2 + c);
     x * p / q
 }
 

@@ -235,6 +235,38 @@ impl<'m> Planner<'m> {
         }
     }
 
+    /// Folds Add(conv, constant per output channel) into the conv's bias, as exports write a
+    /// transposed conv's bias (so the activation after it can fuse too).
+    fn fold_channel_shift(&mut self, add: &Node, x: &Value, y: &Value) -> Result<Option<Value>> {
+        for (conv_side, (conv_value, shift)) in [(x, y), (y, x)].into_iter().enumerate() {
+            let (Value::Dynamic { shape, .. }, Value::Const(shift)) = (conv_value, shift) else { continue };
+            let Some(step) = self.fusable_conv(&add.inputs[conv_side], conv_value) else { continue };
+            let shift = &self.constants[*shift];
+            let channels = shape[1];
+            // Constant along every axis but the channels: one value, or one per channel.
+            let dims = shift.dims();
+            let fits = shape.len().checked_sub(dims.len()).is_some_and(|lead| {
+                dims.iter().enumerate().all(|(i, &d)| d == 1 || (lead + i == 1 && d == channels))
+            });
+            if !fits || shift.dtype() != DType::F32 {
+                continue;
+            }
+            let shift = shift.flatten_all()?.to_vec1::<f32>()?;
+            let shift = if shift.len() == 1 { vec![shift[0]; channels] } else { shift };
+            let bias: Vec<f32> = match self.steps[step].inputs.get(2) {
+                Some(ValueRef::Const(b)) => self.constants[*b].to_vec1::<f32>()?,
+                Some(ValueRef::Slot(_)) => continue,
+                None => vec![0.0; channels],
+            };
+            let bias: Vec<f32> = bias.iter().zip(&shift).map(|(b, s)| b + s).collect();
+            let Value::Const(b) = self.push_const(Tensor::new(bias.as_slice(), &Device::Cpu)?) else { unreachable!() };
+            self.steps[step].inputs.truncate(2);
+            self.steps[step].inputs.push(ValueRef::Const(b));
+            return Ok(Some(conv_value.clone()));
+        }
+        Ok(None)
+    }
+
     /// Lowers Add(conv, residual) into the conv step, when the conv's output has this Add as its
     /// only reader, both sides have the same shape, and the residual exists before the conv runs.
     fn fuse_residual(&mut self, add: &Node, x: &Value, y: &Value) -> Result<Option<Value>> {
@@ -579,7 +611,14 @@ impl<'m> Planner<'m> {
                 let (x, y) = (input(0)?, input(1)?);
                 let (xs, ys) = (self.shape_of(&x), self.shape_of(&y));
                 let shape = broadcast_shape(&xs, &ys).ok_or_else(|| err(format!("shapes {xs:?} and {ys:?} do not broadcast")))?;
-                let fused = if kind == BinaryKind::Add { self.fuse_residual(node, &x, &y)? } else { None };
+                let fused = if kind == BinaryKind::Add {
+                    match self.fold_channel_shift(node, &x, &y)? {
+                        Some(out) => Some(out),
+                        None => self.fuse_residual(node, &x, &y)?,
+                    }
+                } else {
+                    None
+                };
                 match fused {
                     Some(out) => out,
                     None => self.emit(node, Op::Binary(kind), vec![x, y], shape)?,

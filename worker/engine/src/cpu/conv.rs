@@ -3,8 +3,6 @@
 //! bias + activation: so Conv is ours, on packed micro-kernels (`packed`) or a depthwise loop.
 
 use candle_core::Tensor;
-use gemm::Parallelism;
-use rayon::prelude::*;
 
 use super::{column_taps, packed, par_filled, tensor_from, with_f32};
 use crate::ops::{Activation, Conv, WeightLayout};
@@ -85,7 +83,7 @@ fn finish_row(row: &mut [f32], bias: f32, activation: Activation, residual: Opti
     if bias != 0.0 {
         row.iter_mut().for_each(|v| *v += bias);
     }
-    activation.apply_all(row);
+    packed::activate(activation, row);
     if let Some(residual) = residual {
         row.iter_mut().zip(residual).for_each(|(v, r)| *v += r);
     }
@@ -168,6 +166,8 @@ fn depthwise(
     })
 }
 
+/// Per group, col[mg*kh*kw, h*w] = W_gᵀ · X_g on the packed micro-kernels; then each output
+/// plane gathers its columns (col2im) in its own task.
 pub fn conv_transpose2d(
     x: &Tensor,
     w: &Tensor,
@@ -184,33 +184,30 @@ pub fn conv_transpose2d(
     let win = conv.window;
     let [kh, kw] = win.kernel;
     let rows = mg * kh * kw;
-    let mut out = vec![0f32; n * m * oh * ow];
-    with_f32(x, |x| {
+    let plane = h * wd;
+    let out = with_f32(x, |x| {
         with_f32(w, |w| {
-            for ni in 0..n {
-                for gi in 0..g {
-                    // col[mg*kh*kw, h*w] = W_g^T · X_g, then each column scatters into the output.
-                    let mut col = vec![0f32; rows * h * wd];
-                    let x_group = &x[(ni * c + gi * cg) * h * wd..];
-                    let w_group = &w[gi * cg * rows..];
-                    let threads = rayon::current_num_threads();
-                    let par = if threads > 1 { Parallelism::Rayon(threads) } else { Parallelism::None };
-                    // SAFETY: shapes and strides describe the live buffers above.
-                    unsafe {
-                        gemm::gemm(
-                            rows, h * wd, cg, col.as_mut_ptr(), 1, (h * wd) as isize, false, w_group.as_ptr(),
-                            rows as isize, 1, x_group.as_ptr(), 1, (h * wd) as isize, 0.0, 1.0, false, false,
-                            false, par,
-                        );
-                    }
-                    let planes = &mut out[(ni * m + gi * mg) * oh * ow..][..mg * oh * ow];
-                    planes.par_chunks_mut(oh * ow).enumerate().for_each(|(mi, plane)| {
-                        col2im(&col[mi * kh * kw * h * wd..][..kh * kw * h * wd], [h, wd], &win, [oh, ow], plane);
-                        let b = bias.as_ref().map_or(0.0, |b| b[gi * mg + mi]);
-                        finish_row(plane, b, conv.activation, None);
-                    });
-                }
-            }
+            let cols: Vec<Vec<f32>> = (0..n * g)
+                .map(|job| {
+                    let (ni, gi) = (job / g, job % g);
+                    // ONNX holds W_g as [cg, rows]: the product wants its transpose.
+                    let w_group = &w[gi * cg * rows..][..cg * rows];
+                    let transposed: Vec<f32> = (0..rows * cg).map(|i| w_group[(i % cg) * rows + i / cg]).collect();
+                    let mut col = Vec::with_capacity(rows * plane);
+                    let x_group = &x[(ni * c + gi * cg) * plane..][..cg * plane];
+                    packed::matmul(&transposed, x_group, [1, rows, cg, plane], false, &mut col.spare_capacity_mut()[..rows * plane]);
+                    // SAFETY: matmul initialised all rows * plane elements.
+                    unsafe { col.set_len(rows * plane) };
+                    col
+                })
+                .collect();
+            par_filled(n * m * oh * ow, oh * ow, |start, out_plane| {
+                let p = start / (oh * ow);
+                let (ni, mo) = (p / m, p % m);
+                let (gi, mi) = (mo / mg, mo % mg);
+                col2im(&cols[ni * g + gi][mi * kh * kw * plane..][..kh * kw * plane], [h, wd], &win, [oh, ow], out_plane);
+                finish_row(out_plane, bias.as_ref().map_or(0.0, |b| b[mo]), conv.activation, None);
+            })
         })
     })??;
     tensor_from(out, shape)

@@ -176,7 +176,7 @@ pub fn activation(x: &Tensor, activation: Activation) -> candle_core::Result<Ten
     let data = with_f32(x, |x| {
         par_filled(x.len(), CHUNK, |start, dst| {
             dst.copy_from_slice(&x[start..][..dst.len()]);
-            activation.apply_all(dst);
+            super::packed::activate(activation, dst);
         })
     })?;
     tensor_from(data, x.dims())

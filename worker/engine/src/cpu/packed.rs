@@ -8,7 +8,7 @@
 use rayon::prelude::*;
 
 use super::SharedMut;
-use crate::ops::{Activation, Conv};
+use crate::ops::{Activation, Conv, ERF_P, ERF_Q};
 
 /// Output channels per weight panel: the micro-kernels' register rows. On wasm, engines map
 /// v128 onto 16 x86 registers, one of them a scratch register, so 4 rows of 2 accumulators fit.
@@ -77,6 +77,8 @@ trait Lanes: Copy {
     /// self * b + acc
     fn mul_add(self, b: Self, acc: Self) -> Self;
     fn add(self, b: Self) -> Self;
+    fn mul(self, b: Self) -> Self;
+    fn div(self, b: Self) -> Self;
     fn max(self, b: Self) -> Self;
     fn min(self, b: Self) -> Self;
 }
@@ -190,6 +192,33 @@ unsafe fn depthwise_blocks<V: Lanes>(taps: &[DepthwiseTap], dst: *mut f32, len: 
     }
 }
 
+/// GELU in place over `len` floats, as `Activation::Gelu` computes it but with the erf
+/// polynomials' steps as multiply-adds, one instruction each where the machine fuses them.
+#[inline(always)]
+unsafe fn gelu_lanes<V: Lanes>(values: *mut f32, len: usize) {
+    let w = V::WIDTH;
+    let (scale, low, high, half) = (V::splat(std::f32::consts::FRAC_1_SQRT_2), V::splat(-4.0), V::splat(4.0), V::splat(0.5));
+    let mut i = 0;
+    while i + w <= len {
+        // SAFETY: values[i..i + w] lies within the `len` floats the caller hands over.
+        unsafe {
+            let x = V::load(values.add(i));
+            let t = x.mul(scale).max(low).min(high);
+            let t2 = t.mul(t);
+            let p = ERF_P[1..].iter().fold(V::splat(ERF_P[0]), |acc, &c| acc.mul_add(t2, V::splat(c)));
+            let q = ERF_Q[1..].iter().fold(V::splat(ERF_Q[0]), |acc, &c| acc.mul_add(t2, V::splat(c)));
+            let erf = t.mul(p).div(q);
+            let h = x.mul(half);
+            h.mul_add(erf, h).store(values.add(i));
+        }
+        i += w;
+    }
+    for j in i..len {
+        // SAFETY: as above.
+        unsafe { *values.add(j) = Activation::Gelu.apply(*values.add(j)) };
+    }
+}
+
 #[cfg(target_arch = "x86_64")]
 mod x86 {
     use std::arch::x86_64::*;
@@ -226,6 +255,14 @@ mod x86 {
             unsafe { Avx(_mm256_add_ps(self.0, b.0)) }
         }
         #[inline(always)]
+        fn mul(self, b: Self) -> Self {
+            unsafe { Avx(_mm256_mul_ps(self.0, b.0)) }
+        }
+        #[inline(always)]
+        fn div(self, b: Self) -> Self {
+            unsafe { Avx(_mm256_div_ps(self.0, b.0)) }
+        }
+        #[inline(always)]
         fn max(self, b: Self) -> Self {
             unsafe { Avx(_mm256_max_ps(self.0, b.0)) }
         }
@@ -243,6 +280,11 @@ mod x86 {
     #[target_feature(enable = "avx2,fma")]
     pub unsafe fn depthwise_avx2(taps: &[super::DepthwiseTap], dst: *mut f32, len: usize) {
         unsafe { super::depthwise_blocks::<Avx>(taps, dst, len) }
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn gelu_avx2(values: *mut f32, len: usize) {
+        unsafe { super::gelu_lanes::<Avx>(values, len) }
     }
 }
 
@@ -281,6 +323,14 @@ mod wasm {
         fn add(self, b: Self) -> Self {
             Simd128(f32x4_add(self.0, b.0))
         }
+        #[inline(always)]
+        fn mul(self, b: Self) -> Self {
+            Simd128(f32x4_mul(self.0, b.0))
+        }
+        #[inline(always)]
+        fn div(self, b: Self) -> Self {
+            Simd128(f32x4_div(self.0, b.0))
+        }
         // The pseudo-min/max lower to single instructions; NaN ordering does not matter here.
         #[inline(always)]
         fn max(self, b: Self) -> Self {
@@ -300,6 +350,11 @@ mod wasm {
     #[cfg(not(feature = "relaxed-simd"))]
     pub unsafe fn depthwise_simd128(taps: &[super::DepthwiseTap], dst: *mut f32, len: usize) {
         unsafe { super::depthwise_blocks::<Simd128>(taps, dst, len) }
+    }
+
+    #[cfg(not(feature = "relaxed-simd"))]
+    pub unsafe fn gelu_simd128(values: *mut f32, len: usize) {
+        unsafe { super::gelu_lanes::<Simd128>(values, len) }
     }
 
     /// simd128 with relaxed SIMD's multiply-add: one instruction where simd128 needs two, and
@@ -337,6 +392,14 @@ mod wasm {
             Relaxed(self.0.add(b.0))
         }
         #[inline(always)]
+        fn mul(self, b: Self) -> Self {
+            Relaxed(self.0.mul(b.0))
+        }
+        #[inline(always)]
+        fn div(self, b: Self) -> Self {
+            Relaxed(self.0.div(b.0))
+        }
+        #[inline(always)]
         fn max(self, b: Self) -> Self {
             Relaxed(self.0.max(b.0))
         }
@@ -362,6 +425,12 @@ mod wasm {
     #[target_feature(enable = "relaxed-simd")]
     pub unsafe fn depthwise_relaxed(taps: &[super::DepthwiseTap], dst: *mut f32, len: usize) {
         unsafe { super::depthwise_blocks::<Relaxed>(taps, dst, len) }
+    }
+
+    #[cfg(feature = "relaxed-simd")]
+    #[target_feature(enable = "relaxed-simd")]
+    pub unsafe fn gelu_relaxed(values: *mut f32, len: usize) {
+        unsafe { super::gelu_lanes::<Relaxed>(values, len) }
     }
 }
 
@@ -398,6 +467,14 @@ impl Lanes for Portable {
         Portable(std::array::from_fn(|i| self.0[i] + b.0[i]))
     }
     #[inline(always)]
+    fn mul(self, b: Self) -> Self {
+        Portable(std::array::from_fn(|i| self.0[i] * b.0[i]))
+    }
+    #[inline(always)]
+    fn div(self, b: Self) -> Self {
+        Portable(std::array::from_fn(|i| self.0[i] / b.0[i]))
+    }
+    #[inline(always)]
     fn max(self, b: Self) -> Self {
         Portable(std::array::from_fn(|i| self.0[i].max(b.0[i])))
     }
@@ -417,25 +494,31 @@ unsafe fn depthwise_portable(taps: &[DepthwiseTap], dst: *mut f32, len: usize) {
     unsafe { depthwise_blocks::<Portable>(taps, dst, len) }
 }
 
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+unsafe fn gelu_portable(values: *mut f32, len: usize) {
+    unsafe { gelu_lanes::<Portable>(values, len) }
+}
+
 /// The best micro-kernels this machine runs, and the widths they take.
 #[derive(Clone, Copy)]
 struct Kernel {
     cols: usize,
     run: unsafe fn(&Tile),
     depthwise: unsafe fn(&[DepthwiseTap], *mut f32, usize),
+    gelu: unsafe fn(*mut f32, usize),
 }
 
 fn kernel() -> Kernel {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-        return Kernel { cols: 16, run: x86::tile_avx2, depthwise: x86::depthwise_avx2 };
+        return Kernel { cols: 16, run: x86::tile_avx2, depthwise: x86::depthwise_avx2, gelu: x86::gelu_avx2 };
     }
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128", feature = "relaxed-simd"))]
-    return Kernel { cols: 8, run: wasm::tile_relaxed, depthwise: wasm::depthwise_relaxed };
+    return Kernel { cols: 8, run: wasm::tile_relaxed, depthwise: wasm::depthwise_relaxed, gelu: wasm::gelu_relaxed };
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128", not(feature = "relaxed-simd")))]
-    return Kernel { cols: 8, run: wasm::tile_simd128, depthwise: wasm::depthwise_simd128 };
+    return Kernel { cols: 8, run: wasm::tile_simd128, depthwise: wasm::depthwise_simd128, gelu: wasm::gelu_simd128 };
     #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-    Kernel { cols: 8, run: tile_portable, depthwise: depthwise_portable }
+    Kernel { cols: 8, run: tile_portable, depthwise: depthwise_portable, gelu: gelu_portable }
 }
 
 /// Columns per depthwise register block on this machine.
@@ -478,6 +561,15 @@ fn copy_even(src: &[f32], out: &mut [f32]) {
     }
     for (j, o) in out.iter_mut().enumerate().skip(i) {
         *o = src[2 * j];
+    }
+}
+
+/// Applies `activation` in place: GELU on this machine's SIMD kernel, the rest as loops that vectorise.
+pub fn activate(activation: Activation, values: &mut [f32]) {
+    match activation {
+        // SAFETY: the kernel reads and writes exactly the slice's floats.
+        Activation::Gelu => unsafe { (kernel().gelu)(values.as_mut_ptr(), values.len()) },
+        other => other.apply_all(values),
     }
 }
 
@@ -755,7 +847,7 @@ pub fn conv2d_packed(
                     for r in 0..rows {
                         // SAFETY: these columns of this panel's rows are this task's alone, all written above.
                         let written = unsafe { std::slice::from_raw_parts_mut(dst.ptr().add((ni * m + m0 + r) * plane + start), end - start) };
-                        activation.apply_all(written);
+                        activate(activation, written);
                         if let Some(residual) = residual {
                             let residual = &residual[(ni * m + m0 + r) * plane + start..][..end - start];
                             written.iter_mut().zip(residual).for_each(|(v, r)| *v += r);
