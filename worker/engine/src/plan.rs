@@ -253,11 +253,7 @@ impl<'m> Planner<'m> {
             }
             let shift = shift.flatten_all()?.to_vec1::<f32>()?;
             let shift = if shift.len() == 1 { vec![shift[0]; channels] } else { shift };
-            let bias: Vec<f32> = match self.steps[step].inputs.get(2) {
-                Some(ValueRef::Const(b)) => self.constants[*b].to_vec1::<f32>()?,
-                Some(ValueRef::Slot(_)) => continue,
-                None => vec![0.0; channels],
-            };
+            let Some(bias) = self.constant_bias(step, channels)? else { continue };
             let bias: Vec<f32> = bias.iter().zip(&shift).map(|(b, s)| b + s).collect();
             let Value::Const(b) = self.push_const(Tensor::new(bias.as_slice(), &Device::Cpu)?) else { unreachable!() };
             self.steps[step].inputs.truncate(2);
@@ -954,18 +950,23 @@ impl<'m> Planner<'m> {
         let weight = &self.constants[w];
         let s = Tensor::new(scale, &Device::Cpu)?.reshape((channels, 1, 1, 1))?;
         let weight = weight.broadcast_mul(&s)?;
-        let bias: Vec<f32> = match inputs.get(2) {
-            Some(ValueRef::Const(b)) => self.constants[*b].to_vec1::<f32>()?,
-            Some(ValueRef::Slot(_)) => {
-                return Err(Error::node(&self.steps[step].node, "Conv", "bias must be constant to fold BatchNorm"));
-            }
-            None => vec![0.0; channels],
+        let Some(bias) = self.constant_bias(step, channels)? else {
+            return Err(Error::node(&self.steps[step].node, "Conv", "bias must be constant to fold BatchNorm"));
         };
         let bias: Vec<f32> = (0..channels).map(|c| bias[c] * scale[c] + shift[c]).collect();
         let Value::Const(w) = self.push_const(weight) else { unreachable!() };
         let Value::Const(b) = self.push_const(Tensor::new(bias.as_slice(), &Device::Cpu)?) else { unreachable!() };
         self.steps[step].inputs = vec![inputs[0], ValueRef::Const(w), ValueRef::Const(b)];
         Ok(())
+    }
+
+    /// A conv step's bias values (zeros when it has none), or None when the bias is computed at run time.
+    fn constant_bias(&self, step: usize, channels: usize) -> Result<Option<Vec<f32>>> {
+        Ok(match self.steps[step].inputs.get(2) {
+            Some(ValueRef::Const(b)) => Some(self.constants[*b].to_vec1::<f32>()?),
+            Some(ValueRef::Slot(_)) => None,
+            None => Some(vec![0.0; channels]),
+        })
     }
 
     /// Swaps a convolution's constant weights for the CPU kernels' packed panels, once per plan.

@@ -4,7 +4,7 @@
 
 use candle_core::Tensor;
 
-use super::{column_taps, packed, par_filled, tensor_from, with_f32};
+use super::{column_taps, packed, par_filled, tensor_from, with_f32, with_f32s};
 use crate::ops::{Activation, Conv, WeightLayout};
 
 /// `residual`, when given, is added to the output after the activation (`Conv::residual`).
@@ -21,9 +21,8 @@ pub fn conv2d(
         candle_core::bail!("the residual does not match the conv output {shape:?}");
     }
     let bias = bias.map(|b| b.to_vec1::<f32>()).transpose()?;
-    let out = with_f32(x, |x| {
-        with_f32(w, |w| optional_f32(residual, |residual| conv2d_f32(x, xs, w, bias.as_deref(), residual, conv, shape)))
-    })???;
+    let tensors: Vec<&Tensor> = [x, w].into_iter().chain(residual).collect();
+    let out = with_f32s(&tensors, |s| conv2d_f32(s[0], xs, s[1], bias.as_deref(), s.get(2).copied(), conv, shape))?;
     tensor_from(out, shape)
 }
 
@@ -56,14 +55,6 @@ fn conv2d_f32(
     // SAFETY: conv2d_packed initialised all `len` elements.
     unsafe { out.set_len(len) };
     out
-}
-
-/// `with_f32` for an optional tensor.
-fn optional_f32<R>(t: Option<&Tensor>, f: impl FnOnce(Option<&[f32]>) -> R) -> candle_core::Result<R> {
-    match t {
-        Some(t) => with_f32(t, |v| f(Some(v))),
-        None => Ok(f(None)),
-    }
 }
 
 /// The panels `packed::conv2d_packed` runs on for these [M, C/group, kh, kw] weights, or None for

@@ -3,7 +3,7 @@
 use candle_core::Tensor;
 use rayon::prelude::*;
 
-use super::{par_filled, tensor_from, with_f32};
+use super::{par_filled, tensor_from, with_f32, with_f32s};
 use crate::ops::{Activation, BinaryKind};
 
 const CHUNK: usize = 1 << 14;
@@ -186,31 +186,27 @@ pub fn activation(x: &Tensor, activation: Activation) -> candle_core::Result<Ten
 pub fn concat(inputs: &[&Tensor], axis: usize, shape: &[usize]) -> candle_core::Result<Tensor> {
     let inner: usize = shape[axis + 1..].iter().product();
     let block = shape[axis] * inner;
-    let contiguous: Vec<Tensor> = inputs.iter().map(|t| t.contiguous()).collect::<candle_core::Result<_>>()?;
-    let storages: Vec<_> = contiguous.iter().map(|t| t.storage_and_layout()).collect();
-    // Each input's elements, and where its slab starts within an output block.
-    let mut sources: Vec<(&[f32], usize)> = Vec::with_capacity(inputs.len());
-    let mut start = 0;
-    for (t, (storage, layout)) in contiguous.iter().zip(&storages) {
-        let candle_core::Storage::Cpu(cpu) = &**storage else {
-            candle_core::bail!("the CPU backend was handed a tensor on another device")
-        };
-        let (from, to) = layout.contiguous_offsets().expect("contiguous after contiguous()");
-        sources.push((&cpu.as_slice::<f32>()?[from..to], start));
-        start += t.dims()[axis] * inner;
-    }
-    let out = par_filled(shape.iter().product(), CHUNK, |at, dst| {
-        let mut done = 0;
-        while done < dst.len() {
-            let (outer, within) = ((at + done) / block, (at + done) % block);
-            let index = sources.partition_point(|&(_, slab_start)| slab_start <= within) - 1;
-            let (src, slab_start) = sources[index];
-            let slab_end = sources.get(index + 1).map_or(block, |s| s.1);
-            let width = slab_end - slab_start;
-            let n = (slab_end - within).min(dst.len() - done);
-            dst[done..done + n].copy_from_slice(&src[outer * width + within - slab_start..][..n]);
-            done += n;
+    let out = with_f32s(inputs, |slices| {
+        // Each input's elements, and where its slab starts within an output block.
+        let mut sources: Vec<(&[f32], usize)> = Vec::with_capacity(inputs.len());
+        let mut start = 0;
+        for (t, &src) in inputs.iter().zip(slices) {
+            sources.push((src, start));
+            start += t.dims()[axis] * inner;
         }
-    });
+        par_filled(shape.iter().product(), CHUNK, |at, dst| {
+            let mut done = 0;
+            while done < dst.len() {
+                let (outer, within) = ((at + done) / block, (at + done) % block);
+                let index = sources.partition_point(|&(_, slab_start)| slab_start <= within) - 1;
+                let (src, slab_start) = sources[index];
+                let slab_end = sources.get(index + 1).map_or(block, |s| s.1);
+                let width = slab_end - slab_start;
+                let n = (slab_end - within).min(dst.len() - done);
+                dst[done..done + n].copy_from_slice(&src[outer * width + within - slab_start..][..n]);
+                done += n;
+            }
+        })
+    })?;
     tensor_from(out, shape)
 }

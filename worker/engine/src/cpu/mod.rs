@@ -142,14 +142,25 @@ fn matmul(a: &Tensor, b: &Tensor, shape: &[usize]) -> candle_core::Result<Tensor
 
 /// Calls `f` with the tensor's f32 elements in row-major order (copying only a strided view).
 pub(crate) fn with_f32<R>(t: &Tensor, f: impl FnOnce(&[f32]) -> R) -> candle_core::Result<R> {
-    let t = if t.dtype() == DType::F32 { t.contiguous()? } else { t.to_dtype(DType::F32)? };
-    let (storage, layout) = t.storage_and_layout();
-    let Storage::Cpu(cpu) = &*storage else {
-        candle_core::bail!("the CPU backend was handed a tensor on another device")
-    };
-    let data = cpu.as_slice::<f32>()?;
-    let (start, end) = layout.contiguous_offsets().expect("contiguous after contiguous()");
-    Ok(f(&data[start..end]))
+    with_f32s(&[t], |slices| f(slices[0]))
+}
+
+/// `with_f32` for several tensors at once, their elements in the same order.
+pub(crate) fn with_f32s<R>(ts: &[&Tensor], f: impl FnOnce(&[&[f32]]) -> R) -> candle_core::Result<R> {
+    let owned = ts
+        .iter()
+        .map(|t| if t.dtype() == DType::F32 { t.contiguous() } else { t.to_dtype(DType::F32) })
+        .collect::<candle_core::Result<Vec<Tensor>>>()?;
+    let storages: Vec<_> = owned.iter().map(|t| t.storage_and_layout()).collect();
+    let mut slices = Vec::with_capacity(ts.len());
+    for (storage, layout) in &storages {
+        let Storage::Cpu(cpu) = &**storage else {
+            candle_core::bail!("the CPU backend was handed a tensor on another device")
+        };
+        let (start, end) = layout.contiguous_offsets().expect("contiguous after contiguous()");
+        slices.push(&cpu.as_slice::<f32>()?[start..end]);
+    }
+    Ok(f(&slices))
 }
 
 pub(crate) fn tensor_from(data: Vec<f32>, shape: &[usize]) -> candle_core::Result<Tensor> {
