@@ -145,6 +145,8 @@ pub enum WeightLayout {
     Filters,
     /// Packed at plan time for the CPU micro-kernels (`cpu::pack_conv_weights`), so runs never repack.
     Panels,
+    /// Transformed and packed at plan time for the CPU's Winograd 3x3 kernel.
+    Winograd,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -258,6 +260,7 @@ impl Op {
                 let stride = if c.window.stride == [1, 1] { String::new() } else { format!(" /{}", c.window.stride[0].max(c.window.stride[1])) };
                 let kind = match (c.weights, c.group) {
                     (WeightLayout::Filters, _) => " depthwise",
+                    (WeightLayout::Winograd, _) => " winograd",
                     (_, 1) => "",
                     _ => " grouped",
                 };

@@ -969,14 +969,14 @@ impl<'m> Planner<'m> {
         })
     }
 
-    /// Swaps a convolution's constant weights for the CPU kernels' packed panels, once per plan.
+    /// Swaps a convolution's constant weights for the layout its CPU kernel reads, once per plan.
     fn pack_conv_weights(&mut self, step: &mut Step) {
         let Op::Conv(conv) = &mut step.op else { return };
         let Some(&ValueRef::Const(w)) = step.inputs.get(1) else { return };
-        if let Some(packed) = cpu::pack_conv_weights(&self.constants[w], conv.group) {
+        if let Some((packed, layout)) = cpu::pack_conv_weights(&self.constants[w], conv) {
             self.constants.push(packed);
             step.inputs[1] = ValueRef::Const(self.constants.len() - 1);
-            conv.weights = WeightLayout::Panels;
+            conv.weights = layout;
         }
     }
 

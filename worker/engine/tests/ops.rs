@@ -303,8 +303,9 @@ impl ConvCase {
     }
 
     /// Runs the case through the engine, with the input as the model input or, with `folded`, as
-    /// a constant so the conv is computed at plan time; asserts it matches the reference.
-    fn check(&self, folded: bool) {
+    /// a constant so the conv is computed at plan time; asserts it matches the reference and
+    /// returns the conv step's profile label.
+    fn check(&self, folded: bool) -> String {
         let [h, wd] = self.size;
         let [kh, kw] = self.kernel;
         let cg = self.c / self.group;
@@ -336,7 +337,7 @@ impl ConvCase {
             assert_eq!(want.len(), x.len(), "a residual case keeps the input's shape");
             want.iter_mut().zip(&x).for_each(|(w, x)| *w += x);
         }
-        let got = if folded {
+        let (label, got) = if folded {
             // y = conv(k) + x * 0, so the conv folds while the model keeps a runtime input.
             let [oh, ow] = self.out_size();
             inits.push(floats("k", &dims_i64, &x));
@@ -347,17 +348,18 @@ impl ConvCase {
             nodes.push(node("Add", &["folded", "xz"], &["y"], vec![]));
             let runtime_dims = [self.n, self.m, oh, ow];
             let bytes = model(13, &runtime_dims.map(|v| v as i64), inits, nodes);
-            run(&bytes, &runtime_dims, vec![0.0; runtime_dims.iter().product()]).1
+            ("folded".to_string(), run(&bytes, &runtime_dims, vec![0.0; runtime_dims.iter().product()]).1)
         } else {
             let bytes = model(13, &dims_i64, inits, nodes);
             let plan = Model::from_bytes(&bytes).unwrap().plan(&[("x", &dims)], None).unwrap();
             assert_eq!(plan.steps.len(), 1, "the activation and residual fuse into the conv");
-            run(&bytes, &dims, x).1
+            (plan.steps[0].op.label(), run(&bytes, &dims, x).1)
         };
         assert_eq!(got.len(), want.len());
         for (i, (g, w)) in got.iter().zip(&want).enumerate() {
             assert!((g - w).abs() <= 1e-4 * w.abs().max(1.0), "element {i}: got {g}, want {w}");
         }
+        label
     }
 }
 
@@ -398,6 +400,27 @@ fn conv_matches_direct_loop() {
     ];
     for case in cases {
         case.check(false);
+    }
+}
+
+#[test]
+fn winograd_conv_matches_direct_loop() {
+    let base = ConvCase { pads: [1, 1, 1, 1], ..ConvCase::new(8, 8, [6, 6], [3, 3]) };
+    let cases = [
+        base,
+        // odd output sizes (a last tile half outside), no padding, and lopsided padding
+        ConvCase { pads: [0; 4], ..ConvCase::new(9, 13, [9, 7], [3, 3]) },
+        ConvCase { pads: [2, 0, 1, 2], ..ConvCase::new(11, 10, [5, 23], [3, 3]) },
+        // rows of tiles wider than one block, and a batch of two
+        ConvCase { n: 2, ..ConvCase { size: [5, 300], ..base } },
+        // a reduction deeper than one pass, with a fused Relu and a residual
+        ConvCase { activation: Some("Relu"), residual: true, ..ConvCase { c: 600, m: 600, size: [3, 4], ..base } },
+        // an activation beyond a clamp before the residual
+        ConvCase { activation: Some("Sigmoid"), residual: true, ..ConvCase { c: 12, m: 12, size: [7, 17], ..base } },
+    ];
+    for case in cases {
+        let label = case.check(false);
+        assert!(label.starts_with("Conv 3x3 winograd"), "{label}");
     }
 }
 

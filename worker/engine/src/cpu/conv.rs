@@ -4,7 +4,7 @@
 
 use candle_core::Tensor;
 
-use super::{column_taps, packed, par_filled, tensor_from, with_f32, with_f32s};
+use super::{column_taps, packed, par_filled, tensor_from, winograd, with_f32, with_f32s};
 use crate::ops::{Activation, Conv, WeightLayout};
 
 /// `residual`, when given, is added to the output after the activation (`Conv::residual`).
@@ -40,6 +40,15 @@ fn conv2d_f32(
     if conv.weights == WeightLayout::Filters && c == conv.group && shape[1] == conv.group {
         return depthwise(x, xs, w, bias, residual, conv, [shape[2], shape[3]]);
     }
+    let out_shape = [shape[1], shape[2], shape[3]];
+    // Left unzeroed: the packed and Winograd kernels write every element.
+    let mut out = Vec::with_capacity(len);
+    if conv.weights == WeightLayout::Winograd {
+        winograd::conv2d(x, xs, w, bias, residual, conv, out_shape, &mut out.spare_capacity_mut()[..len]);
+        // SAFETY: winograd::conv2d initialised all `len` elements.
+        unsafe { out.set_len(len) };
+        return out;
+    }
     let repacked;
     let panels = if conv.weights == WeightLayout::Panels {
         w
@@ -48,29 +57,32 @@ fn conv2d_f32(
         repacked = packed::pack_weights(w, shape[1], k, conv.group);
         &repacked
     };
-    // Left unzeroed: the packed kernel writes every element.
-    let mut out = Vec::with_capacity(len);
-    let out_shape = [shape[1], shape[2], shape[3]];
     packed::conv2d_packed(x, xs, panels, bias, residual, conv, out_shape, &mut out.spare_capacity_mut()[..len]);
     // SAFETY: conv2d_packed initialised all `len` elements.
     unsafe { out.set_len(len) };
     out
 }
 
-/// The panels `packed::conv2d_packed` runs on for these [M, C/group, kh, kw] weights, or None for
+/// These [M, C/group, kh, kw] weights laid out for the kernel that will run `conv`: transformed
+/// for Winograd's 3x3 form, else packed into the panels `packed::conv2d_packed` runs on. None for
 /// depthwise weights, which the depthwise kernel reads as they are.
-pub fn pack_weights(w: &Tensor, group: usize) -> Option<Tensor> {
-    let [m, cg, kh, kw]: [usize; 4] = w.dims().try_into().ok()?;
-    if cg == 1 && m == group {
+pub fn pack_weights(w: &Tensor, conv: &Conv) -> Option<(Tensor, WeightLayout)> {
+    let dims: [usize; 4] = w.dims().try_into().ok()?;
+    let [m, cg, kh, kw] = dims;
+    if cg == 1 && m == conv.group {
         return None;
     }
-    let panels = with_f32(w, |w| packed::pack_weights(w, m, cg * kh * kw, group)).ok()?;
-    let len = panels.len();
-    tensor_from(panels, &[len]).ok()
+    let (packed, layout) = if winograd::applies(conv, dims) {
+        (with_f32(w, |w| winograd::transform_weights(w, m, cg)).ok()?, WeightLayout::Winograd)
+    } else {
+        (with_f32(w, |w| packed::pack_weights(w, m, cg * kh * kw, conv.group)).ok()?, WeightLayout::Panels)
+    };
+    let len = packed.len();
+    Some((tensor_from(packed, &[len]).ok()?, layout))
 }
 
 #[inline]
-fn finish_row(row: &mut [f32], bias: f32, activation: Activation, residual: Option<&[f32]>) {
+pub(super) fn finish_row(row: &mut [f32], bias: f32, activation: Activation, residual: Option<&[f32]>) {
     if bias != 0.0 {
         row.iter_mut().for_each(|v| *v += bias);
     }

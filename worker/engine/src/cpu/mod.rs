@@ -5,6 +5,7 @@ mod conv;
 mod elementwise;
 mod packed;
 mod resample;
+mod winograd;
 
 pub use conv::pack_weights as pack_conv_weights;
 use candle_core::{DType, Device, Storage, Tensor};

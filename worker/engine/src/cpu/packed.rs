@@ -14,7 +14,7 @@ use crate::ops::{Activation, Conv, ERF_P, ERF_Q};
 /// v128 onto 16 x86 registers, one of them a scratch register, so 4 rows of 2 accumulators fit.
 pub const PANEL_ROWS: usize = if cfg!(target_arch = "wasm32") { 4 } else { 6 };
 /// Largest reduction depth per pass, so a packed patch tile stays in L1.
-const MAX_DEPTH: usize = 512;
+pub(super) const MAX_DEPTH: usize = 512;
 /// Floats of packed patches per block of tiles: a share of L2.
 const BLOCK_FLOATS: usize = 1 << 15;
 /// Widest tile of output pixels any micro-kernel takes.
@@ -41,25 +41,25 @@ pub fn pack_weights(w: &[f32], m: usize, k: usize, group: usize) -> Vec<f32> {
 }
 
 /// One micro-kernel call: a panel of output channels times a tile of output pixels.
-struct Tile {
-    depth: usize,
+pub(super) struct Tile {
+    pub(super) depth: usize,
     /// Packed weights [depth][PANEL_ROWS].
-    a: *const f32,
+    pub(super) a: *const f32,
     /// Patch row `d` starts at `b + b_offsets[d]`, `2 * WIDTH` floats readable, the first `cols` live.
-    b: *const f32,
-    b_offsets: *const u32,
-    c: *mut f32,
-    c_stride: usize,
-    rows: usize,
-    cols: usize,
+    pub(super) b: *const f32,
+    pub(super) b_offsets: *const u32,
+    pub(super) c: *mut f32,
+    pub(super) c_stride: usize,
+    pub(super) rows: usize,
+    pub(super) cols: usize,
     /// Adds to what `c` holds (a later pass over the depth) instead of overwriting it.
-    accumulate: bool,
+    pub(super) accumulate: bool,
     /// On the last pass: bias per row, then a clamp.
-    epilogue: Option<Epilogue>,
+    pub(super) epilogue: Option<Epilogue>,
 }
 
 #[derive(Clone, Copy)]
-struct Epilogue {
+pub(super) struct Epilogue {
     bias: [f32; PANEL_ROWS],
     low: f32,
     high: f32,
@@ -501,14 +501,14 @@ unsafe fn gelu_portable(values: *mut f32, len: usize) {
 
 /// The best micro-kernels this machine runs, and the widths they take.
 #[derive(Clone, Copy)]
-struct Kernel {
-    cols: usize,
-    run: unsafe fn(&Tile),
+pub(super) struct Kernel {
+    pub(super) cols: usize,
+    pub(super) run: unsafe fn(&Tile),
     depthwise: unsafe fn(&[DepthwiseTap], *mut f32, usize),
     gelu: unsafe fn(*mut f32, usize),
 }
 
-fn kernel() -> Kernel {
+pub(super) fn kernel() -> Kernel {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
         return Kernel { cols: 16, run: x86::tile_avx2, depthwise: x86::depthwise_avx2, gelu: x86::gelu_avx2 };
@@ -534,7 +534,7 @@ pub unsafe fn depthwise_row(taps: &[DepthwiseTap], dst: &mut [f32]) {
 
 /// `out[i] = src[2 * i]`, for stride-2 patches: two loads and one shuffle per four floats, where
 /// a strided loop moves one float at a time.
-fn copy_even(src: &[f32], out: &mut [f32]) {
+pub(super) fn copy_even(src: &[f32], out: &mut [f32]) {
     let n = out.len();
     let mut i = 0;
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
