@@ -214,12 +214,17 @@ pub fn conv2d(
             }
         }
     };
+    // Each task takes a run of neighbouring blocks with one scratch.
     let blocks = n * tiles_y * spans;
-    if threads > 1 && blocks > 1 {
-        (0..blocks).into_par_iter().for_each_init(new_scratch, run);
-    } else {
+    let tasks = wanted.min(blocks);
+    let task = |t: usize| {
         let mut scratch = new_scratch();
-        (0..blocks).for_each(|block| run(&mut scratch, block));
+        (t * blocks / tasks..(t + 1) * blocks / tasks).for_each(|block| run(&mut scratch, block));
+    };
+    if tasks > 1 {
+        (0..tasks).into_par_iter().for_each(task);
+    } else {
+        task(0);
     }
 }
 
