@@ -159,6 +159,41 @@ fn resize_with_scales_input() {
     assert_close(&y, &[1.0, 2.0, 1.0, 2.0, 3.0, 4.0, 3.0, 4.0]);
 }
 
+/// Resize of [1, 2, h, w] planes to `out` [oh, ow] against `source(o, input, output)`'s taps,
+/// linear over both axes: rows that blend two source rows, rows copied from the row before,
+/// and nearest doubling of an odd width.
+#[test]
+fn resize_planes_match_bilinear_reference() {
+    let (h, w) = (3usize, 4usize);
+    let x: Vec<f32> = (0..2 * h * w).map(|v| ((v * 7 % 11) as f32).sin()).collect();
+    let check = |out: [usize; 2], attrs: Vec<AttributeProto>, source: &dyn Fn(usize, usize, usize) -> f64| {
+        let bytes = model(13, &[1, 2, h as i64, w as i64], vec![int64s("sizes", &[1, 2, out[0] as i64, out[1] as i64])], vec![node("Resize", &["x", "", "", "sizes"], &["y"], attrs)]);
+        let (_, y) = run(&bytes, &[1, 2, h, w], x.clone());
+        let taps = |o: usize, input: usize, output: usize| {
+            let s = source(o, input, output).clamp(0.0, (input - 1) as f64);
+            (s.floor() as usize, (s.floor() as usize + 1).min(input - 1), s - s.floor())
+        };
+        let mut want = Vec::new();
+        for plane in x.chunks_exact(h * w) {
+            for oy in 0..out[0] {
+                let (y0, y1, fy) = taps(oy, h, out[0]);
+                for ox in 0..out[1] {
+                    let (x0, x1, fx) = taps(ox, w, out[1]);
+                    let at = |y: usize, x: usize| plane[y * w + x] as f64;
+                    let top = at(y0, x0) + (at(y0, x1) - at(y0, x0)) * fx;
+                    let bottom = at(y1, x0) + (at(y1, x1) - at(y1, x0)) * fx;
+                    want.push((top + (bottom - top) * fy) as f32);
+                }
+            }
+        }
+        assert_close(&y, &want);
+    };
+    let corners = |o: usize, input: usize, output: usize| o as f64 * (input - 1) as f64 / (output - 1) as f64;
+    check([5, 7], linear("align_corners"), &corners);
+    let doubled = |o: usize, input: usize, output: usize| (o * input / output) as f64;
+    check([6, 7], nearest("asymmetric", "floor"), &doubled);
+}
+
 fn grid(n: usize) -> Vec<f32> {
     (0..n).map(|v| v as f32).collect()
 }
