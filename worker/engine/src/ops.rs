@@ -280,6 +280,17 @@ impl Op {
         }
     }
 
+    /// Whether the output may share its first input's buffer, as a view (a reshape, a slice along
+    /// the outer axis, a single-input concat): buffers are reused by lifetime, and a view keeps
+    /// its source's buffer alive.
+    pub fn may_view_input(&self, inputs: usize) -> bool {
+        match self {
+            Op::Reshape | Op::Slice { .. } | Op::Transpose { .. } | Op::Reduce { .. } | Op::Cast(_) => true,
+            Op::Concat { .. } => inputs == 1,
+            _ => false,
+        }
+    }
+
     pub fn name(&self) -> &'static str {
         match self {
             Op::Conv(_) => "Conv",

@@ -27,6 +27,9 @@ pub struct Step {
     pub shape: Vec<usize>,
     /// Slots whose last reader is this step: the executor drops them right after it.
     pub free: Vec<usize>,
+    /// Slots whose buffer no later step or output reads, through them or any view of them: the
+    /// executor hands them back to the backend, after `free`, to reuse their memory.
+    pub recycle: Vec<usize>,
 }
 
 #[derive(Debug, Clone)]
@@ -193,7 +196,7 @@ impl<'m> Planner<'m> {
                     Value::Dynamic { .. } => unreachable!("all inputs are constant"),
                 })
                 .collect();
-            let out = cpu::eval(&op, &tensors, &shape).map_err(|e| err(e.to_string()))?;
+            let out = cpu::eval(&op, &tensors, &shape, &cpu::BufferPool::default()).map_err(|e| err(e.to_string()))?;
             if out.dims() != shape.as_slice() {
                 return Err(err(format!("folded to shape {:?}, expected {shape:?}", out.dims())));
             }
@@ -213,7 +216,7 @@ impl<'m> Planner<'m> {
         }
         let slot = self.new_slot();
         self.producer.insert(slot, self.steps.len());
-        self.steps.push(Step { node: node.name.clone(), op, inputs: refs, output: slot, shape: shape.clone(), free: Vec::new() });
+        self.steps.push(Step { node: node.name.clone(), op, inputs: refs, output: slot, shape: shape.clone(), free: Vec::new(), recycle: Vec::new() });
         Ok(Value::Dynamic { slot, shape })
     }
 
@@ -1031,13 +1034,46 @@ impl<'m> Planner<'m> {
                 }
             }
         }
+        // The step whose output owns the buffer each slot reads: itself, or for a view, its first
+        // input's owner. Inputs and views of constants own none of the plan's.
+        let mut owner: Vec<Option<usize>> = vec![None; self.slots];
+        for step in &steps {
+            owner[step.output] = match (step.op.may_view_input(step.inputs.len()), step.inputs.first()) {
+                (false, _) => Some(step.output),
+                (true, Some(ValueRef::Slot(s))) => owner[*s],
+                (true, _) => None,
+            };
+        }
+        // A buffer lives until the last read through any slot that owns or views it; one an output
+        // reads lives on.
+        let mut buffer_end: HashMap<usize, Option<usize>> = HashMap::new();
         for o in &outputs {
             if let ValueRef::Slot(s) = o.value {
                 last_read.remove(&s);
+                if let Some(buffer) = owner[s] {
+                    buffer_end.insert(buffer, None);
+                }
+            }
+        }
+        for (&slot, &step) in &last_read {
+            if let Some(buffer) = owner[slot] {
+                let end = buffer_end.entry(buffer).or_insert(Some(step));
+                *end = end.map(|e| e.max(step));
             }
         }
         for (slot, step) in last_read {
-            steps[step].free.push(slot);
+            if owner[slot] != Some(slot) {
+                steps[step].free.push(slot);
+            }
+        }
+        for (buffer, end) in buffer_end {
+            if let Some(step) = end {
+                steps[step].recycle.push(buffer);
+            }
+        }
+        for step in &mut steps {
+            step.free.sort_unstable();
+            step.recycle.sort_unstable();
         }
         Plan { inputs, outputs, constants, steps, slots: self.slots }
     }

@@ -1,5 +1,5 @@
 //! Running a plan: a backend executes steps in order over numbered slots, dropping each
-//! intermediate right after its last reader.
+//! intermediate right after its last reader and handing back each buffer no later step reads.
 
 use candle_core::{DType, Tensor};
 
@@ -9,12 +9,16 @@ use crate::plan::{Plan, Step, ValueRef};
 /// What a device must provide to run plans. The plan is the same for every backend.
 pub trait Backend {
     type Tensor;
+    /// What a session keeps across steps and runs for `execute` to write into (the CPU's free buffers).
+    type Buffers: Default;
 
     /// Names the backend as users see it, e.g. "cpu (4 threads)".
     fn name(&self) -> String;
     fn upload(&self, host: &Tensor) -> Result<Self::Tensor>;
     fn download(&self, tensor: &Self::Tensor) -> Result<Tensor>;
-    fn execute(&self, step: &Step, inputs: &[&Self::Tensor]) -> Result<Self::Tensor>;
+    fn execute(&self, step: &Step, inputs: &[&Self::Tensor], buffers: &Self::Buffers) -> Result<Self::Tensor>;
+    /// Takes back a tensor whose buffer no later step reads (`Step::recycle`).
+    fn recycle(&self, tensor: Self::Tensor, buffers: &Self::Buffers);
 }
 
 /// A plan with its constants resident on a backend, ready to run many times.
@@ -22,12 +26,13 @@ pub struct Session<B: Backend> {
     plan: Plan,
     backend: B,
     constants: Vec<B::Tensor>,
+    buffers: B::Buffers,
 }
 
 impl<B: Backend> Session<B> {
     pub fn new(plan: Plan, backend: B) -> Result<Self> {
         let constants = plan.constants.iter().map(|c| backend.upload(c)).collect::<Result<_>>()?;
-        Ok(Session { plan, backend, constants })
+        Ok(Session { plan, backend, constants, buffers: B::Buffers::default() })
     }
 
     pub fn plan(&self) -> &Plan {
@@ -68,10 +73,15 @@ impl<B: Backend> Session<B> {
                 .iter()
                 .map(|r| self.resolve(&slots, *r, step))
                 .collect::<Result<Vec<&B::Tensor>>>()?;
-            let out = self.backend.execute(step, &args)?;
+            let out = self.backend.execute(step, &args, &self.buffers)?;
             slots[step.output] = Some(out);
             for &slot in &step.free {
                 slots[slot] = None;
+            }
+            for &slot in &step.recycle {
+                if let Some(tensor) = slots[slot].take() {
+                    self.backend.recycle(tensor, &self.buffers);
+                }
             }
             if !progress(index + 1, total) {
                 return Err(Error::Cancelled);

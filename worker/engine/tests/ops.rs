@@ -700,6 +700,48 @@ fn fp16_initializers_are_upcast() {
     assert_close(&run(&bytes, &[2], vec![2.0, 3.0]).1, &[3.0, -6.0]);
 }
 
+/// A buffer goes back for reuse only once nothing reads it: not while a view of it is still to be
+/// read, and never while an output views it; runs that reuse buffers give the first run's results.
+#[test]
+fn buffers_are_recycled_after_their_last_view() {
+    let bytes = model(
+        13,
+        &[1, 2, 2, 2],
+        vec![int64s("flat", &[1, 8])],
+        vec![
+            node("Relu", &["x"], &["a"], vec![]),
+            node("Reshape", &["a", "flat"], &["a_view"], vec![]),
+            node("Sigmoid", &["a"], &["b"], vec![]),
+            node("Reshape", &["b", "flat"], &["b_view"], vec![]),
+            node("Mul", &["b", "b"], &["c"], vec![]),
+            node("Reshape", &["c", "flat"], &["c_view"], vec![]),
+            node("Add", &["c_view", "a_view"], &["y"], vec![]),
+        ],
+    );
+    let mut proto = ModelProto::decode(bytes.as_slice()).unwrap();
+    proto.graph.as_mut().unwrap().output.push(value_info("b_view", &[]));
+    let plan = Model::from_bytes(&proto.encode_to_vec()).unwrap().plan(&[("x", &[1, 2, 2, 2])], None).unwrap();
+    let output_of = |label: &str| plan.steps.iter().find(|s| s.op.label() == label).unwrap().output;
+    let add = plan.steps.iter().find(|s| s.op.label() == "Add").unwrap();
+    let mut ending = vec![output_of("Relu"), output_of("Mul")];
+    ending.sort();
+    assert_eq!(add.recycle, ending, "a's and c's buffers end with the last read of their views");
+    assert_eq!(plan.steps.iter().filter(|s| !s.recycle.is_empty()).count(), 1);
+    assert!(plan.steps.iter().all(|s| !s.recycle.contains(&output_of("Sigmoid"))), "an output views b");
+
+    let session = Session::new(plan, CpuBackend).unwrap();
+    let x: Vec<f32> = (0..8).map(|i| i as f32 - 3.5).collect();
+    let a: Vec<f32> = x.iter().map(|v| v.max(0.0)).collect();
+    let b: Vec<f32> = a.iter().map(|v| 1.0 / (1.0 + (-v).exp())).collect();
+    let y: Vec<f32> = b.iter().zip(&a).map(|(b, a)| b * b + a).collect();
+    let input = Tensor::from_vec(x, (1, 2, 2, 2), &lantern_engine::Device::Cpu).unwrap();
+    for _ in 0..3 {
+        let out = session.run(std::slice::from_ref(&input)).unwrap();
+        assert_close(&out[0].flatten_all().unwrap().to_vec1::<f32>().unwrap(), &y);
+        assert_close(&out[1].flatten_all().unwrap().to_vec1::<f32>().unwrap(), &b);
+    }
+}
+
 #[test]
 fn cancelling_stops_the_run() {
     let bytes = model(13, &[2], vec![], vec![node("Abs", &["x"], &["a"], vec![]), node("Neg", &["a"], &["y"], vec![])]);
