@@ -27,9 +27,12 @@ pub struct Step {
     pub shape: Vec<usize>,
     /// Slots whose last reader is this step: the executor drops them right after it.
     pub free: Vec<usize>,
-    /// Slots whose buffer no later step or output reads, through them or any view of them: the
-    /// executor hands them back to the backend, after `free`, to reuse their memory.
-    pub recycle: Vec<usize>,
+    /// The activation buffer (`Plan::buffers`) this step writes its output into, when the output
+    /// is not a view and no plan output reads it.
+    pub buffer: Option<usize>,
+    /// Slots, with their buffers, that no later step or output reads through them or any view of
+    /// them: the executor hands them back to the backend, after `free`, for later steps to reuse.
+    pub recycle: Vec<(usize, usize)>,
 }
 
 #[derive(Debug, Clone)]
@@ -54,6 +57,8 @@ pub struct Plan {
     pub constants: Vec<Tensor>,
     pub steps: Vec<Step>,
     pub slots: usize,
+    /// Floats in each activation buffer: steps whose outputs never live at the same time share one.
+    pub buffers: Vec<usize>,
 }
 
 #[derive(Debug, Clone)]
@@ -196,7 +201,7 @@ impl<'m> Planner<'m> {
                     Value::Dynamic { .. } => unreachable!("all inputs are constant"),
                 })
                 .collect();
-            let out = cpu::eval(&op, &tensors, &shape, &cpu::BufferPool::default()).map_err(|e| err(e.to_string()))?;
+            let out = cpu::eval(&op, &tensors, &shape, &cpu::OutputBuffer::fresh()).map_err(|e| err(e.to_string()))?;
             if out.dims() != shape.as_slice() {
                 return Err(err(format!("folded to shape {:?}, expected {shape:?}", out.dims())));
             }
@@ -216,7 +221,7 @@ impl<'m> Planner<'m> {
         }
         let slot = self.new_slot();
         self.producer.insert(slot, self.steps.len());
-        self.steps.push(Step { node: node.name.clone(), op, inputs: refs, output: slot, shape: shape.clone(), free: Vec::new(), recycle: Vec::new() });
+        self.steps.push(Step { node: node.name.clone(), op, inputs: refs, output: slot, shape: shape.clone(), free: Vec::new(), buffer: None, recycle: Vec::new() });
         Ok(Value::Dynamic { slot, shape })
     }
 
@@ -1066,16 +1071,33 @@ impl<'m> Planner<'m> {
                 steps[step].free.push(slot);
             }
         }
-        for (buffer, end) in buffer_end {
-            if let Some(step) = end {
-                steps[step].recycle.push(buffer);
-            }
+        // Greedy by size: each lifetime, largest first, joins the first buffer free for all of it.
+        let made_at: HashMap<usize, usize> = steps.iter().enumerate().map(|(i, s)| (s.output, i)).collect();
+        let mut lifetimes: Vec<(usize, usize, usize)> = buffer_end
+            .into_iter()
+            .filter_map(|(slot, end)| end.map(|last| (made_at[&slot], last, steps[made_at[&slot]].shape.iter().product::<usize>())))
+            .collect();
+        lifetimes.sort_by_key(|&(first, _, len)| (std::cmp::Reverse(len), first));
+        let mut buffers: Vec<(usize, Vec<(usize, usize)>)> = Vec::new();
+        for (first, last, len) in lifetimes {
+            let id = match buffers.iter().position(|(_, lives)| lives.iter().all(|&(f, l)| last < f || l < first)) {
+                Some(id) => id,
+                None => {
+                    buffers.push((len, Vec::new()));
+                    buffers.len() - 1
+                }
+            };
+            buffers[id].1.push((first, last));
+            steps[first].buffer = Some(id);
+            let slot = steps[first].output;
+            steps[last].recycle.push((slot, id));
         }
         for step in &mut steps {
             step.free.sort_unstable();
             step.recycle.sort_unstable();
         }
-        Plan { inputs, outputs, constants, steps, slots: self.slots }
+        let buffers = buffers.into_iter().map(|(len, _)| len).collect();
+        Plan { inputs, outputs, constants, steps, slots: self.slots, buffers }
     }
 }
 

@@ -9,16 +9,18 @@ use crate::plan::{Plan, Step, ValueRef};
 /// What a device must provide to run plans. The plan is the same for every backend.
 pub trait Backend {
     type Tensor;
-    /// What a session keeps across steps and runs for `execute` to write into (the CPU's free buffers).
-    type Buffers: Default;
+    /// The memory a session keeps across steps and runs for `execute` to write into.
+    type Buffers;
 
     /// Names the backend as users see it, e.g. "cpu (4 threads)".
     fn name(&self) -> String;
     fn upload(&self, host: &Tensor) -> Result<Self::Tensor>;
     fn download(&self, tensor: &Self::Tensor) -> Result<Tensor>;
+    /// The plan's activation buffers (`Plan::buffers`), before any run.
+    fn buffers(&self, plan: &Plan) -> Self::Buffers;
     fn execute(&self, step: &Step, inputs: &[&Self::Tensor], buffers: &Self::Buffers) -> Result<Self::Tensor>;
-    /// Takes back a tensor whose buffer no later step reads (`Step::recycle`).
-    fn recycle(&self, tensor: Self::Tensor, buffers: &Self::Buffers);
+    /// Takes back a tensor whose buffer, `buffer` of the plan's, no later step reads (`Step::recycle`).
+    fn recycle(&self, tensor: Self::Tensor, buffer: usize, buffers: &Self::Buffers);
 }
 
 /// A plan with its constants resident on a backend, ready to run many times.
@@ -32,7 +34,8 @@ pub struct Session<B: Backend> {
 impl<B: Backend> Session<B> {
     pub fn new(plan: Plan, backend: B) -> Result<Self> {
         let constants = plan.constants.iter().map(|c| backend.upload(c)).collect::<Result<_>>()?;
-        Ok(Session { plan, backend, constants, buffers: B::Buffers::default() })
+        let buffers = backend.buffers(&plan);
+        Ok(Session { plan, backend, constants, buffers })
     }
 
     pub fn plan(&self) -> &Plan {
@@ -78,9 +81,9 @@ impl<B: Backend> Session<B> {
             for &slot in &step.free {
                 slots[slot] = None;
             }
-            for &slot in &step.recycle {
+            for &(slot, buffer) in &step.recycle {
                 if let Some(tensor) = slots[slot].take() {
-                    self.backend.recycle(tensor, &self.buffers);
+                    self.backend.recycle(tensor, buffer, &self.buffers);
                 }
             }
             if !progress(index + 1, total) {

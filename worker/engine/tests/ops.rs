@@ -725,9 +725,10 @@ fn buffers_are_recycled_after_their_last_view() {
     let add = plan.steps.iter().find(|s| s.op.label() == "Add").unwrap();
     let mut ending = vec![output_of("Relu"), output_of("Mul")];
     ending.sort();
-    assert_eq!(add.recycle, ending, "a's and c's buffers end with the last read of their views");
+    assert_eq!(add.recycle.iter().map(|r| r.0).collect::<Vec<_>>(), ending, "a's and c's buffers end with the last read of their views");
     assert_eq!(plan.steps.iter().filter(|s| !s.recycle.is_empty()).count(), 1);
-    assert!(plan.steps.iter().all(|s| !s.recycle.contains(&output_of("Sigmoid"))), "an output views b");
+    assert!(plan.steps.iter().all(|s| s.recycle.iter().all(|r| r.0 != output_of("Sigmoid"))), "an output views b");
+    assert_eq!(plan.buffers, [8, 8], "a and c live at once; b and y are outputs' own");
 
     let session = Session::new(plan, CpuBackend).unwrap();
     let x: Vec<f32> = (0..8).map(|i| i as f32 - 3.5).collect();
@@ -739,6 +740,30 @@ fn buffers_are_recycled_after_their_last_view() {
         let out = session.run(std::slice::from_ref(&input)).unwrap();
         assert_close(&out[0].flatten_all().unwrap().to_vec1::<f32>().unwrap(), &y);
         assert_close(&out[1].flatten_all().unwrap().to_vec1::<f32>().unwrap(), &b);
+    }
+}
+
+/// Outputs whose lifetimes do not meet share a buffer; runs that reuse it keep their results.
+#[test]
+fn buffers_are_shared_between_lifetimes_apart() {
+    let bytes = model(
+        13,
+        &[4],
+        vec![],
+        vec![
+            node("Relu", &["x"], &["a"], vec![]),
+            node("Neg", &["a"], &["b"], vec![]),
+            node("Abs", &["b"], &["c"], vec![]),
+            node("Neg", &["c"], &["y"], vec![]),
+        ],
+    );
+    let plan = Model::from_bytes(&bytes).unwrap().plan(&[("x", &[4])], None).unwrap();
+    let assigned: Vec<Option<usize>> = plan.steps.iter().map(|s| s.buffer).collect();
+    assert_eq!(assigned, [Some(0), Some(1), Some(0), None], "a and c never live at once; y is the output");
+    let session = Session::new(plan, CpuBackend).unwrap();
+    let x = Tensor::new(&[-2f32, -1.0, 1.0, 2.0], &lantern_engine::Device::Cpu).unwrap();
+    for _ in 0..3 {
+        assert_close(&session.run(std::slice::from_ref(&x)).unwrap()[0].to_vec1::<f32>().unwrap(), &[0.0, 0.0, -1.0, -2.0]);
     }
 }
 

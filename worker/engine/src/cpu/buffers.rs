@@ -1,42 +1,74 @@
-//! Output buffers a session hands back once no later step reads them (`Step::recycle`), for later
-//! steps and runs to write into: runs of one plan reach a steady state where no step allocates,
-//! and a large output lands in pages already mapped rather than fresh ones the OS must zero.
+//! The activation buffers of one session, as the plan assigned them (`Plan::buffers`): each step
+//! writes its output into its assigned buffer, and the session hands the buffer back once no later
+//! step reads it (`Step::recycle`). Runs after the first allocate nothing, and a large output lands
+//! in pages already mapped rather than fresh ones the OS must zero.
 
+use std::cell::Cell;
 use std::sync::{Mutex, PoisonError};
 
 use candle_core::{CpuStorage, InplaceOp1, Layout, Tensor};
 
-/// Free buffers, kept per session.
-#[derive(Debug, Default)]
-pub struct BufferPool {
-    free: Mutex<Vec<Vec<f32>>>,
+/// The plan's buffers: their sizes in floats, and those not in use now.
+#[derive(Debug)]
+pub struct BufferArena {
+    sizes: Vec<usize>,
+    idle: Mutex<Vec<Vec<f32>>>,
 }
 
-impl BufferPool {
-    /// An empty buffer with room for `len` floats: the smallest free one that fits without
-    /// leaving more than half of it unused, else a new one.
-    pub(crate) fn take(&self, len: usize) -> Vec<f32> {
-        let mut free = self.free.lock().unwrap_or_else(PoisonError::into_inner);
-        let best = (0..free.len()).filter(|&i| (len..=2 * len).contains(&free[i].capacity())).min_by_key(|&i| free[i].capacity());
-        match best {
-            Some(i) => {
-                let mut buffer = free.swap_remove(i);
-                buffer.clear();
-                buffer
-            }
-            None => Vec::with_capacity(len),
-        }
+impl BufferArena {
+    pub fn new(sizes: Vec<usize>) -> Self {
+        let idle = Mutex::new(sizes.iter().map(|_| Vec::new()).collect());
+        BufferArena { sizes, idle }
     }
 
-    /// Takes the f32 buffer out of a tensor whose storage nothing else shares, as the plan's
-    /// lifetimes guarantee for the slots it recycles; other tensors are left to drop.
-    pub(crate) fn reclaim(&self, tensor: &Tensor) {
+    /// Where a step writes its output: buffer `id` of this arena, or with None a new one.
+    pub(crate) fn output(&self, id: Option<usize>) -> OutputBuffer<'_> {
+        OutputBuffer { arena: id.map(|id| (self, id)), taken: Cell::new(false) }
+    }
+
+    /// Puts buffer `id` back, taken out of a tensor whose storage nothing else shares, as the
+    /// plan's lifetimes guarantee for the slots it recycles.
+    pub(crate) fn reclaim(&self, tensor: &Tensor, id: usize) {
         // The op cannot fail on the CPU: it only moves a Vec out of the storage.
-        let _ = tensor.inplace_op1(&Reclaim(self));
+        let _ = tensor.inplace_op1(&Reclaim { arena: self, id });
     }
 }
 
-struct Reclaim<'p>(&'p BufferPool);
+/// The buffer one kernel writes its output into.
+pub struct OutputBuffer<'a> {
+    arena: Option<(&'a BufferArena, usize)>,
+    taken: Cell<bool>,
+}
+
+impl OutputBuffer<'_> {
+    /// A buffer of new memory, for values the plan assigned none (plan-time folding, outputs).
+    pub(crate) fn fresh() -> OutputBuffer<'static> {
+        OutputBuffer { arena: None, taken: Cell::new(false) }
+    }
+
+    /// An empty buffer with room for `len` floats: the step's assigned buffer, allocated at its
+    /// planned size on first use; any later call gets new memory.
+    pub(crate) fn take(&self, len: usize) -> Vec<f32> {
+        let assigned = match self.arena {
+            Some((arena, id)) if !self.taken.replace(true) => {
+                let mut buffer = std::mem::take(&mut arena.idle.lock().unwrap_or_else(PoisonError::into_inner)[id]);
+                if buffer.capacity() < len {
+                    buffer = Vec::with_capacity(arena.sizes[id].max(len));
+                }
+                Some(buffer)
+            }
+            _ => None,
+        };
+        let mut buffer = assigned.unwrap_or_else(|| Vec::with_capacity(len));
+        buffer.clear();
+        buffer
+    }
+}
+
+struct Reclaim<'a> {
+    arena: &'a BufferArena,
+    id: usize,
+}
 
 impl InplaceOp1 for Reclaim<'_> {
     fn name(&self) -> &'static str {
@@ -45,10 +77,7 @@ impl InplaceOp1 for Reclaim<'_> {
 
     fn cpu_fwd(&self, storage: &mut CpuStorage, _: &Layout) -> candle_core::Result<()> {
         if let CpuStorage::F32(data) = storage {
-            let buffer = std::mem::take(data);
-            if buffer.capacity() > 0 {
-                self.0.free.lock().unwrap_or_else(PoisonError::into_inner).push(buffer);
-            }
+            self.arena.idle.lock().unwrap_or_else(PoisonError::into_inner)[self.id] = std::mem::take(data);
         }
         Ok(())
     }

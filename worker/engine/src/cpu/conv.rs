@@ -4,7 +4,7 @@
 
 use candle_core::Tensor;
 
-use super::{column_taps, packed, par_filled, tensor_from, winograd, with_f32, with_f32s, BufferPool};
+use super::{column_taps, packed, par_filled, tensor_from, winograd, with_f32, with_f32s, OutputBuffer};
 use crate::ops::{Activation, Conv, WeightLayout};
 
 /// `residual`, when given, is added to the output after the activation (`Conv::residual`).
@@ -15,7 +15,7 @@ pub fn conv2d(
     residual: Option<&Tensor>,
     conv: &Conv,
     shape: &[usize],
-    pool: &BufferPool,
+    output: &OutputBuffer,
 ) -> candle_core::Result<Tensor> {
     let xs: [usize; 4] = x.dims().try_into().map_err(|_| candle_core::Error::Msg("conv input is not 4-D".into()))?;
     if residual.is_some_and(|r| r.dims() != shape) {
@@ -23,7 +23,7 @@ pub fn conv2d(
     }
     let bias = bias.map(|b| b.to_vec1::<f32>()).transpose()?;
     let tensors: Vec<&Tensor> = [x, w].into_iter().chain(residual).collect();
-    let out = with_f32s(&tensors, |s| conv2d_f32(s[0], xs, s[1], bias.as_deref(), s.get(2).copied(), conv, shape, pool))?;
+    let out = with_f32s(&tensors, |s| conv2d_f32(s[0], xs, s[1], bias.as_deref(), s.get(2).copied(), conv, shape, output))?;
     tensor_from(out, shape)
 }
 
@@ -35,16 +35,16 @@ fn conv2d_f32(
     residual: Option<&[f32]>,
     conv: &Conv,
     shape: &[usize],
-    pool: &BufferPool,
+    output: &OutputBuffer,
 ) -> Vec<f32> {
     let len = shape.iter().product();
     let c = xs[1];
     if conv.weights == WeightLayout::Filters && c == conv.group && shape[1] == conv.group {
-        return depthwise(x, xs, w, bias, residual, conv, [shape[2], shape[3]], pool);
+        return depthwise(x, xs, w, bias, residual, conv, [shape[2], shape[3]], output);
     }
     let out_shape = [shape[1], shape[2], shape[3]];
     // Left unzeroed: the packed and Winograd kernels write every element.
-    let mut out = pool.take(len);
+    let mut out = output.take(len);
     if conv.weights == WeightLayout::Winograd {
         winograd::conv2d(x, xs, w, bias, residual, conv, out_shape, &mut out.spare_capacity_mut()[..len]);
         // SAFETY: winograd::conv2d initialised all `len` elements.
@@ -105,7 +105,7 @@ fn depthwise(
     residual: Option<&[f32]>,
     conv: &Conv,
     [oh, ow]: [usize; 2],
-    pool: &BufferPool,
+    output: &OutputBuffer,
 ) -> Vec<f32> {
     let win = &conv.window;
     let [kh, kw] = win.kernel;
@@ -117,7 +117,7 @@ fn depthwise(
     let inside_last = taps.iter().map(|t| t.2).min().unwrap_or(0).max(inside_first);
     let block = packed::depthwise_block_width();
     let blocked = if sw == 1 { inside_first..inside_first + (inside_last - inside_first) / block * block } else { 0..0 };
-    par_filled(pool, x.len() / (h * w) * oh * ow, oh * ow, |start, dst| {
+    par_filled(output, x.len() / (h * w) * oh * ow, oh * ow, |start, dst| {
         let plane_index = start / (oh * ow);
         let ch = plane_index % c;
         let src = &x[plane_index * h * w..][..h * w];
@@ -180,7 +180,7 @@ pub fn conv_transpose2d(
     bias: Option<&Tensor>,
     conv: &Conv,
     shape: &[usize],
-    pool: &BufferPool,
+    output: &OutputBuffer,
 ) -> candle_core::Result<Tensor> {
     let [n, c, h, wd]: [usize; 4] =
         x.dims().try_into().map_err(|_| candle_core::Error::Msg("conv input is not 4-D".into()))?;
@@ -208,7 +208,7 @@ pub fn conv_transpose2d(
                     col
                 })
                 .collect();
-            par_filled(pool, n * m * oh * ow, oh * ow, |start, out_plane| {
+            par_filled(output, n * m * oh * ow, oh * ow, |start, out_plane| {
                 let p = start / (oh * ow);
                 let (ni, mo) = (p / m, p % m);
                 let (gi, mi) = (mo / mg, mo % mg);

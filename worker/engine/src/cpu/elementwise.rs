@@ -3,15 +3,15 @@
 use candle_core::Tensor;
 use rayon::prelude::*;
 
-use super::{par_filled, tensor_from, with_f32, with_f32s, BufferPool};
+use super::{par_filled, tensor_from, with_f32, with_f32s, OutputBuffer};
 use crate::ops::{Activation, BinaryKind};
 
 const CHUNK: usize = 1 << 14;
 
 /// Softmax over the middle axis of an [outer, len, inner] view.
-pub fn softmax(x: &Tensor, outer: usize, len: usize, inner: usize, pool: &BufferPool) -> candle_core::Result<Tensor> {
+pub fn softmax(x: &Tensor, outer: usize, len: usize, inner: usize, output: &OutputBuffer) -> candle_core::Result<Tensor> {
     let mut data = with_f32(x, |x| {
-        let mut data = pool.take(x.len());
+        let mut data = output.take(x.len());
         data.extend_from_slice(x);
         data
     })?;
@@ -54,11 +54,11 @@ fn channels_and_plane(x: &Tensor) -> (usize, usize) {
     (channels, dims.iter().skip(2).product())
 }
 
-pub fn instance_norm(x: &Tensor, scale: &Tensor, bias: &Tensor, epsilon: f32, pool: &BufferPool) -> candle_core::Result<Tensor> {
+pub fn instance_norm(x: &Tensor, scale: &Tensor, bias: &Tensor, epsilon: f32, output: &OutputBuffer) -> candle_core::Result<Tensor> {
     let (channels, plane) = channels_and_plane(x);
     let (scale, bias) = (scale.to_vec1::<f32>()?, bias.to_vec1::<f32>()?);
     let data = with_f32(x, |x| {
-        par_filled(pool, x.len(), plane, |start, p| {
+        par_filled(output, x.len(), plane, |start, p| {
             p.copy_from_slice(&x[start..][..p.len()]);
             let c = (start / plane.max(1)) % channels;
             // f64 sums: planes of a million values lose digits in f32.
@@ -72,11 +72,11 @@ pub fn instance_norm(x: &Tensor, scale: &Tensor, bias: &Tensor, epsilon: f32, po
     tensor_from(data, x.dims())
 }
 
-pub fn channel_affine(x: &Tensor, scale: &Tensor, shift: &Tensor, pool: &BufferPool) -> candle_core::Result<Tensor> {
+pub fn channel_affine(x: &Tensor, scale: &Tensor, shift: &Tensor, output: &OutputBuffer) -> candle_core::Result<Tensor> {
     let (channels, plane) = channels_and_plane(x);
     let (scale, shift) = (scale.to_vec1::<f32>()?, shift.to_vec1::<f32>()?);
     let data = with_f32(x, |x| {
-        par_filled(pool, x.len(), plane, |start, p| {
+        par_filled(output, x.len(), plane, |start, p| {
             let c = (start / plane.max(1)) % channels;
             p.iter_mut().zip(&x[start..]).for_each(|(v, &x)| *v = x * scale[c] + shift[c]);
         })
@@ -87,7 +87,7 @@ pub fn channel_affine(x: &Tensor, scale: &Tensor, shift: &Tensor, pool: &BufferP
 /// Element-wise `f(x, y)` with numpy broadcasting. candle's broadcast ops run on one thread and
 /// walk a strided index per element; here dimensions that are contiguous (or broadcast) in both
 /// operands merge, so the inner loop is a plain run split over rayon.
-pub fn binary(x: &Tensor, y: &Tensor, kind: BinaryKind, shape: &[usize], pool: &BufferPool) -> candle_core::Result<Tensor> {
+pub fn binary(x: &Tensor, y: &Tensor, kind: BinaryKind, shape: &[usize], output: &OutputBuffer) -> candle_core::Result<Tensor> {
     let (xs, ys) = (broadcast_strides(x.dims(), shape), broadcast_strides(y.dims(), shape));
     // (length, x stride, y stride) from outermost to innermost, merged where the layout allows.
     let mut dims: Vec<(usize, usize, usize)> = Vec::new();
@@ -121,7 +121,7 @@ pub fn binary(x: &Tensor, y: &Tensor, kind: BinaryKind, shape: &[usize], pool: &
                 }
             };
             // Chunks split long runs too: two same-shape tensors merge into one run of everything.
-            par_filled(pool, shape.iter().product(), CHUNK, |start, dst| {
+            par_filled(output, shape.iter().product(), CHUNK, |start, dst| {
                 let mut done = 0;
                 while done < dst.len() {
                     let (row, at) = ((start + done) / run, (start + done) % run);
@@ -168,17 +168,17 @@ fn apply_run(dst: &mut [f32], x: &[f32], ix: usize, y: &[f32], iy: usize, f: imp
 
 /// Element-wise math over rayon; candle's unary ops run on one thread. Each chunk is one plain
 /// loop, which vectorises where a per-element map through rayon's collect does not.
-pub fn unary(x: &Tensor, pool: &BufferPool, f: impl Fn(f32) -> f32 + Sync + Send) -> candle_core::Result<Tensor> {
+pub fn unary(x: &Tensor, output: &OutputBuffer, f: impl Fn(f32) -> f32 + Sync + Send) -> candle_core::Result<Tensor> {
     let data = with_f32(x, |x| {
-        par_filled(pool, x.len(), CHUNK, |start, dst| dst.iter_mut().zip(&x[start..]).for_each(|(d, &v)| *d = f(v)))
+        par_filled(output, x.len(), CHUNK, |start, dst| dst.iter_mut().zip(&x[start..]).for_each(|(d, &v)| *d = f(v)))
     })?;
     tensor_from(data, x.dims())
 }
 
 /// A standalone activation, its variant matched once per chunk rather than once per value.
-pub fn activation(x: &Tensor, activation: Activation, pool: &BufferPool) -> candle_core::Result<Tensor> {
+pub fn activation(x: &Tensor, activation: Activation, output: &OutputBuffer) -> candle_core::Result<Tensor> {
     let data = with_f32(x, |x| {
-        par_filled(pool, x.len(), CHUNK, |start, dst| {
+        par_filled(output, x.len(), CHUNK, |start, dst| {
             dst.copy_from_slice(&x[start..][..dst.len()]);
             super::packed::activate(activation, dst);
         })
@@ -187,7 +187,7 @@ pub fn activation(x: &Tensor, activation: Activation, pool: &BufferPool) -> cand
 }
 
 /// Concatenation, in chunks of the output split over rayon, each copied from the input slabs it spans.
-pub fn concat(inputs: &[&Tensor], axis: usize, shape: &[usize], pool: &BufferPool) -> candle_core::Result<Tensor> {
+pub fn concat(inputs: &[&Tensor], axis: usize, shape: &[usize], output: &OutputBuffer) -> candle_core::Result<Tensor> {
     let inner: usize = shape[axis + 1..].iter().product();
     let block = shape[axis] * inner;
     let out = with_f32s(inputs, |slices| {
@@ -198,7 +198,7 @@ pub fn concat(inputs: &[&Tensor], axis: usize, shape: &[usize], pool: &BufferPoo
             sources.push((src, start));
             start += t.dims()[axis] * inner;
         }
-        par_filled(pool, shape.iter().product(), CHUNK, |at, dst| {
+        par_filled(output, shape.iter().product(), CHUNK, |at, dst| {
             let mut done = 0;
             while done < dst.len() {
                 let (outer, within) = ((at + done) / block, (at + done) % block);

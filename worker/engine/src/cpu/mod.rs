@@ -8,14 +8,15 @@ mod packed;
 mod resample;
 mod winograd;
 
-pub use buffers::BufferPool;
+pub use buffers::BufferArena;
+pub(crate) use buffers::OutputBuffer;
 pub use conv::pack_weights as pack_conv_weights;
 use candle_core::{DType, Device, Storage, Tensor};
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::ops::{BinaryKind, Op, ReduceKind, UnaryKind};
-use crate::plan::Step;
+use crate::plan::{Plan, Step};
 use crate::session::Backend;
 
 /// Runs plans on the CPU; parallel over rayon's current pool.
@@ -24,7 +25,7 @@ pub struct CpuBackend;
 
 impl Backend for CpuBackend {
     type Tensor = Tensor;
-    type Buffers = BufferPool;
+    type Buffers = BufferArena;
 
     fn name(&self) -> String {
         format!("cpu ({} threads)", rayon::current_num_threads())
@@ -38,26 +39,31 @@ impl Backend for CpuBackend {
         Ok(tensor.clone())
     }
 
-    fn execute(&self, step: &Step, inputs: &[&Tensor], buffers: &BufferPool) -> Result<Tensor> {
-        eval(&step.op, inputs, &step.shape, buffers).map_err(|e| Error::node(&step.node, step.op.name(), e.to_string()))
+    fn buffers(&self, plan: &Plan) -> BufferArena {
+        BufferArena::new(plan.buffers.clone())
     }
 
-    fn recycle(&self, tensor: Tensor, buffers: &BufferPool) {
-        buffers.reclaim(&tensor);
+    fn execute(&self, step: &Step, inputs: &[&Tensor], buffers: &BufferArena) -> Result<Tensor> {
+        eval(&step.op, inputs, &step.shape, &buffers.output(step.buffer))
+            .map_err(|e| Error::node(&step.node, step.op.name(), e.to_string()))
+    }
+
+    fn recycle(&self, tensor: Tensor, buffer: usize, buffers: &BufferArena) {
+        buffers.reclaim(&tensor, buffer);
     }
 }
 
-/// Evaluates one op, its output written into a buffer from `pool`; also used at plan time to fold
+/// Evaluates one op, its output written into `output`; also used at plan time to fold
 /// constants (including integer shape maths).
-pub fn eval(op: &Op, inputs: &[&Tensor], shape: &[usize], pool: &BufferPool) -> candle_core::Result<Tensor> {
+pub fn eval(op: &Op, inputs: &[&Tensor], shape: &[usize], output: &OutputBuffer) -> candle_core::Result<Tensor> {
     let x = inputs[0];
     match op {
-        Op::Conv(c) => conv::conv2d(x, inputs[1], inputs.get(2).copied(), c.residual.then(|| inputs[3]), c, shape, pool),
-        Op::ConvTranspose(c) => conv::conv_transpose2d(x, inputs[1], inputs.get(2).copied(), c, shape, pool),
-        Op::Pool { kind, window } => resample::pool2d(x, *kind, window, shape, pool),
+        Op::Conv(c) => conv::conv2d(x, inputs[1], inputs.get(2).copied(), c.residual.then(|| inputs[3]), c, shape, output),
+        Op::ConvTranspose(c) => conv::conv_transpose2d(x, inputs[1], inputs.get(2).copied(), c, shape, output),
+        Op::Pool { kind, window } => resample::pool2d(x, *kind, window, shape, output),
         Op::GlobalAveragePool => resample::global_average_pool(x, shape),
-        Op::Resize(r) => resample::resize2d(x, r, shape, pool),
-        Op::Pad { pads, mode } => resample::pad(x, pads, *mode, shape, pool),
+        Op::Resize(r) => resample::resize2d(x, r, shape, output),
+        Op::Pad { pads, mode } => resample::pad(x, pads, *mode, shape, output),
         // Integer maths only happens at plan time (shape arithmetic): candle's generic ops do it.
         Op::Binary(kind) if x.dtype() != DType::F32 || inputs[1].dtype() != DType::F32 => {
             let y = inputs[1];
@@ -68,23 +74,23 @@ pub fn eval(op: &Op, inputs: &[&Tensor], shape: &[usize], pool: &BufferPool) -> 
                 BinaryKind::Div => x.broadcast_div(y),
             }
         }
-        Op::Binary(kind) => elementwise::binary(x, inputs[1], *kind, shape, pool),
+        Op::Binary(kind) => elementwise::binary(x, inputs[1], *kind, shape, output),
         Op::Unary(UnaryKind::Neg) if x.dtype() != DType::F32 => x.neg(),
         Op::Unary(UnaryKind::Abs) if x.dtype() != DType::F32 => x.abs(),
         Op::Unary(kind) => match *kind {
-            UnaryKind::Activation(a) => elementwise::activation(x, a, pool),
-            UnaryKind::Erf => elementwise::unary(x, pool, crate::ops::erf),
-            UnaryKind::Sqrt => elementwise::unary(x, pool, f32::sqrt),
-            UnaryKind::Exp => elementwise::unary(x, pool, f32::exp),
-            UnaryKind::Neg => elementwise::unary(x, pool, |v| -v),
-            UnaryKind::Abs => elementwise::unary(x, pool, f32::abs),
-            UnaryKind::Reciprocal => elementwise::unary(x, pool, f32::recip),
-            UnaryKind::Powf(e) if e == 2.0 => elementwise::unary(x, pool, |v| v * v),
-            UnaryKind::Powf(e) if e == 0.5 => elementwise::unary(x, pool, f32::sqrt),
-            UnaryKind::Powf(e) => elementwise::unary(x, pool, move |v| v.powf(e)),
+            UnaryKind::Activation(a) => elementwise::activation(x, a, output),
+            UnaryKind::Erf => elementwise::unary(x, output, crate::ops::erf),
+            UnaryKind::Sqrt => elementwise::unary(x, output, f32::sqrt),
+            UnaryKind::Exp => elementwise::unary(x, output, f32::exp),
+            UnaryKind::Neg => elementwise::unary(x, output, |v| -v),
+            UnaryKind::Abs => elementwise::unary(x, output, f32::abs),
+            UnaryKind::Reciprocal => elementwise::unary(x, output, f32::recip),
+            UnaryKind::Powf(e) if e == 2.0 => elementwise::unary(x, output, |v| v * v),
+            UnaryKind::Powf(e) if e == 0.5 => elementwise::unary(x, output, f32::sqrt),
+            UnaryKind::Powf(e) => elementwise::unary(x, output, move |v| v.powf(e)),
         },
-        Op::MatMul => matmul(x, inputs[1], shape, pool),
-        Op::Softmax { outer, len, inner } => elementwise::softmax(x, *outer, *len, *inner, pool),
+        Op::MatMul => matmul(x, inputs[1], shape, output),
+        Op::Softmax { outer, len, inner } => elementwise::softmax(x, *outer, *len, *inner, output),
         Op::Reduce { kind, axes } => {
             let count: usize = axes.iter().map(|&a| x.dims()[a]).product();
             let mut t = x.clone();
@@ -98,7 +104,7 @@ pub fn eval(op: &Op, inputs: &[&Tensor], shape: &[usize], pool: &BufferPool) -> 
         }
         Op::Transpose { perm } => x.permute(perm.as_slice())?.contiguous(),
         Op::Reshape => x.reshape(shape),
-        Op::Concat { axis } if inputs.iter().all(|t| t.dtype() == DType::F32) => elementwise::concat(inputs, *axis, shape, pool),
+        Op::Concat { axis } if inputs.iter().all(|t| t.dtype() == DType::F32) => elementwise::concat(inputs, *axis, shape, output),
         Op::Concat { axis } => Tensor::cat(inputs, *axis),
         Op::Slice { ranges } => {
             let mut t = x.clone();
@@ -119,15 +125,15 @@ pub fn eval(op: &Op, inputs: &[&Tensor], shape: &[usize], pool: &BufferPool) -> 
             let idx: Vec<u32> = indices.iter().map(|&i| i as u32).collect();
             x.index_select(&Tensor::new(idx.as_slice(), &Device::Cpu)?, *axis)?.reshape(shape)
         }
-        Op::InstanceNorm { epsilon } => elementwise::instance_norm(x, inputs[1], inputs[2], *epsilon, pool),
-        Op::ChannelAffine => elementwise::channel_affine(x, inputs[1], inputs[2], pool),
+        Op::InstanceNorm { epsilon } => elementwise::instance_norm(x, inputs[1], inputs[2], *epsilon, output),
+        Op::ChannelAffine => elementwise::channel_affine(x, inputs[1], inputs[2], output),
         Op::Cast(dtype) => x.to_dtype(*dtype),
     }
 }
 
 /// On the packed micro-kernels when b is one matrix or one per batch of a (candle's matmul sees
 /// one thread on wasm); candle's broadcasting matmul otherwise.
-fn matmul(a: &Tensor, b: &Tensor, shape: &[usize], pool: &BufferPool) -> candle_core::Result<Tensor> {
+fn matmul(a: &Tensor, b: &Tensor, shape: &[usize], output: &OutputBuffer) -> candle_core::Result<Tensor> {
     let (ad, bd) = (a.dims(), b.dims());
     let rank = ad.len();
     let (m, k, n) = (ad[rank - 2], ad[rank - 1], bd[bd.len() - 1]);
@@ -139,7 +145,7 @@ fn matmul(a: &Tensor, b: &Tensor, shape: &[usize], pool: &BufferPool) -> candle_
     let len = batch * m * n;
     let out = with_f32(a, |a| {
         with_f32(b, |b| {
-            let mut out = pool.take(len);
+            let mut out = output.take(len);
             packed::matmul(a, b, [batch, m, k, n], b_batched && batch > 1, &mut out.spare_capacity_mut()[..len]);
             // SAFETY: matmul initialised all `len` elements.
             unsafe { out.set_len(len) };
@@ -191,12 +197,12 @@ pub(crate) fn column_taps(win: &crate::ops::Window, width: usize, out_width: usi
         .collect()
 }
 
-/// A buffer of `len` floats from `pool`, written by `fill(start, chunk)` for each chunk of `chunk` floats
+/// `output`'s buffer for `len` floats, written by `fill(start, chunk)` for each chunk of `chunk` floats
 /// (`start` its offset) over rayon. Each task zeroes its own chunk first, in cache: a buffer
 /// zeroed up front costs one thread a pass over all of it before any work starts.
-pub(crate) fn par_filled(pool: &BufferPool, len: usize, chunk: usize, fill: impl Fn(usize, &mut [f32]) + Sync + Send) -> Vec<f32> {
+pub(crate) fn par_filled(output: &OutputBuffer, len: usize, chunk: usize, fill: impl Fn(usize, &mut [f32]) + Sync + Send) -> Vec<f32> {
     let chunk = chunk.max(1);
-    let mut out = pool.take(len);
+    let mut out = output.take(len);
     if len <= chunk {
         out.resize(len, 0.0);
         fill(0, &mut out);

@@ -4,7 +4,7 @@
 use candle_core::Tensor;
 use rayon::prelude::*;
 
-use super::{column_taps, par_filled, tensor_from, with_f32, BufferPool};
+use super::{column_taps, par_filled, tensor_from, with_f32, OutputBuffer};
 use crate::ops::{CoordinateTransform, NearestRounding, PadMode, PoolKind, Resize, ResizeMode, Window};
 
 fn planes(x: &Tensor) -> (usize, usize) {
@@ -14,7 +14,7 @@ fn planes(x: &Tensor) -> (usize, usize) {
 
 /// Row by row: each window tap is one pass over the output row whose columns read inside the
 /// input, so the inner loops carry no bounds checks and, at stride 1, vectorise.
-pub fn pool2d(x: &Tensor, kind: PoolKind, win: &Window, shape: &[usize], pool: &BufferPool) -> candle_core::Result<Tensor> {
+pub fn pool2d(x: &Tensor, kind: PoolKind, win: &Window, shape: &[usize], output: &OutputBuffer) -> candle_core::Result<Tensor> {
     let (h, w) = planes(x);
     let (oh, ow) = (shape[2], shape[3]);
     let [kh, kw] = win.kernel;
@@ -28,7 +28,7 @@ pub fn pool2d(x: &Tensor, kind: PoolKind, win: &Window, shape: &[usize], pool: &
         inside_columns[first..last].iter_mut().for_each(|n| *n += 1);
     }
     let out = with_f32(x, |x| {
-        par_filled(pool, shape.iter().product(), oh * ow, |start, dst| {
+        par_filled(output, shape.iter().product(), oh * ow, |start, dst| {
             let src = &x[start / (oh * ow) * h * w..][..h * w];
             for (oy, row) in dst.chunks_exact_mut(ow).enumerate() {
                 row.fill(if kind == PoolKind::Max { f32::NEG_INFINITY } else { 0.0 });
@@ -131,7 +131,7 @@ fn axis_taps(r: &Resize, axis: usize, input: usize, output: usize) -> Vec<(usize
         .collect()
 }
 
-pub fn resize2d(x: &Tensor, r: &Resize, shape: &[usize], pool: &BufferPool) -> candle_core::Result<Tensor> {
+pub fn resize2d(x: &Tensor, r: &Resize, shape: &[usize], output: &OutputBuffer) -> candle_core::Result<Tensor> {
     let (h, w) = planes(x);
     let (oh, ow) = (shape[2], shape[3]);
     let ys = axis_taps(r, 0, h, oh);
@@ -140,7 +140,7 @@ pub fn resize2d(x: &Tensor, r: &Resize, shape: &[usize], pool: &BufferPool) -> c
     // Nearest upsampling by two, the common case, as a doubling that vectorises, where a gather does not.
     let doubled_columns = nearest_columns && xs.iter().enumerate().all(|(o, &(x0, ..))| x0 == o / 2);
     let out = with_f32(x, |x| {
-        par_filled(pool, shape.iter().product(), oh * ow, |start, dst| {
+        par_filled(output, shape.iter().product(), oh * ow, |start, dst| {
             let src = &x[start / (oh * ow) * h * w..][..h * w];
             let mut blended = vec![0f32; w];
             for (oy, &(y0, y1, fy)) in ys.iter().enumerate() {
@@ -195,7 +195,7 @@ fn pad_source(o: usize, before: usize, len: usize, mode: PadMode) -> Option<usiz
     }
 }
 
-pub fn pad(x: &Tensor, pads: &[[usize; 2]], mode: PadMode, shape: &[usize], pool: &BufferPool) -> candle_core::Result<Tensor> {
+pub fn pad(x: &Tensor, pads: &[[usize; 2]], mode: PadMode, shape: &[usize], output: &OutputBuffer) -> candle_core::Result<Tensor> {
     let dims = x.dims().to_vec();
     let rank = dims.len();
     let fill = if let PadMode::Constant(v) = mode { v } else { 0.0 };
@@ -205,7 +205,7 @@ pub fn pad(x: &Tensor, pads: &[[usize; 2]], mode: PadMode, shape: &[usize], pool
     // The row's interior is one copy; only the padded edges go column by column.
     let interior = pads[last][0].min(row_len)..(pads[last][0] + dims[last]).min(row_len);
     let out = with_f32(x, |x| {
-        par_filled(pool, shape.iter().product(), row_len, |start, dst| {
+        par_filled(output, shape.iter().product(), row_len, |start, dst| {
             // Decompose the output row index into leading coordinates and map each to its source.
             let mut rest = start / row_len.max(1);
             let mut src_row = 0usize;
