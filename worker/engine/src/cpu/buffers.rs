@@ -41,7 +41,7 @@ pub struct OutputBuffer<'a> {
 }
 
 impl OutputBuffer<'_> {
-    /// A buffer of new memory, for values the plan assigned none (plan-time folding, outputs).
+    /// New memory for every call: plan-time folding, before there is a plan to assign buffers.
     pub(crate) fn fresh() -> OutputBuffer<'static> {
         OutputBuffer { arena: None, taken: Cell::new(false) }
     }
