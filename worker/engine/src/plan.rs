@@ -1073,13 +1073,13 @@ impl<'m> Planner<'m> {
         }
         // Greedy by size: each lifetime, largest first, joins the first buffer free for all of it.
         let made_at: HashMap<usize, usize> = steps.iter().enumerate().map(|(i, s)| (s.output, i)).collect();
-        let mut lifetimes: Vec<(usize, usize, usize)> = buffer_end
+        let mut lifetimes: Vec<(usize, usize, usize, usize)> = buffer_end
             .into_iter()
-            .filter_map(|(slot, end)| end.map(|last| (made_at[&slot], last, steps[made_at[&slot]].shape.iter().product::<usize>())))
+            .filter_map(|(slot, end)| end.map(|last| (slot, made_at[&slot], last, steps[made_at[&slot]].shape.iter().product::<usize>())))
             .collect();
-        lifetimes.sort_by_key(|&(first, _, len)| (std::cmp::Reverse(len), first));
+        lifetimes.sort_by_key(|&(_, first, _, len)| (std::cmp::Reverse(len), first));
         let mut buffers: Vec<(usize, Vec<(usize, usize)>)> = Vec::new();
-        for (first, last, len) in lifetimes {
+        for (slot, first, last, len) in lifetimes {
             let id = match buffers.iter().position(|(_, lives)| lives.iter().all(|&(f, l)| last < f || l < first)) {
                 Some(id) => id,
                 None => {
@@ -1089,7 +1089,6 @@ impl<'m> Planner<'m> {
             };
             buffers[id].1.push((first, last));
             steps[first].buffer = Some(id);
-            let slot = steps[first].output;
             steps[last].recycle.push((slot, id));
         }
         for step in &mut steps {

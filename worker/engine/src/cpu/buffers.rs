@@ -1,7 +1,8 @@
 //! The activation buffers of one session, as the plan assigned them (`Plan::buffers`): each step
 //! writes its output into its assigned buffer, and the session hands the buffer back once no later
 //! step reads it (`Step::recycle`). Runs after the first allocate nothing, and a large output lands
-//! in pages already mapped rather than fresh ones the OS must zero.
+//! in pages already mapped rather than fresh ones the OS must zero. Kernels' working space is
+//! kept per thread (`with_scratch`).
 
 use std::cell::Cell;
 use std::sync::{Mutex, PoisonError};
@@ -81,4 +82,21 @@ impl InplaceOp1 for Reclaim<'_> {
         }
         Ok(())
     }
+}
+
+thread_local! {
+    /// Each thread's kernel scratch, kept from op to op.
+    static SCRATCH: Cell<Vec<f32>> = const { Cell::new(Vec::new()) };
+}
+
+/// Calls `f` with `len` floats of this thread's scratch, as earlier tasks left them (zero where
+/// new), then keeps them for the next task: kernels' working space allocates only while it grows.
+pub(crate) fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
+    let mut scratch = SCRATCH.take();
+    if scratch.len() < len {
+        scratch.resize(len, 0.0);
+    }
+    let result = f(&mut scratch[..len]);
+    SCRATCH.set(scratch);
+    result
 }

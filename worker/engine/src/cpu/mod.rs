@@ -9,7 +9,7 @@ mod resample;
 mod winograd;
 
 pub use buffers::BufferArena;
-pub(crate) use buffers::OutputBuffer;
+pub(crate) use buffers::{with_scratch, OutputBuffer};
 pub use conv::pack_weights as pack_conv_weights;
 use candle_core::{DType, Device, Storage, Tensor};
 use rayon::prelude::*;

@@ -7,7 +7,7 @@
 
 use rayon::prelude::*;
 
-use super::SharedMut;
+use super::{with_scratch, SharedMut};
 use crate::ops::{Activation, Conv, ERF_P, ERF_Q};
 
 /// Output channels per weight panel: the micro-kernels' register rows. On wasm, engines map
@@ -784,79 +784,85 @@ pub fn conv2d_packed(
         let (ni, gi) = (job / g, job % g);
         let x_group = &x[(ni * c + gi * cg) * h * w..][..cg * h * w];
         let group_weights = &panels[gi * group_panels * k * PANEL_ROWS..][..group_panels * k * PANEL_ROWS];
-        let mut scratch = vec![0f32; tile_range.len() * pass_depth * nr];
-        let mut k0 = 0;
-        while k0 < k {
-            let k1 = (k0 + pass_depth).min(k);
-            let depth = k1 - k0;
-            let packed_tiles: Vec<(usize, usize)> =
-                tile_range.clone().enumerate().filter(|&(_, t)| direct_origin(t).is_none()).map(|(i, t)| (t * nr, i)).collect();
-            pack_patches(x_group, &geometry, plane, &packed_tiles, k0..k1, nr, &mut scratch);
-            // Where each tile's patches are read: straight from the input, or packed into scratch.
-            let source = |i: usize, t: usize| -> (*const f32, *const u32) {
-                match direct_origin(t) {
-                    Some(origin) => (x_group[origin..].as_ptr(), direct_offsets[k0..].as_ptr()),
-                    None => (scratch[i * depth * nr..].as_ptr(), packed_offsets.as_ptr()),
-                }
-            };
-            for p in panel_range.clone() {
-                let rows = PANEL_ROWS.min(mg - p * PANEL_ROWS);
-                let m0 = gi * mg + p * PANEL_ROWS;
-                // The residual is added after the activation: by the kernel after a clamp, else below.
-                let tile_residual = match residual {
-                    Some(r) if after.is_none() => r[(ni * m + m0) * plane..].as_ptr(),
-                    _ => std::ptr::null(),
-                };
-                let epilogue = (k1 == k).then(|| Epilogue {
-                    bias: std::array::from_fn(|r| match bias {
-                        Some(b) if r < rows => b[m0 + r],
-                        _ => 0.0,
-                    }),
-                    low,
-                    high,
-                    residual: tile_residual,
-                });
-                let a = group_weights[(p * k + k0) * PANEL_ROWS..].as_ptr();
-                for (i, t) in tile_range.clone().enumerate() {
-                    let first = t * nr;
-                    let cols = nr.min(plane - first);
-                    let (b, b_offsets) = source(i, t);
-                    // SAFETY: rows m0..m0+rows and columns first..first+cols of the output are
-                    // this task's alone; `nr` floats are readable at `b` plus each of `depth` offsets.
-                    unsafe {
-                        let c_ptr = dst.ptr().add((ni * m + m0) * plane + first);
-                        let epilogue = epilogue.map(|e| Epilogue { residual: if e.residual.is_null() { e.residual } else { e.residual.add(first) }, ..e });
-                        (kernel.run)(&Tile {
-                            depth,
-                            a,
-                            b,
-                            b_offsets,
-                            c: c_ptr,
-                            c_stride: plane,
-                            rows,
-                            cols,
-                            accumulate: k0 > 0,
-                            epilogue,
-                        });
+        // Every packed tile's rows are written before they are read, so the scratch needs no zeroing.
+        with_scratch(tile_range.len() * pass_depth * nr, |scratch| {
+            let mut k0 = 0;
+            while k0 < k {
+                let k1 = (k0 + pass_depth).min(k);
+                let depth = k1 - k0;
+                let packed_tiles: Vec<(usize, usize)> =
+                    tile_range.clone().enumerate().filter(|&(_, t)| direct_origin(t).is_none()).map(|(i, t)| (t * nr, i)).collect();
+                pack_patches(x_group, &geometry, plane, &packed_tiles, k0..k1, nr, scratch);
+                // Where each tile's patches are read: straight from the input, or packed into scratch.
+                let source = |i: usize, t: usize| -> (*const f32, *const u32) {
+                    match direct_origin(t) {
+                        Some(origin) => (x_group[origin..].as_ptr(), direct_offsets[k0..].as_ptr()),
+                        None => (scratch[i * depth * nr..].as_ptr(), packed_offsets.as_ptr()),
                     }
-                }
-                // Activations beyond a clamp (GELU, sigmoid, ...) run once over each output row's
-                // stretch of the block, still in cache: long loops vectorise, per-tile calls do not.
-                if let (Some(activation), true) = (after, k1 == k) {
-                    let (start, end) = (tile_range.start * nr, (tile_range.end * nr).min(plane));
-                    for r in 0..rows {
-                        // SAFETY: these columns of this panel's rows are this task's alone, all written above.
-                        let written = unsafe { std::slice::from_raw_parts_mut(dst.ptr().add((ni * m + m0 + r) * plane + start), end - start) };
-                        activate(activation, written);
-                        if let Some(residual) = residual {
-                            let residual = &residual[(ni * m + m0 + r) * plane + start..][..end - start];
-                            written.iter_mut().zip(residual).for_each(|(v, r)| *v += r);
+                };
+                for p in panel_range.clone() {
+                    let rows = PANEL_ROWS.min(mg - p * PANEL_ROWS);
+                    let m0 = gi * mg + p * PANEL_ROWS;
+                    // The residual is added after the activation: by the kernel after a clamp, else below.
+                    let tile_residual = match residual {
+                        Some(r) if after.is_none() => r[(ni * m + m0) * plane..].as_ptr(),
+                        _ => std::ptr::null(),
+                    };
+                    let epilogue = (k1 == k).then(|| Epilogue {
+                        bias: std::array::from_fn(|r| match bias {
+                            Some(b) if r < rows => b[m0 + r],
+                            _ => 0.0,
+                        }),
+                        low,
+                        high,
+                        residual: tile_residual,
+                    });
+                    let a = group_weights[(p * k + k0) * PANEL_ROWS..].as_ptr();
+                    for (i, t) in tile_range.clone().enumerate() {
+                        let first = t * nr;
+                        let cols = nr.min(plane - first);
+                        let (b, b_offsets) = source(i, t);
+                        // SAFETY: rows m0..m0+rows and columns first..first+cols of the output are
+                        // this task's alone; `nr` floats are readable at `b` plus each of `depth` offsets.
+                        unsafe {
+                            let c_ptr = dst.ptr().add((ni * m + m0) * plane + first);
+                            let epilogue = epilogue.map(|e| Epilogue {
+                                residual: if e.residual.is_null() { e.residual } else { e.residual.add(first) },
+                                ..e
+                            });
+                            (kernel.run)(&Tile {
+                                depth,
+                                a,
+                                b,
+                                b_offsets,
+                                c: c_ptr,
+                                c_stride: plane,
+                                rows,
+                                cols,
+                                accumulate: k0 > 0,
+                                epilogue,
+                            });
+                        }
+                    }
+                    // Activations beyond a clamp (GELU, sigmoid, ...) run once over each output row's
+                    // stretch of the block, still in cache: long loops vectorise, per-tile calls do not.
+                    if let (Some(activation), true) = (after, k1 == k) {
+                        let (start, end) = (tile_range.start * nr, (tile_range.end * nr).min(plane));
+                        for r in 0..rows {
+                            // SAFETY: these columns of this panel's rows are this task's alone, all written above.
+                            let at = (ni * m + m0 + r) * plane + start;
+                            let written = unsafe { std::slice::from_raw_parts_mut(dst.ptr().add(at), end - start) };
+                            activate(activation, written);
+                            if let Some(residual) = residual {
+                                let residual = &residual[(ni * m + m0 + r) * plane + start..][..end - start];
+                                written.iter_mut().zip(residual).for_each(|(v, r)| *v += r);
+                            }
                         }
                     }
                 }
+                k0 = k1;
             }
-            k0 = k1;
-        }
+        });
     };
     split.run(run);
 }

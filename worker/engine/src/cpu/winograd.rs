@@ -7,7 +7,7 @@ use rayon::prelude::*;
 
 use super::conv::finish_row;
 use super::packed::{self, PANEL_ROWS};
-use super::SharedMut;
+use super::{with_scratch, SharedMut};
 use crate::ops::Conv;
 
 /// Transformed values per tile: a 4x4 grid, one matrix product each.
@@ -42,20 +42,40 @@ pub fn transform_weights(w: &[f32], m: usize, c: usize) -> Vec<f32> {
     points.chunks_exact(m * c).flat_map(|p| packed::pack_weights(p, m, c, 1)).collect()
 }
 
-/// Buffers one task reuses from block to block.
-struct Scratch {
+/// The working space one task reuses from block to block, carved from the thread's scratch.
+struct Scratch<'s> {
     /// Transformed input [POINTS][c][width].
-    v: Vec<f32>,
+    v: &'s mut [f32],
     /// Products [POINTS][panels * PANEL_ROWS][width].
-    products: Vec<f32>,
+    products: &'s mut [f32],
     /// Four input rows, then their vertical transforms, each `2 * width + 2` wide.
-    rows: Vec<f32>,
-    sums: Vec<f32>,
-    even: Vec<f32>,
-    odd: Vec<f32>,
+    rows: &'s mut [f32],
+    sums: &'s mut [f32],
+    even: &'s mut [f32],
+    odd: &'s mut [f32],
     /// The output transform down the points' rows [4][width], then one output row of the block.
-    columns: Vec<f32>,
-    out_row: Vec<f32>,
+    columns: &'s mut [f32],
+    out_row: &'s mut [f32],
+}
+
+impl<'s> Scratch<'s> {
+    /// The parts' lengths for `c` input channels, `product_rows` rows of products and blocks of `width` tiles.
+    fn lengths(c: usize, product_rows: usize, width: usize) -> [usize; 8] {
+        let row_len = 2 * width + 2;
+        [POINTS * c * width, POINTS * product_rows * width, 4 * row_len, 4 * row_len, width + 1, width + 1, 4 * width, 2 * width]
+    }
+
+    /// Left unzeroed: each block writes every value it uses. The transformed input's columns past a
+    /// short block's tiles keep older values, but only feed products that are never read.
+    fn carve(space: &'s mut [f32], lengths: [usize; 8]) -> Self {
+        let mut rest = space;
+        let [v, products, rows, sums, even, odd, columns, out_row] = lengths.map(|len| {
+            let (part, tail) = std::mem::take(&mut rest).split_at_mut(len);
+            rest = tail;
+            part
+        });
+        Scratch { v, products, rows, sums, even, odd, columns, out_row }
+    }
 }
 
 /// The conv of `x` [n, c, h, w] with weights from `transform_weights`, initialising every element
@@ -93,16 +113,7 @@ pub fn conv2d(
     let row_len = 2 * width + 2;
     let dst = SharedMut::uninit(out);
 
-    let new_scratch = || Scratch {
-        v: vec![0.0; POINTS * c * width],
-        products: vec![0.0; POINTS * panels * PANEL_ROWS * width],
-        rows: vec![0.0; 4 * row_len],
-        sums: vec![0.0; 4 * row_len],
-        even: vec![0.0; width + 1],
-        odd: vec![0.0; width + 1],
-        columns: vec![0.0; 4 * width],
-        out_row: vec![0.0; 2 * width],
-    };
+    let lengths = Scratch::lengths(c, panels * PANEL_ROWS, width);
     let run = |s: &mut Scratch, block: usize| {
         let (ni, rest) = (block / (tiles_y * spans), block % (tiles_y * spans));
         let (ty, tx0) = (rest / spans, rest % spans * width);
@@ -218,8 +229,10 @@ pub fn conv2d(
     let blocks = n * tiles_y * spans;
     let tasks = wanted.min(blocks);
     let task = |t: usize| {
-        let mut scratch = new_scratch();
-        (t * blocks / tasks..(t + 1) * blocks / tasks).for_each(|block| run(&mut scratch, block));
+        with_scratch(lengths.iter().sum(), |space| {
+            let mut scratch = Scratch::carve(space, lengths);
+            (t * blocks / tasks..(t + 1) * blocks / tasks).for_each(|block| run(&mut scratch, block));
+        })
     };
     if tasks > 1 {
         (0..tasks).into_par_iter().for_each(task);
