@@ -112,7 +112,8 @@ fn time_onnxruntime(python: &str, model: &Path, inputs: &Path, case: &Case, thre
 
 fn main() {
     let python = std::env::var("LANTERN_PYTHON").unwrap_or_else(|_| "python3".into());
-    let only: Option<Vec<String>> = std::env::var("LANTERN_BENCH_ONLY").ok().map(|s| s.split(',').map(String::from).collect());
+    let only: Option<Vec<String>> =
+        std::env::var("LANTERN_BENCH_ONLY").ok().map(|s| s.split(',').map(String::from).collect());
     let max_threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let thread_counts: Vec<usize> = if max_threads > 1 { vec![1, max_threads] } else { vec![1] };
     let scratch = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("bench-inputs");

@@ -13,7 +13,8 @@ use lantern_tools::image_to_text::{NetworkSpec, TextReader};
 use lantern_tools::input::decode;
 
 /// Detector and recogniser of each pipeline timed; the orientation classifier is shared.
-const PIPELINES: &[(&str, &str)] = &[("ppocrv6-tiny-det", "ppocrv6-tiny-rec"), ("ppocrv6-small-det", "ppocrv6-small-rec")];
+const PIPELINES: &[(&str, &str)] =
+    &[("ppocrv6-tiny-det", "ppocrv6-tiny-rec"), ("ppocrv6-small-det", "ppocrv6-small-rec")];
 const CLASSIFIER: &str = "ppocr-cls";
 const IMAGE: &str = "ocr/rust-paragraph.png";
 const RUNS: usize = 5;
@@ -30,7 +31,8 @@ fn cached(manifest: &Manifest, id: &str) -> Vec<u8> {
 
 fn reader(manifest: &Manifest, det: &str, rec: &str) -> TextReader<CpuBackend> {
     let (det_model, rec_model) = (manifest.model(det).expect("detector"), manifest.model(rec).expect("recogniser"));
-    let dictionary = String::from_utf8(cached(manifest, rec_model.dictionary.as_deref().expect("a dictionary"))).expect("UTF-8");
+    let dictionary =
+        String::from_utf8(cached(manifest, rec_model.dictionary.as_deref().expect("a dictionary"))).expect("UTF-8");
     let (det_onnx, rec_onnx, cls_onnx) = (cached(manifest, det), cached(manifest, rec), cached(manifest, CLASSIFIER));
     let cls = NetworkSpec::of(&cls_onnx, manifest.model(CLASSIFIER).expect("classifier"));
     let (det, rec) = (NetworkSpec::of(&det_onnx, det_model), NetworkSpec::of(&rec_onnx, rec_model));
@@ -78,7 +80,8 @@ fn main() {
     let max_threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let thread_counts: Vec<usize> = if max_threads > 1 { vec![1, max_threads] } else { vec![1] };
     let manifest = Manifest::load_default().expect("models manifest");
-    let models = manifest.entry(CLASSIFIER).expect("classifier").cached_path().parent().expect("the cache folder").to_path_buf();
+    let models =
+        manifest.entry(CLASSIFIER).expect("classifier").cached_path().parent().expect("the cache folder").to_path_buf();
 
     println!("| pipeline | image | threads | Lantern ms | onnxruntime + PaddleOCR steps ms | Lantern/ORT |");
     println!("|---|---|---|---|---|---|");

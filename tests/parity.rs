@@ -40,7 +40,8 @@ fn max_abs_error(name: &str) -> f32 {
     let arrays: HashMap<String, Tensor> = Tensor::read_npz(&npz).expect("reference npz reads").into_iter().collect();
     let array = |key: String| arrays.get(&key).unwrap_or_else(|| panic!("{key} missing from {}", npz.display()));
     let inputs: Vec<Tensor> = case.inputs.iter().map(|n| array(format!("in.{n}")).clone()).collect();
-    let shapes: Vec<(&str, &[usize])> = case.inputs.iter().map(String::as_str).zip(inputs.iter().map(|t| t.dims())).collect();
+    let shapes: Vec<(&str, &[usize])> =
+        case.inputs.iter().map(String::as_str).zip(inputs.iter().map(|t| t.dims())).collect();
     let outputs: Vec<&str> = case.outputs.iter().map(String::as_str).collect();
     let plan = model.plan(&shapes, Some(&outputs)).expect("plan");
     let session = Session::new(plan, CpuBackend).expect("session");

@@ -42,48 +42,27 @@ struct Chunk {
 fn chunk_paths(index_bytes: &[u8], index: &str, resource: &str) -> Result<Vec<String>> {
     let mut resources: HashMap<String, ChunkedResource> =
         serde_json::from_slice(index_bytes).with_context(|| format!("parsing {index}"))?;
-    let resource_chunks = resources
-        .remove(resource)
-        .with_context(|| format!("{index} lists no `{resource}`"))?;
+    let resource_chunks = resources.remove(resource).with_context(|| format!("{index} lists no `{resource}`"))?;
     let folder = index.rsplit_once('/').map_or("", |(folder, _)| folder);
     let mut end = 0;
     let mut paths = Vec::new();
     for chunk in resource_chunks.chunks {
         // Offsets must tile the resource, or concatenating the chunks would not rebuild it.
-        ensure!(
-            chunk.offsets[0] == end,
-            "{index}: `{resource}` chunks are not contiguous at byte {end}"
-        );
+        ensure!(chunk.offsets[0] == end, "{index}: `{resource}` chunks are not contiguous at byte {end}");
         end = chunk.offsets[1];
-        ensure!(
-            chunk.hash.chars().all(|c| c.is_ascii_alphanumeric()),
-            "{index}: odd chunk name `{}`",
-            chunk.hash
-        );
-        paths.push(if folder.is_empty() {
-            chunk.hash
-        } else {
-            format!("{folder}/{}", chunk.hash)
-        });
+        ensure!(chunk.hash.chars().all(|c| c.is_ascii_alphanumeric()), "{index}: odd chunk name `{}`", chunk.hash);
+        paths.push(if folder.is_empty() { chunk.hash } else { format!("{folder}/{}", chunk.hash) });
     }
     if let Some(size) = resource_chunks.size {
-        ensure!(
-            size == end,
-            "{index}: `{resource}` is {size} bytes but its chunks end at {end}"
-        );
+        ensure!(size == end, "{index}: `{resource}` is {size} bytes but its chunks end at {end}");
     }
     Ok(paths)
 }
 
 /// The contents of each of `names` inside the archive, in the order asked.
 fn read_files(archive: &Path, names: &[&str]) -> Result<Vec<Vec<u8>>> {
-    let file_name = archive
-        .file_name()
-        .and_then(|name| name.to_str())
-        .unwrap_or_default();
-    let file = BufReader::new(
-        File::open(archive).with_context(|| format!("opening {}", archive.display()))?,
-    );
+    let file_name = archive.file_name().and_then(|name| name.to_str()).unwrap_or_default();
+    let file = BufReader::new(File::open(archive).with_context(|| format!("opening {}", archive.display()))?);
     let found = if file_name.ends_with(".whl") || file_name.ends_with(".zip") {
         read_zip(file, names)
     } else if file_name.ends_with(".tar.gz") || file_name.ends_with(".tgz") {
@@ -99,9 +78,7 @@ fn read_zip(file: BufReader<File>, names: &[&str]) -> Result<Vec<Vec<u8>>> {
     names
         .iter()
         .map(|name| {
-            let mut member = zip
-                .by_name(name)
-                .with_context(|| format!("no `{name}` in the archive"))?;
+            let mut member = zip.by_name(name).with_context(|| format!("no `{name}` in the archive"))?;
             let mut bytes = Vec::with_capacity(member.size() as usize);
             member.read_to_end(&mut bytes)?;
             Ok(bytes)
@@ -111,8 +88,7 @@ fn read_zip(file: BufReader<File>, names: &[&str]) -> Result<Vec<Vec<u8>>> {
 
 /// One pass over the tarball, keeping the members asked for.
 fn read_tar_gz(file: BufReader<File>, names: &[&str]) -> Result<Vec<Vec<u8>>> {
-    let mut wanted: HashMap<&str, Option<Vec<u8>>> =
-        names.iter().map(|name| (*name, None)).collect();
+    let mut wanted: HashMap<&str, Option<Vec<u8>>> = names.iter().map(|name| (*name, None)).collect();
     let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(file));
     for member in tar.entries()? {
         let mut member = member?;
@@ -125,12 +101,7 @@ fn read_tar_gz(file: BufReader<File>, names: &[&str]) -> Result<Vec<Vec<u8>>> {
     }
     names
         .iter()
-        .map(|name| {
-            wanted
-                .get_mut(name)
-                .and_then(Option::take)
-                .with_context(|| format!("no `{name}` in the archive"))
-        })
+        .map(|name| wanted.get_mut(name).and_then(Option::take).with_context(|| format!("no `{name}` in the archive")))
         .collect()
 }
 
@@ -140,10 +111,7 @@ mod tests {
 
     fn tarball(dir: &Path, members: &[(&str, &[u8])]) -> std::path::PathBuf {
         let path = dir.join("package-1.0.0.tgz");
-        let gz = flate2::write::GzEncoder::new(
-            File::create(&path).unwrap(),
-            flate2::Compression::fast(),
-        );
+        let gz = flate2::write::GzEncoder::new(File::create(&path).unwrap(), flate2::Compression::fast());
         let mut tar = tar::Builder::new(gz);
         for (name, bytes) in members {
             let mut header = tar::Header::new_gnu();
@@ -158,27 +126,17 @@ mod tests {
     #[test]
     fn chunked_resource_is_rebuilt_in_index_order() {
         let dir = tempfile::tempdir().unwrap();
-        let index = br#"{"/models/m": {"chunks": [{"hash": "b2", "offsets": [0, 3]}, {"hash": "a1", "offsets": [3, 5]}]}}"#;
+        let index =
+            br#"{"/models/m": {"chunks": [{"hash": "b2", "offsets": [0, 3]}, {"hash": "a1", "offsets": [3, 5]}]}}"#;
         let archive = tarball(
             dir.path(),
-            &[
-                ("package/dist/a1", b"de"),
-                ("package/dist/b2", b"abc"),
-                ("package/dist/resources.json", index),
-            ],
+            &[("package/dist/a1", b"de"), ("package/dist/b2", b"abc"), ("package/dist/resources.json", index)],
         );
-        let location = Location::Chunks {
-            index: "package/dist/resources.json".into(),
-            resource: "/models/m".into(),
-        };
+        let location = Location::Chunks { index: "package/dist/resources.json".into(), resource: "/models/m".into() };
         assert_eq!(extract(&archive, &location).unwrap(), b"abcde");
-        let file = Location::File {
-            path: "package/dist/a1".into(),
-        };
+        let file = Location::File { path: "package/dist/a1".into() };
         assert_eq!(extract(&archive, &file).unwrap(), b"de");
-        let missing = Location::File {
-            path: "package/dist/c3".into(),
-        };
+        let missing = Location::File { path: "package/dist/c3".into() };
         assert!(extract(&archive, &missing).is_err());
     }
 

@@ -17,11 +17,7 @@ use crate::manifest::{Entry, Registry};
 /// # Panics
 /// If none of those variables is set.
 pub fn cache_dir() -> PathBuf {
-    let var = |name| {
-        std::env::var_os(name)
-            .filter(|value| !value.is_empty())
-            .map(PathBuf::from)
-    };
+    let var = |name| std::env::var_os(name).filter(|value| !value.is_empty()).map(PathBuf::from);
     if let Some(dir) = var("LANTERN_CACHE") {
         dir
     } else if let Some(dir) = var("XDG_CACHE_HOME") {
@@ -29,9 +25,7 @@ pub fn cache_dir() -> PathBuf {
     } else if let Some(home) = var("HOME") {
         home.join(".cache").join("lantern")
     } else {
-        panic!(
-            "set LANTERN_CACHE, XDG_CACHE_HOME or HOME to say where Lantern's models are cached"
-        );
+        panic!("set LANTERN_CACHE, XDG_CACHE_HOME or HOME to say where Lantern's models are cached");
     }
 }
 
@@ -62,11 +56,7 @@ impl Cache {
 
     /// `<root>/packages/<registry>/<package>/<archive>`; npm scopes become a folder.
     pub fn archive_path(&self, registry: Registry, package: &str, archive: &str) -> PathBuf {
-        self.root
-            .join("packages")
-            .join(registry.name())
-            .join(package)
-            .join(archive)
+        self.root.join("packages").join(registry.name()).join(package).join(archive)
     }
 
     /// The entry's cached file if it is there and still verifies.
@@ -95,8 +85,7 @@ impl Entry {
     pub fn verify_file(&self, path: &Path) -> Result<()> {
         let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
         let (sha256, size) = digest_reader::<Sha256>(file)?;
-        self.check_digest(&hex(&sha256), size)
-            .with_context(|| format!("checking {}", path.display()))
+        self.check_digest(&hex(&sha256), size).with_context(|| format!("checking {}", path.display()))
     }
 
     fn check_digest(&self, sha256: &str, size: u64) -> Result<()> {
@@ -139,25 +128,20 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
 
 /// Writes `path` through a temporary file beside it, so readers never see a partial file.
 #[cfg(feature = "fetch")]
-pub(crate) fn write_atomically(
-    path: &Path,
-    write: impl FnOnce(&mut File) -> Result<()>,
-) -> Result<()> {
+pub(crate) fn write_atomically(path: &Path, write: impl FnOnce(&mut File) -> Result<()>) -> Result<()> {
     let dir = path.parent().context("a cache path has a parent folder")?;
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let mut temp = tempfile::NamedTempFile::new_in(dir)
-        .with_context(|| format!("creating a file in {}", dir.display()))?;
+    let mut temp =
+        tempfile::NamedTempFile::new_in(dir).with_context(|| format!("creating a file in {}", dir.display()))?;
     write(temp.as_file_mut()).with_context(|| format!("writing {}", path.display()))?;
     // Temporary files are private to their owner; cached and published files are for anyone to read.
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        temp.as_file()
-            .set_permissions(std::fs::Permissions::from_mode(0o644))?;
+        temp.as_file().set_permissions(std::fs::Permissions::from_mode(0o644))?;
     }
     temp.as_file().sync_all()?;
-    temp.persist(path)
-        .with_context(|| format!("moving into {}", path.display()))?;
+    temp.persist(path).with_context(|| format!("moving into {}", path.display()))?;
     Ok(())
 }
 
@@ -191,14 +175,8 @@ mod tests {
         let path = dir.path().join("words.txt");
         std::fs::write(&path, b"hello\n").unwrap();
         let wrong = "ab".repeat(32);
-        let error = format!(
-            "{:#}",
-            entry_with_hash(&wrong, 6).verify_file(&path).unwrap_err()
-        );
-        assert!(
-            error.contains("words") && error.contains(&wrong) && error.contains(HELLO_SHA256),
-            "{error}"
-        );
+        let error = format!("{:#}", entry_with_hash(&wrong, 6).verify_file(&path).unwrap_err());
+        assert!(error.contains("words") && error.contains(&wrong) && error.contains(HELLO_SHA256), "{error}");
         entry_with_hash(HELLO_SHA256, 6).verify_file(&path).unwrap();
         assert!(entry_with_hash(HELLO_SHA256, 7).verify_file(&path).is_err());
     }
@@ -216,12 +194,6 @@ mod tests {
         let path = cache.store(&entry, b"hello\n").unwrap();
         assert_eq!(path, dir.path().join("models/words.txt"));
         assert_eq!(cache.verified(&entry), Some(path));
-        assert_eq!(
-            std::fs::read_dir(dir.path().join("models"))
-                .unwrap()
-                .count(),
-            1,
-            "no temporary file is left"
-        );
+        assert_eq!(std::fs::read_dir(dir.path().join("models")).unwrap().count(), 1, "no temporary file is left");
     }
 }

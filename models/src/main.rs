@@ -8,10 +8,7 @@ use clap::{Parser, Subcommand};
 use lantern_models::{Cache, Entry, Fetcher, Manifest};
 
 #[derive(Parser)]
-#[command(
-    version,
-    about = "Fetches, verifies and publishes the models behind Lantern's tools"
-)]
+#[command(version, about = "Fetches, verifies and publishes the models behind Lantern's tools")]
 struct Cli {
     /// Manifest to read instead of the one beside this crate and its `local.toml`.
     #[arg(long, global = true)]
@@ -50,10 +47,7 @@ fn main() -> Result<()> {
 }
 
 fn list(manifest: &Manifest) {
-    println!(
-        "{:<20} {:<18} {:<42} {:>9}  licence",
-        "id", "tool", "source", "size"
-    );
+    println!("{:<20} {:<18} {:<42} {:>9}  licence", "id", "tool", "source", "size");
     let row = |entry: &Entry, tool: &str| {
         println!(
             "{:<20} {tool:<18} {:<42} {:>9}  {}",
@@ -72,11 +66,7 @@ fn list(manifest: &Manifest) {
 }
 
 fn human_size(bytes: u64) -> String {
-    if bytes >= 1_000_000 {
-        format!("{:.1} MB", bytes as f64 / 1e6)
-    } else {
-        format!("{:.1} kB", bytes as f64 / 1e3)
-    }
+    if bytes >= 1_000_000 { format!("{:.1} MB", bytes as f64 / 1e6) } else { format!("{:.1} kB", bytes as f64 / 1e3) }
 }
 
 fn fetch(manifest: &Manifest, out: Option<PathBuf>) -> Result<()> {
@@ -85,20 +75,11 @@ fn fetch(manifest: &Manifest, out: Option<PathBuf>) -> Result<()> {
     eprintln!("cache: {}", fetcher.cache().root().display());
     for entry in manifest.entries() {
         let path = fetcher.ensure(entry)?;
-        eprintln!(
-            "ok {:<20} {:>10} bytes  {}",
-            entry.id,
-            entry.size,
-            path.display()
-        );
+        eprintln!("ok {:<20} {:>10} bytes  {}", entry.id, entry.size, path.display());
     }
     if let Some(out) = out {
         lantern_models::publish(manifest, &mut fetcher, &out)?;
-        eprintln!(
-            "published {} files and index.json to {}",
-            manifest.entries().count(),
-            out.display()
-        );
+        eprintln!("published {} files and index.json to {}", manifest.entries().count(), out.display());
     }
     eprintln!("done in {:.1} s", started.elapsed().as_secs_f64());
     Ok(())

@@ -92,15 +92,7 @@ impl TryFrom<SourceFields> for Source {
     type Error = String;
 
     fn try_from(fields: SourceFields) -> Result<Self, String> {
-        let SourceFields {
-            file,
-            registry,
-            package,
-            version,
-            path,
-            chunks_from,
-            resource,
-        } = fields;
+        let SourceFields { file, registry, package, version, path, chunks_from, resource } = fields;
         if let Some(file) = file {
             if registry.is_some()
                 || package.is_some()
@@ -117,25 +109,16 @@ impl TryFrom<SourceFields> for Source {
             return Ok(Source::LocalFile { path: file });
         }
         let (Some(registry), Some(package), Some(version)) = (registry, package, version) else {
-            return Err(
-                "give either `file` (a local file) or `registry`, `package` and `version`".into(),
-            );
+            return Err("give either `file` (a local file) or `registry`, `package` and `version`".into());
         };
         let location = match (path, chunks_from, resource) {
             (Some(path), None, None) => Location::File { path },
             (None, Some(index), Some(resource)) => Location::Chunks { index, resource },
             _ => {
-                return Err(format!(
-                    "{package} {version}: give either `path`, or both `chunks_from` and `resource`"
-                ));
+                return Err(format!("{package} {version}: give either `path`, or both `chunks_from` and `resource`"));
             }
         };
-        Ok(Source::Package(Package {
-            registry,
-            package,
-            version,
-            location,
-        }))
+        Ok(Source::Package(Package { registry, package, version, location }))
     }
 }
 
@@ -143,13 +126,9 @@ impl std::fmt::Display for Source {
     /// `pypi:package@version`, `npm:package@version`, or `file:<path>`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Source::Package(package) => write!(
-                f,
-                "{}:{}@{}",
-                package.registry.name(),
-                package.package,
-                package.version
-            ),
+            Source::Package(package) => {
+                write!(f, "{}:{}@{}", package.registry.name(), package.package, package.version)
+            }
             Source::LocalFile { path } => write!(f, "file:{}", path.display()),
         }
     }
@@ -328,9 +307,7 @@ impl Manifest {
     pub fn load(path: impl AsRef<Path>) -> Result<Manifest> {
         let path = path.as_ref();
         let manifest = Manifest::read_unchecked(path)?;
-        manifest
-            .check()
-            .with_context(|| format!("in {}", path.display()))?;
+        manifest.check().with_context(|| format!("in {}", path.display()))?;
         Ok(manifest)
     }
 
@@ -351,19 +328,12 @@ impl Manifest {
         let extra = Manifest::read_unchecked(local)?;
         for entry in extra.entries() {
             if manifest.entry(&entry.id).is_ok() {
-                bail!(
-                    "{}: `{}` is already an id in {}; pick another",
-                    local.display(),
-                    entry.id,
-                    path.display()
-                );
+                bail!("{}: `{}` is already an id in {}; pick another", local.display(), entry.id, path.display());
             }
         }
         manifest.models.extend(extra.models);
         manifest.assets.extend(extra.assets);
-        manifest
-            .check()
-            .with_context(|| format!("in {} with {}", path.display(), local.display()))?;
+        manifest.check().with_context(|| format!("in {} with {}", path.display(), local.display()))?;
         Ok(manifest)
     }
 
@@ -387,10 +357,8 @@ impl Manifest {
     /// The file at `path` parsed, with relative `file` paths made absolute against its folder,
     /// before the whole-manifest checks (a local.toml alone need not satisfy them).
     fn read_unchecked(path: &Path) -> Result<Manifest> {
-        let text =
-            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        let mut manifest: Manifest =
-            toml::from_str(&text).with_context(|| format!("in {}", path.display()))?;
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let mut manifest: Manifest = toml::from_str(&text).with_context(|| format!("in {}", path.display()))?;
         let folder = std::path::absolute(path)
             .with_context(|| format!("finding the folder of {}", path.display()))?
             .parent()
@@ -409,17 +377,12 @@ impl Manifest {
 
     /// Every entry, models first, in file order.
     pub fn entries(&self) -> impl Iterator<Item = &Entry> {
-        self.models
-            .iter()
-            .map(|model| &model.entry)
-            .chain(&self.assets)
+        self.models.iter().map(|model| &model.entry).chain(&self.assets)
     }
 
     /// The model or asset named `id`.
     pub fn entry(&self, id: &str) -> Result<&Entry> {
-        self.entries()
-            .find(|entry| entry.id == id)
-            .with_context(|| format!("no model or asset `{id}` in the manifest"))
+        self.entries().find(|entry| entry.id == id).with_context(|| format!("no model or asset `{id}` in the manifest"))
     }
 
     /// The model named `id`.
@@ -438,27 +401,13 @@ impl Manifest {
         for id in ids {
             self.entry(id)?;
         }
-        let models: Vec<Model> = self
-            .models
-            .iter()
-            .filter(|model| ids.contains(&model.entry.id))
-            .cloned()
-            .collect();
+        let models: Vec<Model> = self.models.iter().filter(|model| ids.contains(&model.entry.id)).cloned().collect();
         let needed: HashSet<&str> = ids
             .iter()
             .map(String::as_str)
-            .chain(
-                models
-                    .iter()
-                    .filter_map(|model| model.dictionary.as_deref()),
-            )
+            .chain(models.iter().filter_map(|model| model.dictionary.as_deref()))
             .collect();
-        let assets = self
-            .assets
-            .iter()
-            .filter(|asset| needed.contains(asset.id.as_str()))
-            .cloned()
-            .collect();
+        let assets = self.assets.iter().filter(|asset| needed.contains(asset.id.as_str())).cloned().collect();
         Ok(Manifest { models, assets })
     }
 
@@ -479,19 +428,13 @@ impl Manifest {
             if let Some(dictionary) = &model.dictionary
                 && !self.assets.iter().any(|asset| &asset.id == dictionary)
             {
-                bail!(
-                    "{}: dictionary `{dictionary}` is not an asset in the manifest",
-                    model.entry.id
-                );
+                bail!("{}: dictionary `{dictionary}` is not an asset in the manifest", model.entry.id);
             }
         }
         for ((tool, role), chosen) in defaults {
             if chosen.len() != 1 {
                 let stage = role.map_or(String::new(), |role| format!(" ({role:?})"));
-                bail!(
-                    "{}{stage} needs exactly one model marked `default = true`, has {chosen:?}",
-                    tool.name()
-                );
+                bail!("{}{stage} needs exactly one model marked `default = true`, has {chosen:?}", tool.name());
             }
         }
         Ok(())
@@ -508,14 +451,8 @@ impl Entry {
     /// ONNX graphs.
     pub fn extension(&self) -> &str {
         let path = match &self.source {
-            Source::Package(Package {
-                location: Location::Chunks { .. },
-                ..
-            }) => return "onnx",
-            Source::Package(Package {
-                location: Location::File { path },
-                ..
-            }) => Path::new(path),
+            Source::Package(Package { location: Location::Chunks { .. }, .. }) => return "onnx",
+            Source::Package(Package { location: Location::File { path }, .. }) => Path::new(path),
             Source::LocalFile { path } => path.as_path(),
         };
         path.extension().and_then(|ext| ext.to_str()).unwrap_or("")
@@ -540,23 +477,11 @@ impl Entry {
 
     fn check(&self) -> Result<()> {
         let id = &self.id;
-        if id.is_empty()
-            || !id
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        {
+        if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
             bail!("`{id}`: ids are letters, digits, `-` and `_`, as they name files");
         }
-        if self.sha256.len() != 64
-            || !self
-                .sha256
-                .chars()
-                .all(|c| matches!(c, '0'..='9' | 'a'..='f'))
-        {
-            bail!(
-                "{id}: sha256 must be 64 lowercase hex digits, is `{}`",
-                self.sha256
-            );
+        if self.sha256.len() != 64 || !self.sha256.chars().all(|c| matches!(c, '0'..='9' | 'a'..='f')) {
+            bail!("{id}: sha256 must be 64 lowercase hex digits, is `{}`", self.sha256);
         }
         if self.size == 0 {
             bail!("{id}: size must be the file's size in bytes");
@@ -578,40 +503,24 @@ mod tests {
         assert!(manifest.models.len() >= 10 && manifest.assets.len() >= 3);
         for entry in manifest.entries() {
             assert_eq!(entry.sha256.len(), 64, "{}", entry.id);
-            assert!(
-                entry.sha256.chars().all(|c| c.is_ascii_hexdigit()),
-                "{}",
-                entry.id
-            );
+            assert!(entry.sha256.chars().all(|c| c.is_ascii_hexdigit()), "{}", entry.id);
             match &entry.source {
-                Source::Package(package) => assert!(
-                    !package.package.is_empty() && !package.version.is_empty(),
-                    "{}",
-                    entry.id
-                ),
+                Source::Package(package) => {
+                    assert!(!package.package.is_empty() && !package.version.is_empty(), "{}", entry.id)
+                }
                 Source::LocalFile { path } => assert!(path.is_absolute(), "{}", entry.id),
             }
             assert!(entry.size > 0, "{}", entry.id);
         }
         assert_eq!(manifest.entry("u2netp").unwrap().file_name(), "u2netp.onnx");
-        assert_eq!(
-            manifest.entry("ppocrv5-dict").unwrap().file_name(),
-            "ppocrv5-dict.txt"
-        );
+        assert_eq!(manifest.entry("ppocrv5-dict").unwrap().file_name(), "ppocrv5-dict.txt");
         let isnet = manifest.entry("isnet-medium").unwrap();
         assert!(matches!(
             &isnet.source,
             Source::Package(Package { location: Location::Chunks { resource, .. }, .. })
                 if resource == "/models/medium"
         ));
-        assert_eq!(
-            manifest
-                .model("ppocrv6-tiny-rec")
-                .unwrap()
-                .dictionary
-                .as_deref(),
-            Some("ppocrv6-tiny-dict")
-        );
+        assert_eq!(manifest.model("ppocrv6-tiny-rec").unwrap().dictionary.as_deref(), Some("ppocrv6-tiny-dict"));
     }
 
     #[test]
@@ -664,12 +573,7 @@ mod tests {
     #[test]
     fn a_source_is_either_a_local_file_or_a_package() {
         let local = asset_with_source(r#"file = "own/a.txt""#).unwrap();
-        assert_eq!(
-            local.assets[0].source,
-            Source::LocalFile {
-                path: "own/a.txt".into()
-            }
-        );
+        assert_eq!(local.assets[0].source, Source::LocalFile { path: "own/a.txt".into() });
         assert_eq!(local.assets[0].file_name(), "a.txt");
         let both = asset_with_source(
             r#"file = "own/a.txt"

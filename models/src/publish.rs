@@ -100,9 +100,7 @@ pub fn publish(manifest: &Manifest, fetcher: &mut Fetcher, out: &Path) -> Result
 /// Writes `out/index.json` describing every entry of `manifest`.
 pub fn write_index(manifest: &Manifest, out: &Path) -> Result<()> {
     let json = index_json(manifest);
-    write_atomically(&out.join("index.json"), |file| {
-        Ok(file.write_all(json.as_bytes())?)
-    })
+    write_atomically(&out.join("index.json"), |file| Ok(file.write_all(json.as_bytes())?))
 }
 
 #[cfg(test)]

@@ -10,10 +10,7 @@ use sha2::{Digest, Sha256};
 const HELLO_SHA256: &str = "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03";
 
 fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
+    Sha256::digest(bytes).iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 fn write(path: &Path, contents: impl AsRef<[u8]>) {
@@ -78,16 +75,12 @@ fn text(bytes: &[u8]) -> String {
 #[test]
 fn a_self_hosted_animegan_model_is_verified_and_published() {
     let source = cache_dir().join("models/animegan-arch.onnx");
-    let onnx = std::fs::read(&source)
-        .unwrap_or_else(|e| panic!("{}: {e}; run `just references`", source.display()));
+    let onnx = std::fs::read(&source).unwrap_or_else(|e| panic!("{}: {e}; run `just references`", source.display()));
     let dir = tempfile::tempdir().unwrap();
     let site = dir.path().join("site");
     write(&site.join("own/Hayao.onnx"), &onnx);
     let sha256 = sha256_hex(&onnx);
-    write(
-        &site.join("manifest.toml"),
-        animegan_entry("hayao", "own/Hayao.onnx", &sha256, onnx.len(), true),
-    );
+    write(&site.join("manifest.toml"), animegan_entry("hayao", "own/Hayao.onnx", &sha256, onnx.len(), true));
     // Run from another folder: the relative `file` must be found from the manifest's folder.
     let elsewhere = dir.path().join("elsewhere");
     std::fs::create_dir(&elsewhere).unwrap();
@@ -95,16 +88,11 @@ fn a_self_hosted_animegan_model_is_verified_and_published() {
     let manifest = site.join("manifest.toml");
     let manifest = manifest.to_str().unwrap();
 
-    let run = lantern_models(
-        &elsewhere,
-        &cache,
-        &["--manifest", manifest, "fetch", "--out", out.to_str().unwrap()],
-    );
+    let run = lantern_models(&elsewhere, &cache, &["--manifest", manifest, "fetch", "--out", out.to_str().unwrap()]);
     assert!(run.status.success(), "{}", text(&run.stderr));
     assert_eq!(std::fs::read(out.join("hayao.onnx")).unwrap(), onnx);
     assert_eq!(std::fs::read(cache.join("models/hayao.onnx")).unwrap(), onnx);
-    let index: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(out.join("index.json")).unwrap()).unwrap();
+    let index: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("index.json")).unwrap()).unwrap();
     let expected = serde_json::json!({
         "models": [{
             "id": "hayao",
@@ -142,13 +130,7 @@ fn a_local_file_with_the_wrong_sha256_is_refused() {
     let run = lantern_models(
         dir.path(),
         &cache,
-        &[
-            "--manifest",
-            manifest.to_str().unwrap(),
-            "fetch",
-            "--out",
-            out.to_str().unwrap(),
-        ],
+        &["--manifest", manifest.to_str().unwrap(), "fetch", "--out", out.to_str().unwrap()],
     );
     assert!(!run.status.success());
     let stderr = text(&run.stderr);
@@ -166,19 +148,13 @@ fn relative_file_paths_are_resolved_against_the_manifests_folder() {
     let manifest = dir.path().join("sub/manifest.toml");
     write(
         &manifest,
-        asset_entry("a", "own/a.txt", HELLO_SHA256, 6)
-            + &asset_entry("b", absolute.to_str().unwrap(), HELLO_SHA256, 6),
+        asset_entry("a", "own/a.txt", HELLO_SHA256, 6) + &asset_entry("b", absolute.to_str().unwrap(), HELLO_SHA256, 6),
     );
     let manifest = Manifest::load(&manifest).unwrap();
     let sources: Vec<&Source> = manifest.entries().map(|entry| &entry.source).collect();
     assert_eq!(
         sources,
-        [
-            &Source::LocalFile {
-                path: dir.path().join("sub/own/a.txt")
-            },
-            &Source::LocalFile { path: absolute }
-        ]
+        [&Source::LocalFile { path: dir.path().join("sub/own/a.txt") }, &Source::LocalFile { path: absolute }]
     );
 }
 
@@ -200,12 +176,7 @@ fn local_toml_entries_are_merged_after_the_manifest() {
     let merged = Manifest::load_with_local(&manifest, &local).unwrap();
     let ids: Vec<&str> = merged.entries().map(|entry| entry.id.as_str()).collect();
     assert_eq!(ids, ["shipped", "own", "notes"]);
-    assert_eq!(
-        merged.entry("own").unwrap().source,
-        Source::LocalFile {
-            path: dir.path().join("own/Hayao.onnx")
-        }
-    );
+    assert_eq!(merged.entry("own").unwrap().source, Source::LocalFile { path: dir.path().join("own/Hayao.onnx") });
 }
 
 #[test]
@@ -215,10 +186,7 @@ fn an_id_in_both_the_manifest_and_local_toml_is_refused() {
     write(&manifest, animegan_entry("shipped", "shipped.onnx", HELLO_SHA256, 6, true));
     write(&local, animegan_entry("shipped", "mine.onnx", HELLO_SHA256, 6, false));
     let error = format!("{:#}", Manifest::load_with_local(&manifest, &local).unwrap_err());
-    assert!(
-        error.contains("`shipped` is already an id") && error.contains(local.to_str().unwrap()),
-        "{error}"
-    );
+    assert!(error.contains("`shipped` is already an id") && error.contains(local.to_str().unwrap()), "{error}");
 }
 
 #[test]

@@ -76,12 +76,7 @@ impl Model {
             .map(value_info)
             .collect::<Result<Vec<_>>>()?;
         let outputs = graph.output.iter().map(|o| o.name.clone()).collect();
-        let nodes = graph
-            .node
-            .iter()
-            .enumerate()
-            .map(|(i, n)| node_from_proto(i, n))
-            .collect::<Result<Vec<_>>>()?;
+        let nodes = graph.node.iter().enumerate().map(|(i, n)| node_from_proto(i, n)).collect::<Result<Vec<_>>>()?;
         let known: HashSet<&str> =
             inputs.iter().map(|i| i.name.as_str()).chain(initializers.keys().map(String::as_str)).collect();
         let nodes = topological_order(nodes, &known)?;

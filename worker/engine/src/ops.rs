@@ -11,9 +11,15 @@ pub enum Activation {
     LeakyRelu(f32),
     Sigmoid,
     Tanh,
-    HardSigmoid { alpha: f32, beta: f32 },
+    HardSigmoid {
+        alpha: f32,
+        beta: f32,
+    },
     HardSwish,
-    Clip { min: f32, max: f32 },
+    Clip {
+        min: f32,
+        max: f32,
+    },
     /// The exact (erf) GELU: x * (1 + erf(x / sqrt 2)) / 2.
     Gelu,
 }
@@ -43,9 +49,19 @@ impl Activation {
         match self {
             Activation::None => x,
             // A comparison, not f32::max: wasm's max carries NaN rules that cost several instructions.
-            Activation::Relu => if x > 0.0 { x } else { 0.0 },
+            Activation::Relu => {
+                if x > 0.0 {
+                    x
+                } else {
+                    0.0
+                }
+            }
             Activation::LeakyRelu(alpha) => {
-                if x >= 0.0 { x } else { alpha * x }
+                if x >= 0.0 {
+                    x
+                } else {
+                    alpha * x
+                }
             }
             Activation::Sigmoid => 1.0 / (1.0 + exp(-x)),
             Activation::Tanh => x.tanh(),
@@ -69,7 +85,9 @@ impl Activation {
             Activation::LeakyRelu(alpha) => each(values, |x| Activation::LeakyRelu(alpha).apply(x)),
             Activation::Sigmoid => each(values, |x| Activation::Sigmoid.apply(x)),
             Activation::Tanh => each(values, |x| Activation::Tanh.apply(x)),
-            Activation::HardSigmoid { alpha, beta } => each(values, |x| Activation::HardSigmoid { alpha, beta }.apply(x)),
+            Activation::HardSigmoid { alpha, beta } => {
+                each(values, |x| Activation::HardSigmoid { alpha, beta }.apply(x))
+            }
             Activation::HardSwish => each(values, |x| Activation::HardSwish.apply(x)),
             Activation::Clip { min, max } => each(values, |x| Activation::Clip { min, max }.apply(x)),
             Activation::Gelu => each(values, |x| Activation::Gelu.apply(x)),
@@ -79,7 +97,8 @@ impl Activation {
 
 /// erf(x) as Eigen computes it on [-4, 4] (within 1e-7 of the true value): x * P(x²) / Q(x²),
 /// these being P's and Q's coefficients from the highest power down.
-pub const ERF_P: [f32; 7] = [-2.726_142_3e-10, 2.770_681_4e-8, -2.101_024e-6, -5.692_506_4e-5, -7.349_906_3e-4, -2.954_600e-3, -1.609_603_3e-2];
+pub const ERF_P: [f32; 7] =
+    [-2.726_142_3e-10, 2.770_681_4e-8, -2.101_024e-6, -5.692_506_4e-5, -7.349_906_3e-4, -2.954_600e-3, -1.609_603_3e-2];
 pub const ERF_Q: [f32; 5] = [-1.456_607_2e-5, -2.133_740_6e-4, -1.682_827e-3, -7.373_329e-3, -1.426_474e-2];
 
 /// erf(x) by `ERF_P` / `ERF_Q`: plain arithmetic that vectorises, where libm's erff branches and
@@ -225,27 +244,52 @@ pub enum Op {
     Conv(Conv),
     /// inputs: x, weight [C, M/group, kh, kw], optional bias [M]
     ConvTranspose(Conv),
-    Pool { kind: PoolKind, window: Window },
+    Pool {
+        kind: PoolKind,
+        window: Window,
+    },
     GlobalAveragePool,
     Resize(Resize),
     /// (before, after) per axis
-    Pad { pads: Vec<[usize; 2]>, mode: PadMode },
+    Pad {
+        pads: Vec<[usize; 2]>,
+        mode: PadMode,
+    },
     /// numpy-style broadcasting
     Binary(BinaryKind),
     Unary(UnaryKind),
     MatMul,
     /// Softmax over `len` elements laid out as [outer, len, inner].
-    Softmax { outer: usize, len: usize, inner: usize },
-    Reduce { kind: ReduceKind, axes: Vec<usize> },
-    Transpose { perm: Vec<usize> },
+    Softmax {
+        outer: usize,
+        len: usize,
+        inner: usize,
+    },
+    Reduce {
+        kind: ReduceKind,
+        axes: Vec<usize>,
+    },
+    Transpose {
+        perm: Vec<usize>,
+    },
     /// Same elements, the step's output shape (Reshape, Flatten, Squeeze, Unsqueeze).
     Reshape,
-    Concat { axis: usize },
+    Concat {
+        axis: usize,
+    },
     /// Per axis: first index, step, count.
-    Slice { ranges: Vec<(i64, i64, usize)> },
-    Gather { axis: usize, indices: Vec<usize>, indices_shape: Vec<usize> },
+    Slice {
+        ranges: Vec<(i64, i64, usize)>,
+    },
+    Gather {
+        axis: usize,
+        indices: Vec<usize>,
+        indices_shape: Vec<usize>,
+    },
     /// inputs: x, scale [C], bias [C]
-    InstanceNorm { epsilon: f32 },
+    InstanceNorm {
+        epsilon: f32,
+    },
     /// inputs: x, scale [C], shift [C]: y = x * scale[c] + shift[c]
     ChannelAffine,
     Cast(DType),
@@ -257,7 +301,11 @@ impl Op {
         match self {
             Op::Conv(c) => {
                 let [kh, kw] = c.window.kernel;
-                let stride = if c.window.stride == [1, 1] { String::new() } else { format!(" /{}", c.window.stride[0].max(c.window.stride[1])) };
+                let stride = if c.window.stride == [1, 1] {
+                    String::new()
+                } else {
+                    format!(" /{}", c.window.stride[0].max(c.window.stride[1]))
+                };
                 let kind = match (c.weights, c.group) {
                     (WeightLayout::Filters, _) => " depthwise",
                     (WeightLayout::Winograd, _) => " winograd",
@@ -265,7 +313,8 @@ impl Op {
                     _ => " grouped",
                 };
                 // Activations beyond a clamp cost a pass of their own, so the profile names them.
-                let activation = if c.activation.is_clamp() { String::new() } else { format!(" + {}", c.activation.name()) };
+                let activation =
+                    if c.activation.is_clamp() { String::new() } else { format!(" + {}", c.activation.name()) };
                 let residual = if c.residual { " + Add" } else { "" };
                 format!("Conv {kh}x{kw}{stride}{kind}{activation}{residual}")
             }

@@ -221,7 +221,16 @@ impl<'m> Planner<'m> {
         }
         let slot = self.new_slot();
         self.producer.insert(slot, self.steps.len());
-        self.steps.push(Step { node: node.name.clone(), op, inputs: refs, output: slot, shape: shape.clone(), free: Vec::new(), buffer: None, recycle: Vec::new() });
+        self.steps.push(Step {
+            node: node.name.clone(),
+            op,
+            inputs: refs,
+            output: slot,
+            shape: shape.clone(),
+            free: Vec::new(),
+            buffer: None,
+            recycle: Vec::new(),
+        });
         Ok(Value::Dynamic { slot, shape })
     }
 
@@ -253,9 +262,10 @@ impl<'m> Planner<'m> {
             let channels = shape[1];
             // Constant along every axis but the channels: one value, or one per channel.
             let dims = shift.dims();
-            let fits = shape.len().checked_sub(dims.len()).is_some_and(|lead| {
-                dims.iter().enumerate().all(|(i, &d)| d == 1 || (lead + i == 1 && d == channels))
-            });
+            let fits = shape
+                .len()
+                .checked_sub(dims.len())
+                .is_some_and(|lead| dims.iter().enumerate().all(|(i, &d)| d == 1 || (lead + i == 1 && d == channels)));
             if !fits || shift.dtype() != DType::F32 {
                 continue;
             }
@@ -276,7 +286,9 @@ impl<'m> Planner<'m> {
     fn fuse_residual(&mut self, add: &Node, x: &Value, y: &Value) -> Result<Option<Value>> {
         for (conv_side, (conv_value, residual)) in [(x, y), (y, x)].into_iter().enumerate() {
             let name = &add.inputs[conv_side];
-            let (Value::Dynamic { slot, shape }, Value::Dynamic { slot: residual_slot, shape: residual_shape }) = (conv_value, residual) else {
+            let (Value::Dynamic { slot, shape }, Value::Dynamic { slot: residual_slot, shape: residual_shape }) =
+                (conv_value, residual)
+            else {
                 continue;
             };
             if shape != residual_shape || self.readers.get(name).copied() != Some(1) {
@@ -289,7 +301,9 @@ impl<'m> Planner<'m> {
                 continue;
             }
             if self.steps[step].inputs.len() == 2 {
-                let Value::Const(zero) = self.push_const(Tensor::zeros(shape[1], DType::F32, &Device::Cpu)?) else { unreachable!() };
+                let Value::Const(zero) = self.push_const(Tensor::zeros(shape[1], DType::F32, &Device::Cpu)?) else {
+                    unreachable!()
+                };
                 self.steps[step].inputs.push(ValueRef::Const(zero));
             }
             self.steps[step].inputs.push(ValueRef::Slot(*residual_slot));
@@ -338,9 +352,13 @@ impl<'m> Planner<'m> {
             return Ok(false);
         }
         let Some(erf) = self.sole_consumer(d, "Erf", |_| false) else { return Ok(false) };
-        let Some(add) = self.sole_consumer(&erf.outputs[0], "Add", |c| self.is_scalar(c, 1.0)) else { return Ok(false) };
+        let Some(add) = self.sole_consumer(&erf.outputs[0], "Add", |c| self.is_scalar(c, 1.0)) else {
+            return Ok(false);
+        };
         let Some(times_x) = self.sole_consumer(&add.outputs[0], "Mul", |c| c == x_name) else { return Ok(false) };
-        let Some(half) = self.sole_consumer(&times_x.outputs[0], "Mul", |c| self.is_scalar(c, 0.5)) else { return Ok(false) };
+        let Some(half) = self.sole_consumer(&times_x.outputs[0], "Mul", |c| self.is_scalar(c, 0.5)) else {
+            return Ok(false);
+        };
         let Some(x) = self.values.get(x_name).cloned() else { return Ok(false) };
         let out = match self.fusable_conv_read_by(x_name, &x, 2) {
             Some(step) => {
@@ -392,10 +410,16 @@ impl<'m> Planner<'m> {
             }
         };
         let ints_of = |t: &Tensor| -> Result<Vec<i64>> {
-            t.to_dtype(DType::I64).and_then(|t| t.flatten_all()).and_then(|t| t.to_vec1::<i64>()).map_err(|e| err(e.to_string()))
+            t.to_dtype(DType::I64)
+                .and_then(|t| t.flatten_all())
+                .and_then(|t| t.to_vec1::<i64>())
+                .map_err(|e| err(e.to_string()))
         };
         let floats_of = |t: &Tensor| -> Result<Vec<f32>> {
-            t.to_dtype(DType::F32).and_then(|t| t.flatten_all()).and_then(|t| t.to_vec1::<f32>()).map_err(|e| err(e.to_string()))
+            t.to_dtype(DType::F32)
+                .and_then(|t| t.flatten_all())
+                .and_then(|t| t.to_vec1::<f32>())
+                .map_err(|e| err(e.to_string()))
         };
         let shape0 = || -> Result<Vec<usize>> { Ok(self.shape_of(&input(0)?)) };
 
@@ -468,7 +492,11 @@ impl<'m> Planner<'m> {
                 let group = a.int("group", 1) as usize;
                 let transpose = node.op == "ConvTranspose";
                 let in_channels = if transpose { ws[0] } else { ws[1] * group };
-                if group == 0 || xs[1] != in_channels || (transpose && ws[0] % group != 0) || (!transpose && ws[0] % group != 0) {
+                if group == 0
+                    || xs[1] != in_channels
+                    || (transpose && ws[0] % group != 0)
+                    || (!transpose && ws[0] % group != 0)
+                {
                     return Err(err(format!("weight {ws:?} with group {group} does not fit input {xs:?}")));
                 }
                 let kernel = [ws[2], ws[3]];
@@ -515,7 +543,13 @@ impl<'m> Planner<'m> {
                     }
                     ins.push(b);
                 }
-                let conv = Conv { window, group, activation: Activation::None, weights: WeightLayout::Filters, residual: false };
+                let conv = Conv {
+                    window,
+                    group,
+                    activation: Activation::None,
+                    weights: WeightLayout::Filters,
+                    residual: false,
+                };
                 let op = if transpose { Op::ConvTranspose(conv) } else { Op::Conv(conv) };
                 self.emit(node, op, ins, vec![xs[0], out_channels, oh, ow])?
             }
@@ -553,7 +587,9 @@ impl<'m> Planner<'m> {
                     "LeakyRelu" => Activation::LeakyRelu(a.float("alpha", 0.01)),
                     "Sigmoid" => Activation::Sigmoid,
                     "Tanh" => Activation::Tanh,
-                    "HardSigmoid" => Activation::HardSigmoid { alpha: a.float("alpha", 0.2), beta: a.float("beta", 0.5) },
+                    "HardSigmoid" => {
+                        Activation::HardSigmoid { alpha: a.float("alpha", 0.2), beta: a.float("beta", 0.5) }
+                    }
                     "HardSwish" => Activation::HardSwish,
                     _ => {
                         let bound = |i: usize, attr: &str, default: f32| -> Result<f32> {
@@ -614,7 +650,8 @@ impl<'m> Planner<'m> {
                 };
                 let (x, y) = (input(0)?, input(1)?);
                 let (xs, ys) = (self.shape_of(&x), self.shape_of(&y));
-                let shape = broadcast_shape(&xs, &ys).ok_or_else(|| err(format!("shapes {xs:?} and {ys:?} do not broadcast")))?;
+                let shape = broadcast_shape(&xs, &ys)
+                    .ok_or_else(|| err(format!("shapes {xs:?} and {ys:?} do not broadcast")))?;
                 let fused = if kind == BinaryKind::Add {
                     match self.fold_channel_shift(node, &x, &y)? {
                         Some(out) => Some(out),
@@ -645,7 +682,8 @@ impl<'m> Planner<'m> {
                 let shape = self.shape_of(&x);
                 let rank = shape.len() as i64;
                 let default_axis = if self.model.opset < 13 { 1 } else { -1 };
-                let axis = normalize_axis(a.int("axis", default_axis), rank).ok_or_else(|| err("axis out of range".into()))?;
+                let axis =
+                    normalize_axis(a.int("axis", default_axis), rank).ok_or_else(|| err("axis out of range".into()))?;
                 let outer: usize = shape[..axis].iter().product();
                 let (len, inner) = if self.model.opset < 13 {
                     (shape[axis..].iter().product(), 1)
@@ -667,13 +705,11 @@ impl<'m> Planner<'m> {
                     },
                 };
                 let mut axes: Vec<usize> = if axes.is_empty() {
-                    if a.int("noop_with_empty_axes", 0) != 0 {
-                        Vec::new()
-                    } else {
-                        (0..shape.len()).collect()
-                    }
+                    if a.int("noop_with_empty_axes", 0) != 0 { Vec::new() } else { (0..shape.len()).collect() }
                 } else {
-                    axes.iter().map(|&ax| normalize_axis(ax, rank).ok_or_else(|| err(format!("axis {ax} out of range")))).collect::<Result<_>>()?
+                    axes.iter()
+                        .map(|&ax| normalize_axis(ax, rank).ok_or_else(|| err(format!("axis {ax} out of range"))))
+                        .collect::<Result<_>>()?
                 };
                 axes.sort_unstable();
                 axes.dedup();
@@ -857,12 +893,16 @@ impl<'m> Planner<'m> {
                         reshape_target(&xs, &target, a.int("allowzero", 0) != 0).map_err(err)?
                     }
                     "Flatten" => {
-                        let axis = normalize_axis_inclusive(a.int("axis", 1), rank).ok_or_else(|| err("axis out of range".into()))?;
+                        let axis = normalize_axis_inclusive(a.int("axis", 1), rank)
+                            .ok_or_else(|| err("axis out of range".into()))?;
                         vec![xs[..axis].iter().product(), xs[axis..].iter().product()]
                     }
                     "Squeeze" => {
                         let axes = axes_of()?;
-                        let axes: Vec<usize> = axes.iter().map(|&v| normalize_axis(v, rank).ok_or_else(|| err(format!("axis {v} out of range")))).collect::<Result<_>>()?;
+                        let axes: Vec<usize> = axes
+                            .iter()
+                            .map(|&v| normalize_axis(v, rank).ok_or_else(|| err(format!("axis {v} out of range"))))
+                            .collect::<Result<_>>()?;
                         xs.iter()
                             .enumerate()
                             .filter(|(i, d)| if axes.is_empty() { **d != 1 } else { !axes.contains(i) })
@@ -872,10 +912,15 @@ impl<'m> Planner<'m> {
                     _ => {
                         let axes = axes_of()?;
                         let out_rank = rank + axes.len() as i64;
-                        let mut axes: Vec<usize> = axes.iter().map(|&v| normalize_axis(v, out_rank).ok_or_else(|| err(format!("axis {v} out of range")))).collect::<Result<_>>()?;
+                        let mut axes: Vec<usize> = axes
+                            .iter()
+                            .map(|&v| normalize_axis(v, out_rank).ok_or_else(|| err(format!("axis {v} out of range"))))
+                            .collect::<Result<_>>()?;
                         axes.sort_unstable();
                         let mut rest = xs.iter();
-                        (0..out_rank as usize).map(|i| if axes.contains(&i) { 1 } else { *rest.next().unwrap_or(&1) }).collect()
+                        (0..out_rank as usize)
+                            .map(|i| if axes.contains(&i) { 1 } else { *rest.next().unwrap_or(&1) })
+                            .collect()
                     }
                 };
                 if shape.iter().product::<usize>() != count {
@@ -887,7 +932,8 @@ impl<'m> Planner<'m> {
                 let values: Vec<Value> = inputs.iter().flatten().cloned().collect();
                 let shapes: Vec<Vec<usize>> = values.iter().map(|v| self.shape_of(v)).collect();
                 let first = shapes.first().ok_or_else(|| err("no inputs".into()))?.clone();
-                let axis = normalize_axis(a.int("axis", 0), first.len() as i64).ok_or_else(|| err("axis out of range".into()))?;
+                let axis = normalize_axis(a.int("axis", 0), first.len() as i64)
+                    .ok_or_else(|| err("axis out of range".into()))?;
                 let mut shape = first.clone();
                 shape[axis] = 0;
                 for s in &shapes {
@@ -914,8 +960,10 @@ impl<'m> Planner<'m> {
                 }
                 let mut ranges: Vec<(i64, i64, usize)> = xs.iter().map(|&d| (0, 1, d)).collect();
                 for i in 0..starts.len() {
-                    let axis = normalize_axis(axes[i], rank).ok_or_else(|| err(format!("axis {} out of range", axes[i])))?;
-                    ranges[axis] = slice_range(starts[i], ends[i], steps[i], xs[axis]).ok_or_else(|| err("step 0".into()))?;
+                    let axis =
+                        normalize_axis(axes[i], rank).ok_or_else(|| err(format!("axis {} out of range", axes[i])))?;
+                    ranges[axis] =
+                        slice_range(starts[i], ends[i], steps[i], xs[axis]).ok_or_else(|| err("step 0".into()))?;
                 }
                 let shape = ranges.iter().map(|r| r.2).collect();
                 self.emit(node, Op::Slice { ranges }, vec![x], shape)?
@@ -923,14 +971,19 @@ impl<'m> Planner<'m> {
             "Gather" => {
                 let x = input(0)?;
                 let xs = self.shape_of(&x);
-                let axis = normalize_axis(a.int("axis", 0), xs.len() as i64).ok_or_else(|| err("axis out of range".into()))?;
+                let axis =
+                    normalize_axis(a.int("axis", 0), xs.len() as i64).ok_or_else(|| err("axis out of range".into()))?;
                 let idx = constant(1)?.ok_or_else(|| err("indices are missing".into()))?;
                 let indices_shape = idx.dims().to_vec();
                 let indices = ints_of(&idx)?
                     .into_iter()
                     .map(|i| {
                         let j = if i < 0 { i + xs[axis] as i64 } else { i };
-                        if j < 0 || j >= xs[axis] as i64 { Err(err(format!("index {i} out of range"))) } else { Ok(j as usize) }
+                        if j < 0 || j >= xs[axis] as i64 {
+                            Err(err(format!("index {i} out of range")))
+                        } else {
+                            Ok(j as usize)
+                        }
                     })
                     .collect::<Result<Vec<_>>>()?;
                 let mut shape = xs[..axis].to_vec();
@@ -1075,7 +1128,9 @@ impl<'m> Planner<'m> {
         let made_at: HashMap<usize, usize> = steps.iter().enumerate().map(|(i, s)| (s.output, i)).collect();
         let mut lifetimes: Vec<(usize, usize, usize, usize)> = buffer_end
             .into_iter()
-            .filter_map(|(slot, end)| end.map(|last| (slot, made_at[&slot], last, steps[made_at[&slot]].shape.iter().product::<usize>())))
+            .filter_map(|(slot, end)| {
+                end.map(|last| (slot, made_at[&slot], last, steps[made_at[&slot]].shape.iter().product::<usize>()))
+            })
             .collect();
         lifetimes.sort_by_key(|&(_, first, _, len)| (std::cmp::Reverse(len), first));
         let mut buffers: Vec<(usize, Vec<(usize, usize)>)> = Vec::new();
@@ -1145,7 +1200,9 @@ impl NodeAttrs<'_> {
     fn pads(&self) -> std::result::Result<[usize; 4], String> {
         match self.ints("pads") {
             None => Ok([0; 4]),
-            Some(v) if v.len() == 4 && v.iter().all(|&x| x >= 0) => Ok([v[0] as usize, v[1] as usize, v[2] as usize, v[3] as usize]),
+            Some(v) if v.len() == 4 && v.iter().all(|&x| x >= 0) => {
+                Ok([v[0] as usize, v[1] as usize, v[2] as usize, v[3] as usize])
+            }
             Some(v) => Err(format!("pads {v:?} are not four non-negative numbers")),
         }
     }
@@ -1163,7 +1220,8 @@ impl NodeAttrs<'_> {
                     let out = input[axis].div_ceil(window.stride[axis]);
                     let total = ((out - 1) * window.stride[axis] + window.extent(axis)).saturating_sub(input[axis]);
                     let small = total / 2;
-                    let (begin, end) = if mode == "SAME_UPPER" { (small, total - small) } else { (total - small, small) };
+                    let (begin, end) =
+                        if mode == "SAME_UPPER" { (small, total - small) } else { (total - small, small) };
                     window.pads[axis] = begin;
                     window.pads[axis + 2] = end;
                 }

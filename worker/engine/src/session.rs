@@ -71,11 +71,8 @@ impl<B: Backend> Session<B> {
         }
         let total = self.plan.steps.len();
         for (index, step) in self.plan.steps.iter().enumerate() {
-            let args = step
-                .inputs
-                .iter()
-                .map(|r| self.resolve(&slots, *r, step))
-                .collect::<Result<Vec<&B::Tensor>>>()?;
+            let args =
+                step.inputs.iter().map(|r| self.resolve(&slots, *r, step)).collect::<Result<Vec<&B::Tensor>>>()?;
             let out = self.backend.execute(step, &args, &self.buffers)?;
             slots[step.output] = Some(out);
             for &slot in &step.free {

@@ -2,8 +2,7 @@
 //! load → plan → run path, so attribute parsing and lowering are tested with the kernel.
 
 use candle_onnx::onnx::{
-    self, AttributeProto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorProto, TypeProto,
-    ValueInfoProto,
+    self, AttributeProto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorProto, TypeProto, ValueInfoProto,
 };
 use lantern_engine::{CpuBackend, Error, Model, Session, Tensor};
 use prost::Message;
@@ -33,10 +32,22 @@ fn node(op: &str, inputs: &[&str], outputs: &[&str], attribute: Vec<AttributePro
 }
 
 fn floats(name: &str, dims: &[i64], data: &[f32]) -> TensorProto {
-    TensorProto { name: name.into(), dims: dims.to_vec(), data_type: 1, float_data: data.to_vec(), ..Default::default() }
+    TensorProto {
+        name: name.into(),
+        dims: dims.to_vec(),
+        data_type: 1,
+        float_data: data.to_vec(),
+        ..Default::default()
+    }
 }
 fn int64s(name: &str, data: &[i64]) -> TensorProto {
-    TensorProto { name: name.into(), dims: vec![data.len() as i64], data_type: 7, int64_data: data.to_vec(), ..Default::default() }
+    TensorProto {
+        name: name.into(),
+        dims: vec![data.len() as i64],
+        data_type: 7,
+        int64_data: data.to_vec(),
+        ..Default::default()
+    }
 }
 
 fn value_info(name: &str, dims: &[i64]) -> ValueInfoProto {
@@ -107,7 +118,11 @@ fn linear(transform: &str) -> Vec<AttributeProto> {
 }
 
 fn nearest(transform: &str, rounding: &str) -> Vec<AttributeProto> {
-    vec![attr_str("mode", "nearest"), attr_str("coordinate_transformation_mode", transform), attr_str("nearest_mode", rounding)]
+    vec![
+        attr_str("mode", "nearest"),
+        attr_str("coordinate_transformation_mode", transform),
+        attr_str("nearest_mode", rounding),
+    ]
 }
 
 #[test]
@@ -167,7 +182,12 @@ fn resize_planes_match_bilinear_reference() {
     let (h, w) = (3usize, 4usize);
     let x: Vec<f32> = (0..2 * h * w).map(|v| ((v * 7 % 11) as f32).sin()).collect();
     let check = |out: [usize; 2], attrs: Vec<AttributeProto>, source: &dyn Fn(usize, usize, usize) -> f64| {
-        let bytes = model(13, &[1, 2, h as i64, w as i64], vec![int64s("sizes", &[1, 2, out[0] as i64, out[1] as i64])], vec![node("Resize", &["x", "", "", "sizes"], &["y"], attrs)]);
+        let bytes = model(
+            13,
+            &[1, 2, h as i64, w as i64],
+            vec![int64s("sizes", &[1, 2, out[0] as i64, out[1] as i64])],
+            vec![node("Resize", &["x", "", "", "sizes"], &["y"], attrs)],
+        );
         let (_, y) = run(&bytes, &[1, 2, h, w], x.clone());
         let taps = |o: usize, input: usize, output: usize| {
             let s = source(o, input, output).clamp(0.0, (input - 1) as f64);
@@ -219,7 +239,12 @@ fn conv_same_upper_stride_two() {
         13,
         &[1, 1, 4, 4],
         vec![floats("w", &[1, 1, 3, 3], &[1.0; 9])],
-        vec![node("Conv", &["x", "w"], &["y"], vec![attr_str("auto_pad", "SAME_UPPER"), attr_ints("strides", &[2, 2])])],
+        vec![node(
+            "Conv",
+            &["x", "w"],
+            &["y"],
+            vec![attr_str("auto_pad", "SAME_UPPER"), attr_ints("strides", &[2, 2])],
+        )],
     );
     let (dims, y) = run(&bytes, &[1, 1, 4, 4], grid(16));
     assert_eq!(dims, [1, 1, 2, 2]);
@@ -288,7 +313,19 @@ struct ConvCase {
 
 impl ConvCase {
     fn new(c: usize, m: usize, size: [usize; 2], kernel: [usize; 2]) -> Self {
-        ConvCase { n: 1, c, m, size, kernel, stride: [1, 1], dilation: [1, 1], pads: [0; 4], group: 1, activation: None, residual: false }
+        ConvCase {
+            n: 1,
+            c,
+            m,
+            size,
+            kernel,
+            stride: [1, 1],
+            dilation: [1, 1],
+            pads: [0; 4],
+            group: 1,
+            activation: None,
+            residual: false,
+        }
     }
 
     fn out_size(&self) -> [usize; 2] {
@@ -313,8 +350,10 @@ impl ConvCase {
                         for ci in 0..cg {
                             for ky in 0..kh {
                                 for kx in 0..kw {
-                                    let iy = (oy * self.stride[0] + ky * self.dilation[0]) as isize - self.pads[0] as isize;
-                                    let ix = (ox * self.stride[1] + kx * self.dilation[1]) as isize - self.pads[1] as isize;
+                                    let iy =
+                                        (oy * self.stride[0] + ky * self.dilation[0]) as isize - self.pads[0] as isize;
+                                    let ix =
+                                        (ox * self.stride[1] + kx * self.dilation[1]) as isize - self.pads[1] as isize;
                                     if iy < 0 || ix < 0 || iy >= h as isize || ix >= wd as isize {
                                         continue;
                                     }
@@ -357,7 +396,8 @@ impl ConvCase {
         ];
         let dims = [self.n, self.c, h, wd];
         let dims_i64 = dims.map(|v| v as i64);
-        let mut inits = vec![floats("w", &[self.m as i64, cg as i64, kh as i64, kw as i64], &w), floats("b", &[self.m as i64], &b)];
+        let mut inits =
+            vec![floats("w", &[self.m as i64, cg as i64, kh as i64, kw as i64], &w), floats("b", &[self.m as i64], &b)];
         let mut nodes = vec![node("Conv", &[if folded { "k" } else { "x" }, "w", "b"], &["c"], attrs)];
         if let Some(op) = self.activation {
             nodes.push(node(op, &["c"], &["a"], vec![]));
@@ -423,7 +463,13 @@ fn conv_matches_direct_loop() {
         // an activation applied after the clamp, and a kernel wider than the input row is padded
         ConvCase { pads: [0, 4, 0, 4], activation: Some("Sigmoid"), ..ConvCase::new(2, 3, [3, 4], [1, 9]) },
         // depthwise with stride and dilation
-        ConvCase { group: 4, stride: [2, 1], dilation: [1, 2], pads: [1, 2, 1, 2], ..ConvCase::new(4, 4, [7, 10], [3, 3]) },
+        ConvCase {
+            group: 4,
+            stride: [2, 1],
+            dilation: [1, 2],
+            pads: [1, 2, 1, 2],
+            ..ConvCase::new(4, 4, [7, 10], [3, 3])
+        },
         // depthwise rows wide enough for register blocks between padded edges, with an activation
         ConvCase { group: 3, pads: [2, 2, 2, 2], activation: Some("Relu"), ..ConvCase::new(3, 3, [6, 37], [5, 5]) },
         ConvCase { group: 2, dilation: [1, 2], pads: [1, 2, 1, 2], ..ConvCase::new(2, 2, [4, 26], [3, 3]) },
@@ -431,7 +477,13 @@ fn conv_matches_direct_loop() {
         ConvCase { residual: true, activation: Some("Relu"), ..ConvCase::new(9, 9, [5, 11], [1, 1]) },
         ConvCase { residual: true, pads: [1, 1, 1, 1], ..ConvCase::new(70, 70, [3, 9], [3, 3]) },
         ConvCase { residual: true, activation: Some("Sigmoid"), ..ConvCase::new(6, 6, [4, 8], [1, 1]) },
-        ConvCase { residual: true, group: 3, pads: [2, 2, 2, 2], activation: Some("Relu"), ..ConvCase::new(3, 3, [6, 37], [5, 5]) },
+        ConvCase {
+            residual: true,
+            group: 3,
+            pads: [2, 2, 2, 2],
+            activation: Some("Relu"),
+            ..ConvCase::new(3, 3, [6, 37], [5, 5])
+        },
     ];
     for case in cases {
         case.check(false);
@@ -479,7 +531,12 @@ fn batchnorm_folds_into_conv() {
         ],
         vec![
             node("Conv", &["x", "w"], &["c"], vec![]),
-            node("BatchNormalization", &["c", "gamma", "beta", "mean", "var"], &["y"], vec![attr_float("epsilon", 1.0)]),
+            node(
+                "BatchNormalization",
+                &["c", "gamma", "beta", "mean", "var"],
+                &["y"],
+                vec![attr_float("epsilon", 1.0)],
+            ),
         ],
     );
     let plan = Model::from_bytes(&bytes).unwrap().plan(&[("x", &[1, 1, 1, 2])], None).unwrap();
@@ -494,14 +551,24 @@ fn max_pool_ceil_mode_and_same_upper() {
         13,
         &[1, 1, 1, 5],
         vec![],
-        vec![node("MaxPool", &["x"], &["y"], vec![attr_ints("kernel_shape", &[1, 2]), attr_ints("strides", &[1, 2]), attr_int("ceil_mode", 1)])],
+        vec![node(
+            "MaxPool",
+            &["x"],
+            &["y"],
+            vec![attr_ints("kernel_shape", &[1, 2]), attr_ints("strides", &[1, 2]), attr_int("ceil_mode", 1)],
+        )],
     );
     assert_close(&run(&ceil, &[1, 1, 1, 5], vec![1.0, 2.0, 3.0, 4.0, 5.0]).1, &[2.0, 4.0, 5.0]);
     let same = model(
         13,
         &[1, 1, 1, 5],
         vec![],
-        vec![node("MaxPool", &["x"], &["y"], vec![attr_ints("kernel_shape", &[1, 2]), attr_ints("strides", &[1, 2]), attr_str("auto_pad", "SAME_UPPER")])],
+        vec![node(
+            "MaxPool",
+            &["x"],
+            &["y"],
+            vec![attr_ints("kernel_shape", &[1, 2]), attr_ints("strides", &[1, 2]), attr_str("auto_pad", "SAME_UPPER")],
+        )],
     );
     assert_close(&run(&same, &[1, 1, 1, 5], vec![5.0, 4.0, 3.0, 2.0, 1.0]).1, &[5.0, 3.0, 1.0]);
 }
@@ -512,7 +579,12 @@ fn average_pool_excludes_padding() {
         13,
         &[1, 1, 1, 3],
         vec![],
-        vec![node("AveragePool", &["x"], &["y"], vec![attr_ints("kernel_shape", &[1, 2]), attr_ints("pads", &[0, 1, 0, 0])])],
+        vec![node(
+            "AveragePool",
+            &["x"],
+            &["y"],
+            vec![attr_ints("kernel_shape", &[1, 2]), attr_ints("pads", &[0, 1, 0, 0])],
+        )],
     );
     assert_close(&run(&bytes, &[1, 1, 1, 3], vec![1.0, 2.0, 3.0]).1, &[1.0, 1.5, 2.5]);
 }
@@ -574,7 +646,10 @@ fn gelu_constants() -> Vec<TensorProto> {
 fn erf_values() {
     let x = vec![-5.0, -2.0, -0.5, 0.0, 0.3, 1.0, 3.5];
     let bytes = model(13, &[7], vec![], vec![node("Erf", &["x"], &["y"], vec![])]);
-    assert_close(&run(&bytes, &[7], x).1, &[-1.0, -0.995_322_3, -0.520_499_9, 0.0, 0.328_626_76, 0.842_700_8, 0.999_999_26]);
+    assert_close(
+        &run(&bytes, &[7], x).1,
+        &[-1.0, -0.995_322_3, -0.520_499_9, 0.0, 0.328_626_76, 0.842_700_8, 0.999_999_26],
+    );
 }
 
 #[test]
@@ -616,7 +691,12 @@ fn instance_norm_and_reductions() {
     let k = 2.0 / 1.25f32.sqrt();
     let want: Vec<f32> = [1.0f32, 2.0, 3.0, 4.0].iter().map(|v| (v - 2.5) * k + 1.0).collect();
     assert_close(&run(&inorm, &[1, 1, 1, 4], vec![1.0, 2.0, 3.0, 4.0]).1, &want);
-    let mean = model(13, &[2, 2], vec![], vec![node("ReduceMean", &["x"], &["y"], vec![attr_ints("axes", &[-1]), attr_int("keepdims", 0)])]);
+    let mean = model(
+        13,
+        &[2, 2],
+        vec![],
+        vec![node("ReduceMean", &["x"], &["y"], vec![attr_ints("axes", &[-1]), attr_int("keepdims", 0)])],
+    );
     let (dims, y) = run(&mean, &[2, 2], vec![1.0, 3.0, 5.0, 9.0]);
     assert_eq!(dims, [2]);
     assert_close(&y, &[2.0, 7.0]);
@@ -643,12 +723,7 @@ fn shape_arithmetic_folds_at_plan_time() {
 
 #[test]
 fn unsorted_graphs_are_ordered() {
-    let bytes = model(
-        13,
-        &[2],
-        vec![],
-        vec![node("Neg", &["a"], &["y"], vec![]), node("Abs", &["x"], &["a"], vec![])],
-    );
+    let bytes = model(13, &[2], vec![], vec![node("Neg", &["a"], &["y"], vec![]), node("Abs", &["x"], &["a"], vec![])]);
     assert_close(&run(&bytes, &[2], vec![-1.0, 2.0]).1, &[-1.0, -2.0]);
 }
 
@@ -662,7 +737,12 @@ fn unknown_op_names_the_node() {
 
 #[test]
 fn unsupported_attribute_names_the_node() {
-    let bytes = model(13, &[1, 1, 1, 2], vec![int64s("sizes", &[1, 1, 1, 4])], vec![node("Resize", &["x", "", "", "sizes"], &["y"], vec![attr_str("mode", "cubic")])]);
+    let bytes = model(
+        13,
+        &[1, 1, 1, 2],
+        vec![int64s("sizes", &[1, 1, 1, 4])],
+        vec![node("Resize", &["x", "", "", "sizes"], &["y"], vec![attr_str("mode", "cubic")])],
+    );
     let err = Model::from_bytes(&bytes).unwrap().plan(&[("x", &[1, 1, 1, 2])], None).unwrap_err();
     assert!(err.to_string().contains("Resize_node") && err.to_string().contains("cubic"), "{err}");
 }
@@ -725,7 +805,11 @@ fn buffers_are_recycled_after_their_last_view() {
     let add = plan.steps.iter().find(|s| s.op.label() == "Add").unwrap();
     let mut ending = vec![output_of("Relu"), output_of("Mul")];
     ending.sort();
-    assert_eq!(add.recycle.iter().map(|r| r.0).collect::<Vec<_>>(), ending, "a's and c's buffers end with the last read of their views");
+    assert_eq!(
+        add.recycle.iter().map(|r| r.0).collect::<Vec<_>>(),
+        ending,
+        "a's and c's buffers end with the last read of their views"
+    );
     assert_eq!(plan.steps.iter().filter(|s| !s.recycle.is_empty()).count(), 1);
     assert!(plan.steps.iter().all(|s| s.recycle.iter().all(|r| r.0 != output_of("Sigmoid"))), "an output views b");
     assert_eq!(plan.buffers, [8, 8], "a and c live at once; b and y are outputs' own");
@@ -763,7 +847,10 @@ fn buffers_are_shared_between_lifetimes_apart() {
     let session = Session::new(plan, CpuBackend).unwrap();
     let x = Tensor::new(&[-2f32, -1.0, 1.0, 2.0], &lantern_engine::Device::Cpu).unwrap();
     for _ in 0..3 {
-        assert_close(&session.run(std::slice::from_ref(&x)).unwrap()[0].to_vec1::<f32>().unwrap(), &[0.0, 0.0, -1.0, -2.0]);
+        assert_close(
+            &session.run(std::slice::from_ref(&x)).unwrap()[0].to_vec1::<f32>().unwrap(),
+            &[0.0, 0.0, -1.0, -2.0],
+        );
     }
 }
 
@@ -829,7 +916,12 @@ fn matmul_by_constant_and_batched() {
         let a: Vec<f32> = (0..batch * m * k).map(|i| ((i * 13 % 17) as f32 - 8.0) / 8.0).collect();
         let b: Vec<f32> = (0..k * n).map(|i| ((i * 5 % 11) as f32 - 5.0) / 4.0).collect();
         let dims = [batch as i64, m as i64, k as i64];
-        let by_constant = model(13, &dims, vec![floats("b", &[k as i64, n as i64], &b)], vec![node("MatMul", &["x", "b"], &["y"], vec![])]);
+        let by_constant = model(
+            13,
+            &dims,
+            vec![floats("b", &[k as i64, n as i64], &b)],
+            vec![node("MatMul", &["x", "b"], &["y"], vec![])],
+        );
         let (shape, got) = run(&by_constant, &[batch, m, k], a.clone());
         assert_eq!(shape, vec![batch, m, n]);
         assert_close(&got, &reference_matmul(&a, &b, [batch, m, k, n], false));
@@ -861,7 +953,11 @@ fn large_elementwise_and_concat_split_into_pieces() {
     let (shape, got) = run(&model(13, &dims_i64, vec![scale], nodes), &dims, x.clone());
     assert_eq!(shape, vec![1, 4, 150, 150]);
     let plane = 150 * 150;
-    let want: Vec<f32> = x.iter().copied().chain(x.iter().enumerate().map(|(i, &v)| 2.0 * v * if i < plane { 2.0 } else { -1.0 })).collect();
+    let want: Vec<f32> = x
+        .iter()
+        .copied()
+        .chain(x.iter().enumerate().map(|(i, &v)| 2.0 * v * if i < plane { 2.0 } else { -1.0 }))
+        .collect();
     assert_close(&got, &want);
 }
 
@@ -872,7 +968,8 @@ fn global_average_pool_over_ragged_planes() {
     let bytes = model(13, &[1, 2, h as i64, w as i64], vec![], vec![node("GlobalAveragePool", &["x"], &["y"], vec![])]);
     let (shape, got) = run(&bytes, &[1, 2, h, w], x.clone());
     assert_eq!(shape, vec![1, 2, 1, 1]);
-    let want: Vec<f32> = x.chunks(h * w).map(|p| (p.iter().map(|&v| v as f64).sum::<f64>() / (h * w) as f64) as f32).collect();
+    let want: Vec<f32> =
+        x.chunks(h * w).map(|p| (p.iter().map(|&v| v as f64).sum::<f64>() / (h * w) as f64) as f32).collect();
     assert_close(&got, &want);
 }
 
@@ -880,14 +977,13 @@ fn global_average_pool_over_ragged_planes() {
 fn concat_chunks_span_unequal_slabs_and_batches() {
     let dims = [2usize, 3, 40, 70];
     let x: Vec<f32> = (0..dims.iter().product::<usize>()).map(|i| (i % 89) as f32).collect();
-    let nodes = vec![node("Neg", &["x"], &["n"], vec![]), node("Concat", &["x", "n", "x"], &["y"], vec![attr_int("axis", 2)])];
+    let nodes =
+        vec![node("Neg", &["x"], &["n"], vec![]), node("Concat", &["x", "n", "x"], &["y"], vec![attr_int("axis", 2)])];
     let (shape, got) = run(&model(13, &dims.map(|d| d as i64), vec![], nodes), &dims, x.clone());
     assert_eq!(shape, vec![2, 3, 120, 70]);
     let slab = 40 * 70;
-    let want: Vec<f32> = x
-        .chunks(slab)
-        .flat_map(|s| s.iter().copied().chain(s.iter().map(|v| -v)).chain(s.iter().copied()))
-        .collect();
+    let want: Vec<f32> =
+        x.chunks(slab).flat_map(|s| s.iter().copied().chain(s.iter().map(|v| -v)).chain(s.iter().copied())).collect();
     assert_close(&got, &want);
 }
 
@@ -903,13 +999,24 @@ fn pad_over_many_rows() {
             inputs.push("value");
         }
         let dims = [1, 2, h, w];
-        let bytes = model(13, &[1, 2, h as i64, w as i64], init, vec![node("Pad", &inputs, &["y"], vec![attr_str("mode", mode)])]);
+        let bytes = model(
+            13,
+            &[1, 2, h as i64, w as i64],
+            init,
+            vec![node("Pad", &inputs, &["y"], vec![attr_str("mode", mode)])],
+        );
         let (shape, got) = run(&bytes, &dims, x.clone());
         assert_eq!(shape, vec![1, 2, h + 4, w + 6]);
         let source = |o: usize, before: usize, n: usize| -> Option<usize> {
             let i = o as isize - before as isize;
             match mode {
-                "reflect" => Some(if i < 0 { -i } else if i >= n as isize { 2 * (n as isize - 1) - i } else { i } as usize),
+                "reflect" => Some(if i < 0 {
+                    -i
+                } else if i >= n as isize {
+                    2 * (n as isize - 1) - i
+                } else {
+                    i
+                } as usize),
                 "edge" => Some(i.clamp(0, n as isize - 1) as usize),
                 _ => (0..n as isize).contains(&i).then_some(i as usize),
             }
@@ -941,7 +1048,8 @@ fn gelu_over_vector_lanes_matches_the_series() {
         sum * 2.0 / std::f64::consts::PI.sqrt()
     };
     let x: Vec<f32> = (0..203).map(|i| -6.0 + 12.0 * i as f32 / 202.0).collect();
-    let want: Vec<f32> = x.iter().map(|&v| (0.5 * v as f64 * (1.0 + erf(v as f64 / std::f64::consts::SQRT_2))) as f32).collect();
+    let want: Vec<f32> =
+        x.iter().map(|&v| (0.5 * v as f64 * (1.0 + erf(v as f64 / std::f64::consts::SQRT_2))) as f32).collect();
     let bytes = model(13, &[203], gelu_constants(), gelu_nodes("x"));
     assert_close(&run(&bytes, &[203], x).1, &want);
 }
@@ -961,7 +1069,9 @@ fn conv_transpose_groups_batches_and_pads_match_a_scatter_loop() {
             want[(ni * m + mo) * oh * ow..][..oh * ow].iter_mut().for_each(|v| *v = b[mo]);
             let (gi, mi) = (mo / mg, mo % mg);
             for ci in gi * cg..(gi + 1) * cg {
-                for (iy, ix, ky, kx) in (0..h).flat_map(|iy| (0..w).flat_map(move |ix| (0..kh).flat_map(move |ky| (0..kw).map(move |kx| (iy, ix, ky, kx))))) {
+                for (iy, ix, ky, kx) in (0..h).flat_map(|iy| {
+                    (0..w).flat_map(move |ix| (0..kh).flat_map(move |ky| (0..kw).map(move |kx| (iy, ix, ky, kx))))
+                }) {
                     let (oy, ox) = ((iy * sh + ky) as isize - pt as isize, (ix * sw + kx) as isize - pl as isize);
                     if oy >= 0 && ox >= 0 && (oy as usize) < oh && (ox as usize) < ow {
                         want[((ni * m + mo) * oh + oy as usize) * ow + ox as usize] +=
@@ -977,7 +1087,12 @@ fn conv_transpose_groups_batches_and_pads_match_a_scatter_loop() {
         attr_int("group", g as i64),
     ];
     let inits = vec![floats("w", &[c as i64, mg as i64, kh as i64, kw as i64], &wt), floats("b", &[m as i64], &b)];
-    let bytes = model(13, &[n as i64, c as i64, h as i64, w as i64], inits, vec![node("ConvTranspose", &["x", "w", "b"], &["y"], attrs)]);
+    let bytes = model(
+        13,
+        &[n as i64, c as i64, h as i64, w as i64],
+        inits,
+        vec![node("ConvTranspose", &["x", "w", "b"], &["y"], attrs)],
+    );
     let (dims, got) = run(&bytes, &[n, c, h, w], x);
     assert_eq!(dims, [n, m, oh, ow]);
     assert_close(&got, &want);

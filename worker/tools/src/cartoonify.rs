@@ -115,7 +115,10 @@ impl Style {
     /// The network's `style_weights` input for `styles` learned styles.
     pub fn weights(&self, styles: usize) -> Result<Vec<f32>, ToolError> {
         if self.first >= styles || self.second >= styles {
-            return Err(ToolError::Model(format!("the network has {styles} styles, not {}", self.first.max(self.second) + 1)));
+            return Err(ToolError::Model(format!(
+                "the network has {styles} styles, not {}",
+                self.first.max(self.second) + 1
+            )));
         }
         let mix = self.mix.clamp(0.0, 1.0);
         let mut weights = vec![0.0; styles];
@@ -176,7 +179,8 @@ impl Planes {
                 let source_y = top + reflect(y, inner.1);
                 for x in 0..width {
                     let source_x = left + reflect(x, inner.0);
-                    data[(c * height + y) * width + x] = self.data[(c * self.height + source_y) * self.width + source_x];
+                    data[(c * height + y) * width + x] =
+                        self.data[(c * self.height + source_y) * self.width + source_x];
                 }
             }
         }
@@ -222,7 +226,9 @@ impl<B: Backend + Clone> Cartoonifier<B> {
         let (image_input, output) = match &model {
             StyleModel::MultiStyle { output, .. } => {
                 if names.len() != 2 || !names.contains(&"style_weights") {
-                    return Err(ToolError::Model(format!("a multi-style network takes an image and `style_weights`; this one takes {names:?}")));
+                    return Err(ToolError::Model(format!(
+                        "a multi-style network takes an image and `style_weights`; this one takes {names:?}"
+                    )));
                 }
                 if !network.outputs.contains(output) {
                     return Err(ToolError::Model(format!("the network has no output `{output}`")));
@@ -240,7 +246,9 @@ impl<B: Backend + Clone> Cartoonifier<B> {
                 }
                 let rank = network.inputs[0].dims.len();
                 if rank != 4 {
-                    return Err(ToolError::Model(format!("an AnimeGAN network takes an image [1, 3, h, w]; this input has {rank} dimensions")));
+                    return Err(ToolError::Model(format!(
+                        "an AnimeGAN network takes an image [1, 3, h, w]; this input has {rank} dimensions"
+                    )));
                 }
                 (names[0].to_string(), network.outputs[0].clone())
             }
@@ -285,20 +293,30 @@ impl<B: Backend + Clone> Cartoonifier<B> {
             StyleModel::MultiStyle { .. } => v,
             StyleModel::AnimeGan => v * 2.0 - 1.0,
         };
-        let image = Tensor::from_vec(planes.data.iter().map(|&v| to_network(v)).collect::<Vec<f32>>(), (1, 3, height, width), &Device::Cpu)
-            .map_err(lantern_engine::Error::from)?;
+        let image = Tensor::from_vec(
+            planes.data.iter().map(|&v| to_network(v)).collect::<Vec<f32>>(),
+            (1, 3, height, width),
+            &Device::Cpu,
+        )
+        .map_err(lantern_engine::Error::from)?;
         let mut inputs = Vec::new();
         for spec in &session.plan().inputs {
             if spec.name == self.image_input {
                 inputs.push(image.clone());
             } else {
-                inputs.push(Tensor::from_vec(weights.to_vec(), weights.len(), &Device::Cpu).map_err(lantern_engine::Error::from)?);
+                inputs.push(
+                    Tensor::from_vec(weights.to_vec(), weights.len(), &Device::Cpu)
+                        .map_err(lantern_engine::Error::from)?,
+                );
             }
         }
         let output = session.run_with(&inputs, progress)?.remove(0);
         let values = output.flatten_all().and_then(|t| t.to_vec1::<f32>()).map_err(lantern_engine::Error::from)?;
         if values.len() != 3 * width * height {
-            return Err(ToolError::Model(format!("the network gave {} values for a {width}×{height} image", values.len())));
+            return Err(ToolError::Model(format!(
+                "the network gave {} values for a {width}×{height} image",
+                values.len()
+            )));
         }
         let data = values
             .into_iter()
@@ -318,7 +336,8 @@ impl<B: Backend + Clone> Cartoonifier<B> {
         weights: &[f32],
         progress: &mut dyn FnMut(usize, usize) -> bool,
     ) -> Result<Planes, ToolError> {
-        let [_, _, height, width] = session.plan().inputs.iter().find(|i| i.name == self.image_input).expect("planned above").shape[..]
+        let [_, _, height, width] =
+            session.plan().inputs.iter().find(|i| i.name == self.image_input).expect("planned above").shape[..]
         else {
             return Err(ToolError::Model("the image input is not [1, 3, h, w]".into()));
         };
@@ -389,7 +408,8 @@ impl<B: Backend + Clone> Cartoonifier<B> {
                 for y in 0..tile_height {
                     let weight_y = feather(y, tile_height, overlap, top == 0, top + tile_height == planes.height);
                     for x in 0..tile_width {
-                        let weight = weight_y * feather(x, tile_width, overlap, left == 0, left + tile_width == planes.width);
+                        let weight =
+                            weight_y * feather(x, tile_width, overlap, left == 0, left + tile_width == planes.width);
                         let target = (top + y) * planes.width + left + x;
                         total_weight[target] += weight;
                         for c in 0..3 {
@@ -422,7 +442,9 @@ impl<B: Backend + Clone> Cartoonifier<B> {
                 let small = self.stylize_at(image, work_width, work_height, &options.style, progress)?;
                 imageops::resize(&small, width, height, FilterType::CatmullRom)
             }
-            Resolution::FullDetail { tile, overlap } => self.stylize_tiled(image, tile, overlap, &options.style, progress)?,
+            Resolution::FullDetail { tile, overlap } => {
+                self.stylize_tiled(image, tile, overlap, &options.style, progress)?
+            }
         };
         Ok(blend_with_original(image, &stylized, options.strength))
     }
@@ -453,7 +475,9 @@ pub fn blend_with_original(image: &RgbaImage, stylized: &Rgb32FImage, strength: 
     RgbaImage::from_fn(image.width(), image.height(), |x, y| {
         let original = image.get_pixel(x, y);
         let cartoon = stylized.get_pixel(x, y);
-        let mix = |c: usize| (cartoon[c].clamp(0.0, 1.0) * 255.0 * strength + original[c] as f32 * (1.0 - strength)).round() as u8;
+        let mix = |c: usize| {
+            (cartoon[c].clamp(0.0, 1.0) * 255.0 * strength + original[c] as f32 * (1.0 - strength)).round() as u8
+        };
         image::Rgba([mix(0), mix(1), mix(2), original[3]])
     })
 }

@@ -25,11 +25,20 @@ pub fn encode_image(image: &RgbaImage, format: ImageFormat) -> Result<Vec<u8>, T
     let mut bytes = Vec::new();
     let (w, h) = image.dimensions();
     match format {
-        ImageFormat::Png => PngEncoder::new(Cursor::new(&mut bytes)).write_image(image, w, h, ExtendedColorType::Rgba8)?,
-        ImageFormat::WebP => WebPEncoder::new_lossless(&mut bytes).write_image(image, w, h, ExtendedColorType::Rgba8)?,
+        ImageFormat::Png => {
+            PngEncoder::new(Cursor::new(&mut bytes)).write_image(image, w, h, ExtendedColorType::Rgba8)?
+        }
+        ImageFormat::WebP => {
+            WebPEncoder::new_lossless(&mut bytes).write_image(image, w, h, ExtendedColorType::Rgba8)?
+        }
         ImageFormat::Jpeg { background, quality } => {
             let flat = flatten(image, background);
-            JpegEncoder::new_with_quality(&mut bytes, quality.clamp(1, 100)).write_image(&flat, w, h, ExtendedColorType::Rgb8)?;
+            JpegEncoder::new_with_quality(&mut bytes, quality.clamp(1, 100)).write_image(
+                &flat,
+                w,
+                h,
+                ExtendedColorType::Rgb8,
+            )?;
         }
     }
     Ok(bytes)

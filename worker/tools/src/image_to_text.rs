@@ -54,10 +54,13 @@ struct Stage {
 impl Stage {
     fn new(spec: &NetworkSpec) -> Result<Self, ToolError> {
         let network = Network::from_bytes(spec.onnx)?;
-        let input = network.inputs.first().ok_or_else(|| ToolError::Model("the network has no input".into()))?.name.clone();
+        let input =
+            network.inputs.first().ok_or_else(|| ToolError::Model("the network has no input".into()))?.name.clone();
         let output = match &spec.postprocess.output {
             Some(name) => name.clone(),
-            None => network.outputs.first().cloned().ok_or_else(|| ToolError::Model("the network has no output".into()))?,
+            None => {
+                network.outputs.first().cloned().ok_or_else(|| ToolError::Model("the network has no output".into()))?
+            }
         };
         Ok(Stage { network, input, output, preprocess: spec.preprocess.clone(), postprocess: spec.postprocess.clone() })
     }
@@ -169,8 +172,10 @@ impl<B: Backend + Clone> TextReader<B> {
             .zip(&turns)
             .zip(readings)
             .filter(|(_, (text, confidence))| !text.trim().is_empty() && *confidence >= MIN_CONFIDENCE)
-            .map(|((quad, &upside_down), (text, confidence))| {
-                TextLine { text, confidence, polygon: if upside_down { turned(&quad, 2) } else { quad } }
+            .map(|((quad, &upside_down), (text, confidence))| TextLine {
+                text,
+                confidence,
+                polygon: if upside_down { turned(&quad, 2) } else { quad },
             })
             .collect();
         sort_in_reading_order(&mut lines);
@@ -178,7 +183,11 @@ impl<B: Backend + Clone> TextReader<B> {
     }
 
     /// Text boxes in the image's pixels.
-    fn detect(&self, image: &RgbaImage, progress: &mut dyn FnMut(usize, usize) -> bool) -> Result<Vec<[Point; 4]>, ToolError> {
+    fn detect(
+        &self,
+        image: &RgbaImage,
+        progress: &mut dyn FnMut(usize, usize) -> bool,
+    ) -> Result<Vec<[Point; 4]>, ToolError> {
         let pre = &self.detector.preprocess;
         let (width, height) =
             detection_size(image.width(), image.height(), pre.max_side.unwrap_or(960), pre.multiple.unwrap_or(32));
@@ -199,7 +208,9 @@ impl<B: Backend + Clone> TextReader<B> {
         let (right, bottom) = (image.width() as f32, image.height() as f32);
         Ok(text_boxes(&map, &db)
             .into_iter()
-            .map(|corners| corners.map(|(x, y)| (((x + 0.5) * sx).clamp(0.0, right), ((y + 0.5) * sy).clamp(0.0, bottom))))
+            .map(|corners| {
+                corners.map(|(x, y)| (((x + 0.5) * sx).clamp(0.0, right), ((y + 0.5) * sy).clamp(0.0, bottom)))
+            })
             // Scaling back to the image can leave slivers too thin to hold a character.
             .filter(|corners| distance(corners[0], corners[1]) > 3.0 && distance(corners[0], corners[3]) > 3.0)
             .collect())
@@ -239,8 +250,10 @@ impl<B: Backend + Clone> TextReader<B> {
                 }
             })
             .collect();
-        let confident =
-            verdicts.iter().zip(crops).filter_map(|(verdict, crop)| verdict.map(|turned| (turned, crop.width() as f32)));
+        let confident = verdicts
+            .iter()
+            .zip(crops)
+            .filter_map(|(verdict, crop)| verdict.map(|turned| (turned, crop.width() as f32)));
         let page_turned = outweighs(confident);
         Ok(verdicts.into_iter().map(|v| v.unwrap_or(page_turned)).collect())
     }
@@ -320,7 +333,8 @@ pub fn text(lines: &[TextLine]) -> String {
     paragraphs(lines)
         .iter()
         .map(|paragraph| {
-            let rows = paragraph.iter().map(|row| row.iter().map(|line| line.text.as_str()).collect::<Vec<_>>().join(" "));
+            let rows =
+                paragraph.iter().map(|row| row.iter().map(|line| line.text.as_str()).collect::<Vec<_>>().join(" "));
             rows.collect::<Vec<_>>().join("\n")
         })
         .collect::<Vec<_>>()
@@ -613,7 +627,12 @@ fn aspect(crop: &RgbaImage) -> f32 {
 
 /// The crops resized to `height` keeping their aspect (at most `width` wide), normalised, and
 /// padded with zeros on the right to `width`: an [N, 3, height, width] tensor.
-fn padded_batch<'a>(crops: impl ExactSizeIterator<Item = &'a RgbaImage>, height: u32, width: u32, pre: &Preprocess) -> Tensor {
+fn padded_batch<'a>(
+    crops: impl ExactSizeIterator<Item = &'a RgbaImage>,
+    height: u32,
+    width: u32,
+    pre: &Preprocess,
+) -> Tensor {
     let count = crops.len();
     let (rows, columns) = (height as usize, width as usize);
     let mut data = vec![0f32; count * 3 * rows * columns];
@@ -642,7 +661,8 @@ pub fn ctc_greedy(probabilities: &[f32], classes: usize) -> (Vec<usize>, f32) {
     let mut total = 0.0;
     let mut previous = None;
     for step in probabilities.chunks(classes) {
-        let (best, p) = step.iter().enumerate().fold((0, f32::MIN), |acc, (i, &p)| if p > acc.1 { (i, p) } else { acc });
+        let (best, p) =
+            step.iter().enumerate().fold((0, f32::MIN), |acc, (i, &p)| if p > acc.1 { (i, p) } else { acc });
         if best != 0 && previous != Some(best) {
             kept.push(best);
             total += p;
@@ -692,7 +712,10 @@ impl PageAxes {
 
     /// The polygon's least and greatest extent along the axis.
     fn extent(polygon: &[Point; 4], axis: Point) -> (f32, f32) {
-        polygon.iter().map(|p| p.0 * axis.0 + p.1 * axis.1).fold((f32::MAX, f32::MIN), |(lo, hi), v| (lo.min(v), hi.max(v)))
+        polygon
+            .iter()
+            .map(|p| p.0 * axis.0 + p.1 * axis.1)
+            .fold((f32::MAX, f32::MIN), |(lo, hi), v| (lo.min(v), hi.max(v)))
     }
 
     /// Whether two lines overlap across the page's lines by more than half the thinner one.
@@ -712,7 +735,10 @@ pub fn sort_in_reading_order(lines: &mut [TextLine]) {
     lines.sort_by(|a, b| depth(a).total_cmp(&depth(b)));
     for i in 1..lines.len() {
         let mut j = i;
-        while j > 0 && axes.same_row(&lines[j - 1].polygon, &lines[j].polygon) && start(&lines[j]) < start(&lines[j - 1]) {
+        while j > 0
+            && axes.same_row(&lines[j - 1].polygon, &lines[j].polygon)
+            && start(&lines[j]) < start(&lines[j - 1])
+        {
             lines.swap(j - 1, j);
             j -= 1;
         }
@@ -742,7 +768,10 @@ mod tests {
         assert_near(short, 10.0);
         assert_near(rect.centre.0, (32.0 - 6.0) / 2.0);
         assert_near(rect.centre.1, (24.0 + 8.0) / 2.0);
-        assert_near((rect.axis.0 * 3.0 - rect.axis.1 * 4.0).abs().min((rect.axis.0 * 4.0 + rect.axis.1 * 3.0).abs()), 0.0);
+        assert_near(
+            (rect.axis.0 * 3.0 - rect.axis.1 * 4.0).abs().min((rect.axis.0 * 4.0 + rect.axis.1 * 3.0).abs()),
+            0.0,
+        );
     }
 
     #[test]
@@ -751,7 +780,10 @@ mod tests {
         // area 100 × 1.5 / perimeter 40 = 3.75 on each side.
         let grown = square.unclip(1.5);
         assert_eq!(grown.size, (17.5, 17.5));
-        assert_eq!(reading_order_corners(grown.corners()), [(-3.75, -3.75), (13.75, -3.75), (13.75, 13.75), (-3.75, 13.75)]);
+        assert_eq!(
+            reading_order_corners(grown.corners()),
+            [(-3.75, -3.75), (13.75, -3.75), (13.75, 13.75), (-3.75, 13.75)]
+        );
     }
 
     #[test]
@@ -841,8 +873,11 @@ mod tests {
 
     #[test]
     fn a_square_box_runs_the_way_the_page_does() {
-        let sideways_page =
-            [upright_box(0.0, 0.0, 40.0, 900.0), upright_box(60.0, 0.0, 40.0, 700.0), upright_box(120.0, 0.0, 40.0, 50.0)];
+        let sideways_page = [
+            upright_box(0.0, 0.0, 40.0, 900.0),
+            upright_box(60.0, 0.0, 40.0, 700.0),
+            upright_box(120.0, 0.0, 40.0, 50.0),
+        ];
         assert_eq!(sideways_lines(&sideways_page), [true, true, true]);
         let upright_page = [upright_box(0.0, 0.0, 900.0, 40.0), upright_box(0.0, 60.0, 50.0, 40.0)];
         assert_eq!(sideways_lines(&upright_page), [false, false]);
@@ -864,8 +899,10 @@ mod tests {
         ];
         sort_in_reading_order(&mut lines);
         assert_eq!(lines.iter().map(|line| line.text.as_str()).collect::<Vec<_>>(), ["a", "b", "b2", "c"]);
-        let grouped: Vec<Vec<Vec<&str>>> =
-            paragraphs(&lines).iter().map(|p| p.iter().map(|row| row.iter().map(|l| l.text.as_str()).collect()).collect()).collect();
+        let grouped: Vec<Vec<Vec<&str>>> = paragraphs(&lines)
+            .iter()
+            .map(|p| p.iter().map(|row| row.iter().map(|l| l.text.as_str()).collect()).collect())
+            .collect();
         // Columns 70 apart are paragraphs apart; b and b2 share a row.
         assert_eq!(grouped, vec![vec![vec!["a"]], vec![vec!["b", "b2"]], vec![vec!["c"]]]);
     }

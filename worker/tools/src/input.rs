@@ -25,7 +25,9 @@ impl fmt::Display for InputError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             InputError::Empty => write!(f, "The file is empty."),
-            InputError::NotAnImage => write!(f, "This file is not an image Lantern can read (PNG, JPEG, WebP, GIF, BMP or TIFF)."),
+            InputError::NotAnImage => {
+                write!(f, "This file is not an image Lantern can read (PNG, JPEG, WebP, GIF, BMP or TIFF).")
+            }
             InputError::Unsupported(what) => write!(f, "This image uses a feature Lantern cannot read: {what}."),
             InputError::Damaged(what) => write!(f, "The image file is damaged or incomplete ({what})."),
             InputError::NoPixels => write!(f, "The image has no pixels (zero width or height)."),
@@ -56,7 +58,8 @@ pub fn decode(bytes: &[u8]) -> Result<RgbaImage, InputError> {
     if bytes.is_empty() {
         return Err(InputError::Empty);
     }
-    let mut reader = ImageReader::new(Cursor::new(bytes)).with_guessed_format().map_err(|e| InputError::Damaged(e.to_string()))?;
+    let mut reader =
+        ImageReader::new(Cursor::new(bytes)).with_guessed_format().map_err(|e| InputError::Damaged(e.to_string()))?;
     if reader.format().is_none() {
         return Err(InputError::NotAnImage);
     }

@@ -37,7 +37,9 @@ impl<B: Backend> BackgroundRemover<B> {
         let input = network.inputs.first().ok_or_else(|| ToolError::Model("the network has no input".into()))?;
         let output = match &postprocess.output {
             Some(name) => name.clone(),
-            None => network.outputs.first().cloned().ok_or_else(|| ToolError::Model("the network has no output".into()))?,
+            None => {
+                network.outputs.first().cloned().ok_or_else(|| ToolError::Model("the network has no output".into()))?
+            }
         };
         let side = size as usize;
         let plan = network.plan(&[(input.name.as_str(), &[1, 3, side, side])], Some(&[output.as_str()]))?;
@@ -79,7 +81,11 @@ impl<B: Backend> BackgroundRemover<B> {
     }
 
     /// The mask at the image's own resolution.
-    pub fn mask(&self, image: &RgbaImage, progress: &mut dyn FnMut(usize, usize) -> bool) -> Result<GrayImage, ToolError> {
+    pub fn mask(
+        &self,
+        image: &RgbaImage,
+        progress: &mut dyn FnMut(usize, usize) -> bool,
+    ) -> Result<GrayImage, ToolError> {
         let small = self.network_mask(image, progress)?;
         Ok(upscale_mask(&small, image.width(), image.height()))
     }

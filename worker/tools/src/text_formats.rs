@@ -79,7 +79,8 @@ pub fn hocr(lines: &[TextLine], width: u32, height: u32, title: &str) -> String 
                     start += 1;
                     continue;
                 }
-                let end = (start..characters.len()).find(|&i| characters[i].is_whitespace()).unwrap_or(characters.len());
+                let end =
+                    (start..characters.len()).find(|&i| characters[i].is_whitespace()).unwrap_or(characters.len());
                 word_number += 1;
                 let word: String = characters[start..end].iter().collect();
                 let part = share(&line.polygon, start as f32 / count, end as f32 / count);

@@ -14,7 +14,8 @@ use lantern_tools::cartoonify::{Cartoonifier, Options, Resolution, Style, StyleM
 use lantern_tools::input::decode;
 
 fn eval_photo(name: &str) -> RgbaImage {
-    let dir = std::env::var("LANTERN_EVAL").unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/eval").into());
+    let dir = std::env::var("LANTERN_EVAL")
+        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/eval").into());
     let path = std::path::Path::new(&dir).join("photos").join(name);
     decode(&std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))).unwrap()
 }
@@ -36,7 +37,10 @@ fn animegan_onnx() -> Vec<u8> {
 
 fn reference(name: &str) -> HashMap<String, Tensor> {
     let npz = cache_dir().join("references").join(name);
-    Tensor::read_npz(&npz).unwrap_or_else(|e| panic!("{}: {e}; run `just references`", npz.display())).into_iter().collect()
+    Tensor::read_npz(&npz)
+        .unwrap_or_else(|e| panic!("{}: {e}; run `just references`", npz.display()))
+        .into_iter()
+        .collect()
 }
 
 fn values(tensor: &Tensor) -> Vec<f32> {
@@ -104,7 +108,11 @@ fn tool_matches(npz: &str, style: Style) {
     assert_eq!(full.dimensions(), photo.dimensions());
     let expected_full = eight_bit(&imageops::resize(&expected, photo.width(), photo.height(), FilterType::CatmullRom));
     let (mean, largest) = difference(&full, &expected_full);
-    println!("{npz}: full tool at {}x{} vs reference upscaled alike, mean {mean:.3} levels, max {largest}", photo.width(), photo.height());
+    println!(
+        "{npz}: full tool at {}x{} vs reference upscaled alike, mean {mean:.3} levels, max {largest}",
+        photo.width(),
+        photo.height()
+    );
     assert!(mean < 1.5, "mean {mean}");
 }
 
@@ -146,9 +154,14 @@ fn tiles_meet_without_seams() {
     let cartoonifier = multistyle();
     let style = Style::single(3);
     let start = Instant::now();
-    let whole = blend_with_original(&photo, &cartoonifier.stylize_at(&photo, 1200, 800, &style, &mut |_, _| true).unwrap(), 1.0);
+    let whole = blend_with_original(
+        &photo,
+        &cartoonifier.stylize_at(&photo, 1200, 800, &style, &mut |_, _| true).unwrap(),
+        1.0,
+    );
     let untiled_time = start.elapsed();
-    let tiled_options = |tile| Options { style, strength: 1.0, resolution: Resolution::FullDetail { tile, overlap: 64 } };
+    let tiled_options =
+        |tile| Options { style, strength: 1.0, resolution: Resolution::FullDetail { tile, overlap: 64 } };
 
     // One tile covering the photo is the untiled pass exactly: the tiling adds nothing of its own.
     let single = cartoonifier.cartoonify(&photo, &tiled_options(1200), &mut |_, _| true).unwrap();
@@ -178,7 +191,8 @@ fn tiles_meet_without_seams() {
 fn strength_blends_with_the_original_and_keeps_alpha() {
     let photo = eval_photo("horse.png");
     let cartoonifier = multistyle();
-    let fast = |strength| Options { style: Style::single(0), strength, resolution: Resolution::Fast { long_side: Some(256) } };
+    let fast =
+        |strength| Options { style: Style::single(0), strength, resolution: Resolution::Fast { long_side: Some(256) } };
     let none = cartoonifier.cartoonify(&photo, &fast(0.0), &mut |_, _| true).unwrap();
     assert_eq!(none, photo);
     let half = cartoonifier.cartoonify(&photo, &fast(0.5), &mut |_, _| true).unwrap();
@@ -194,7 +208,11 @@ fn strength_blends_with_the_original_and_keeps_alpha() {
 
 #[test]
 fn cancelling_stops_the_run() {
-    let options = Options { style: Style::single(0), strength: 1.0, resolution: Resolution::FullDetail { tile: 128, overlap: 16 } };
+    let options = Options {
+        style: Style::single(0),
+        strength: 1.0,
+        resolution: Resolution::FullDetail { tile: 128, overlap: 16 },
+    };
     let result = multistyle().cartoonify(&eval_photo("chelsea.png"), &options, &mut |done, _| done < 10);
     assert!(matches!(result, Err(ToolError::Cancelled)), "{result:?}");
 }
@@ -204,7 +222,8 @@ fn largest_activation_sets_the_memory_estimate() {
     let cartoonifier = multistyle();
     for side in [1024, 512] {
         let session = cartoonifier.session(side, side).unwrap();
-        let largest = session.plan().steps.iter().map(|s| s.shape.clone()).max_by_key(|s| s.iter().product::<usize>()).unwrap();
+        let largest =
+            session.plan().steps.iter().map(|s| s.shape.clone()).max_by_key(|s| s.iter().product::<usize>()).unwrap();
         let mib = largest.iter().product::<usize>() * 4 / (1 << 20);
         println!("{side}²: largest activation {largest:?}, {mib} MiB");
         assert_eq!(largest[..2], [1, 32]);
@@ -228,7 +247,8 @@ fn animegan_network_matches_onnxruntime() {
 fn animegan_keeps_the_photo_size() {
     let photo = eval_photo("coffee.png");
     let cartoonifier = Cartoonifier::new(&animegan_onnx(), StyleModel::AnimeGan, CpuBackend).unwrap();
-    let options = Options { style: Style::single(0), strength: 1.0, resolution: Resolution::Fast { long_side: Some(450) } };
+    let options =
+        Options { style: Style::single(0), strength: 1.0, resolution: Resolution::Fast { long_side: Some(450) } };
     let start = Instant::now();
     let result = cartoonifier.cartoonify(&photo, &options, &mut |_, _| true).unwrap();
     println!("animegan-arch on coffee {}x{} at 450 wide: {:.2?}", photo.width(), photo.height(), start.elapsed());

@@ -12,7 +12,8 @@ use lantern_tools::image_to_text::{NetworkSpec, Point, TextLine, TextReader, tex
 use lantern_tools::input::decode;
 
 fn eval_file(name: &str) -> Vec<u8> {
-    let dir = std::env::var("LANTERN_EVAL").unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/eval").into());
+    let dir = std::env::var("LANTERN_EVAL")
+        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/eval").into());
     let path = std::path::Path::new(&dir).join("ocr").join(name);
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
@@ -27,7 +28,8 @@ fn reader(det: &str, rec: &str, with_orientation: bool) -> TextReader<CpuBackend
     let (det_model, rec_model, cls_model) =
         (manifest.model(det).unwrap(), manifest.model(rec).unwrap(), manifest.model("ppocr-cls").unwrap());
     let dictionary = String::from_utf8(cached(&manifest, rec_model.dictionary.as_deref().unwrap())).unwrap();
-    let (det_onnx, rec_onnx, cls_onnx) = (cached(&manifest, det), cached(&manifest, rec), cached(&manifest, "ppocr-cls"));
+    let (det_onnx, rec_onnx, cls_onnx) =
+        (cached(&manifest, det), cached(&manifest, rec), cached(&manifest, "ppocr-cls"));
     let cls = with_orientation.then(|| NetworkSpec::of(&cls_onnx, cls_model));
     let (det, rec) = (NetworkSpec::of(&det_onnx, det_model), NetworkSpec::of(&rec_onnx, rec_model));
     TextReader::new(&det, &rec, &dictionary, cls.as_ref(), CpuBackend).unwrap()
@@ -239,7 +241,10 @@ fn compare_with_paddle(pipeline: &str, det: &str, rec: &str, image: &str) -> f32
         if paddle.confidence >= 0.9 {
             if (ours.confidence - paddle.confidence).abs() > 0.05 {
                 let (text, confidence) = (&ours.text, ours.confidence);
-                problems.push(format!("{text:?} is read with confidence {confidence} for PaddleOCR's {}", paddle.confidence));
+                problems.push(format!(
+                    "{text:?} is read with confidence {confidence} for PaddleOCR's {}",
+                    paddle.confidence
+                ));
             }
             paddle_text.push(paddle.text.as_str());
             our_text.push(ours.text.as_str());

@@ -57,10 +57,8 @@ fn exif_rotation_is_applied() {
 fn cmyk_jpeg_becomes_rgb() {
     let img = marker();
     // Red is C=0 M=255 Y=255 K=0, blue C=255 M=255 Y=0 K=0.
-    let cmyk: Vec<u8> = img
-        .pixels()
-        .flat_map(|p| if p[0] == 255 { [0, 255, 255, 0] } else { [255, 255, 0, 0] })
-        .collect();
+    let cmyk: Vec<u8> =
+        img.pixels().flat_map(|p| if p[0] == 255 { [0, 255, 255, 0] } else { [255, 255, 0, 0] }).collect();
     let out = decode(&jpeg(&img, jpeg_encoder::ColorType::Cmyk, &cmyk, None)).unwrap();
     assert_eq!(out.dimensions(), (3, 2));
     let (red, blue) = (out.get_pixel(0, 0), out.get_pixel(2, 1));
@@ -82,8 +80,8 @@ fn animation_gives_its_first_frame() {
     let mut bytes = Vec::new();
     {
         let mut encoder = image::codecs::gif::GifEncoder::new(&mut bytes);
-        let frames = [Rgba([255, 0, 0, 255]), Rgba([0, 255, 0, 255])]
-            .map(|c| image::Frame::new(RgbaImage::from_pixel(4, 4, c)));
+        let frames =
+            [Rgba([255, 0, 0, 255]), Rgba([0, 255, 0, 255])].map(|c| image::Frame::new(RgbaImage::from_pixel(4, 4, c)));
         encoder.encode_frames(frames).unwrap();
     }
     let out = decode(&bytes).unwrap();

@@ -6,12 +6,13 @@ use std::collections::HashMap;
 use image::GrayImage;
 use lantern_engine::{CpuBackend, Tensor};
 use lantern_models::{Manifest, cache_dir};
-use lantern_tools::input::decode;
 use lantern_tools::encode::ImageFormat;
+use lantern_tools::input::decode;
 use lantern_tools::remove_background::{BackgroundRemover, Output, encode};
 
 fn eval_photo(name: &str) -> Vec<u8> {
-    let dir = std::env::var("LANTERN_EVAL").unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/eval").into());
+    let dir = std::env::var("LANTERN_EVAL")
+        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/eval").into());
     let path = std::path::Path::new(&dir).join("photos").join(name);
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
@@ -59,12 +60,17 @@ fn outputs_keep_the_original_resolution() {
     assert_eq!((png.width(), png.height()), image.dimensions());
     assert!(png.color().has_alpha());
     let alpha: Vec<u8> = png.to_rgba8().pixels().map(|p| p[3]).collect();
-    assert!(alpha.iter().any(|&a| a < 16) && alpha.iter().any(|&a| a > 240), "the cut-out has both kept and removed parts");
+    assert!(
+        alpha.iter().any(|&a| a < 16) && alpha.iter().any(|&a| a > 240),
+        "the cut-out has both kept and removed parts"
+    );
     let webp = image::load_from_memory(&encode(&image, &mask, Output::CutOut(ImageFormat::WebP)).unwrap()).unwrap();
     assert_eq!(webp.to_rgba8(), png.to_rgba8(), "lossless WebP holds the same pixels");
-    let jpeg = encode(&image, &mask, Output::CutOut(ImageFormat::Jpeg { background: [255, 255, 255], quality: 90 })).unwrap();
+    let jpeg =
+        encode(&image, &mask, Output::CutOut(ImageFormat::Jpeg { background: [255, 255, 255], quality: 90 })).unwrap();
     assert_eq!(image::load_from_memory(&jpeg).unwrap().width(), image.width());
-    let mask_png: GrayImage = image::load_from_memory(&encode(&image, &mask, Output::Mask).unwrap()).unwrap().to_luma8();
+    let mask_png: GrayImage =
+        image::load_from_memory(&encode(&image, &mask, Output::Mask).unwrap()).unwrap().to_luma8();
     assert_eq!(mask_png, mask);
 }
 

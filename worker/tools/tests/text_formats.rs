@@ -6,7 +6,11 @@ use lantern_tools::text_formats::{hocr, json};
 
 /// An upright line `width` wide and 20 high with its top-left corner at (`x`, `y`).
 fn line(text: &str, x: f32, y: f32, width: f32) -> TextLine {
-    TextLine { text: text.into(), confidence: 0.9, polygon: [(x, y), (x + width, y), (x + width, y + 20.0), (x, y + 20.0)] }
+    TextLine {
+        text: text.into(),
+        confidence: 0.9,
+        polygon: [(x, y), (x + width, y), (x + width, y + 20.0), (x, y + 20.0)],
+    }
 }
 
 /// The same line on a page turned 90° clockwise in a `height`-high image: (x, y) → (height − y, x).
@@ -56,7 +60,10 @@ fn json_lists_lines_with_polygons_and_paragraphs() {
 fn hocr_has_a_page_paragraphs_lines_and_words_with_boxes() {
     let lines = vec![line("Fish & <chips>", 0.0, 0.0, 140.0)];
     let document = hocr(&lines, 200, 100, "menu \"today\".png");
-    assert!(document.contains(r#"title="image &quot;menu &quot;today&quot;.png&quot;; bbox 0 0 200 100; ppageno 0""#), "{document}");
+    assert!(
+        document.contains(r#"title="image &quot;menu &quot;today&quot;.png&quot;; bbox 0 0 200 100; ppageno 0""#),
+        "{document}"
+    );
     assert_eq!(document.matches("class=\"ocr_par\"").count(), 1);
     assert_eq!(document.matches("class=\"ocr_line\"").count(), 1);
     // Words share the line by characters: "Fish" is 4 of 14, so its box ends at 40 of 140.

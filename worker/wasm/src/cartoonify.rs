@@ -10,7 +10,6 @@ use wasm_bindgen::prelude::*;
 
 use crate::{IndexEntry, ProcessedImage, image_format};
 
-
 /// Full-detail tiles: 512² keeps one pass near 100 MB; 64 pixels of overlap hide the seams.
 const TILE: u32 = 512;
 const TILE_OVERLAP: u32 = 64;
@@ -70,7 +69,8 @@ impl Cartoonify {
             other => return Err(JsError::new(&format!("unknown detail '{other}'"))),
         };
         let format = image_format(format, background, quality)?;
-        let options = Options { style: Style { first: first as usize, second: second as usize, mix }, strength, resolution };
+        let options =
+            Options { style: Style { first: first as usize, second: second as usize, mix }, strength, resolution };
         let picture = decode(image)?;
         let cartoon = self.cartoonifier.cartoonify(&picture, &options, &mut crate::js_progress(progress))?;
         Ok(ProcessedImage { bytes: encode_image(&cartoon, format)?, width: cartoon.width(), height: cartoon.height() })

@@ -10,8 +10,6 @@ use wasm_bindgen::prelude::*;
 
 use crate::IndexEntry;
 
-
-
 /// JPEG quality of the page image inside the searchable PDF.
 const PDF_QUALITY: u8 = 85;
 
@@ -51,7 +49,8 @@ impl ImageToText {
             _ => return Err(JsError::new("the orientation network needs both its file and its entry")),
         };
         let cls_spec = cls.as_ref().map(|(onnx, entry)| entry.spec(onnx));
-        let reader = TextReader::new(&det.spec(det_onnx), &rec.spec(rec_onnx), dictionary, cls_spec.as_ref(), CpuBackend)?;
+        let reader =
+            TextReader::new(&det.spec(det_onnx), &rec.spec(rec_onnx), dictionary, cls_spec.as_ref(), CpuBackend)?;
         Ok(ImageToText { reader })
     }
 

@@ -108,7 +108,12 @@ impl ModelRunner {
     /// the planned outputs in order; `progress(done, total)`, if given, is called after every
     /// step (a falsy return cancels).
     #[wasm_bindgen(unchecked_return_type = "{ name: string, shape: number[], data: Float32Array }[]")]
-    pub fn run(&self, names: Vec<String>, data: Vec<Float32Array>, progress: Option<Function>) -> Result<Array, JsError> {
+    pub fn run(
+        &self,
+        names: Vec<String>,
+        data: Vec<Float32Array>,
+        progress: Option<Function>,
+    ) -> Result<Array, JsError> {
         let session = self.session.as_ref().ok_or_else(|| JsError::new("run called before plan"))?;
         let plan = session.plan();
         if names.len() != data.len() {
@@ -195,7 +200,9 @@ impl IndexEntry {
 
 /// A tool's progress callback as a JS `progress(done, total)`; a falsy return cancels.
 fn js_progress(progress: &Function) -> impl FnMut(usize, usize) -> bool + '_ {
-    |done, total| progress.call2(&JsValue::NULL, &(done as u32).into(), &(total as u32).into()).map_or(true, |v| v.is_truthy())
+    |done, total| {
+        progress.call2(&JsValue::NULL, &(done as u32).into(), &(total as u32).into()).map_or(true, |v| v.is_truthy())
+    }
 }
 
 /// Sets a property on a plain object we just made, which cannot refuse it.

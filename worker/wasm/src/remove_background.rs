@@ -8,7 +8,6 @@ use wasm_bindgen::prelude::*;
 
 use crate::{IndexEntry, ProcessedImage, image_format};
 
-
 #[wasm_bindgen]
 pub struct RemoveBackground {
     remover: BackgroundRemover<CpuBackend>,

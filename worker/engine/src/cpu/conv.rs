@@ -4,7 +4,7 @@
 
 use candle_core::Tensor;
 
-use super::{column_taps, packed, par_filled, tensor_from, winograd, with_f32, with_f32s, OutputBuffer};
+use super::{OutputBuffer, column_taps, packed, par_filled, tensor_from, winograd, with_f32, with_f32s};
 use crate::ops::{Activation, Conv, WeightLayout};
 
 /// `residual`, when given, is added to the output after the activation (`Conv::residual`).
@@ -23,7 +23,8 @@ pub fn conv2d(
     }
     let bias = bias.map(|b| b.to_vec1::<f32>()).transpose()?;
     let tensors: Vec<&Tensor> = [x, w].into_iter().chain(residual).collect();
-    let out = with_f32s(&tensors, |s| conv2d_f32(s[0], xs, s[1], bias.as_deref(), s.get(2).copied(), conv, shape, output))?;
+    let out =
+        with_f32s(&tensors, |s| conv2d_f32(s[0], xs, s[1], bias.as_deref(), s.get(2).copied(), conv, shape, output))?;
     tensor_from(out, shape)
 }
 
@@ -116,7 +117,8 @@ fn depthwise(
     let inside_first = taps.iter().map(|t| t.1).max().unwrap_or(0);
     let inside_last = taps.iter().map(|t| t.2).min().unwrap_or(0).max(inside_first);
     let block = packed::depthwise_block_width();
-    let blocked = if sw == 1 { inside_first..inside_first + (inside_last - inside_first) / block * block } else { 0..0 };
+    let blocked =
+        if sw == 1 { inside_first..inside_first + (inside_last - inside_first) / block * block } else { 0..0 };
     par_filled(output, x.len() / (h * w) * oh * ow, oh * ow, |start, dst| {
         let plane_index = start / (oh * ow);
         let ch = plane_index % c;
@@ -137,7 +139,10 @@ fn depthwise(
                 for &(ky, src_row) in &rows {
                     for (kx, &(offset, ..)) in taps.iter().enumerate() {
                         let at = (blocked.start as isize + offset) as usize;
-                        block_taps.push(packed::DepthwiseTap { src: src_row[at..at + blocked.len()].as_ptr(), weight: kernel[ky * kw + kx] });
+                        block_taps.push(packed::DepthwiseTap {
+                            src: src_row[at..at + blocked.len()].as_ptr(),
+                            weight: kernel[ky * kw + kx],
+                        });
                     }
                 }
                 // SAFETY: every tap reads blocked.len() floats inside its row, checked by the slice above.
@@ -202,7 +207,13 @@ pub fn conv_transpose2d(
                     let transposed: Vec<f32> = (0..rows * cg).map(|i| w_group[(i % cg) * rows + i / cg]).collect();
                     let mut col = Vec::with_capacity(rows * plane);
                     let x_group = &x[(ni * c + gi * cg) * plane..][..cg * plane];
-                    packed::matmul(&transposed, x_group, [1, rows, cg, plane], false, &mut col.spare_capacity_mut()[..rows * plane]);
+                    packed::matmul(
+                        &transposed,
+                        x_group,
+                        [1, rows, cg, plane],
+                        false,
+                        &mut col.spare_capacity_mut()[..rows * plane],
+                    );
                     // SAFETY: matmul initialised all rows * plane elements.
                     unsafe { col.set_len(rows * plane) };
                     col
@@ -212,7 +223,13 @@ pub fn conv_transpose2d(
                 let p = start / (oh * ow);
                 let (ni, mo) = (p / m, p % m);
                 let (gi, mi) = (mo / mg, mo % mg);
-                col2im(&cols[ni * g + gi][mi * kh * kw * plane..][..kh * kw * plane], [h, wd], &win, [oh, ow], out_plane);
+                col2im(
+                    &cols[ni * g + gi][mi * kh * kw * plane..][..kh * kw * plane],
+                    [h, wd],
+                    &win,
+                    [oh, ow],
+                    out_plane,
+                );
                 finish_row(out_plane, bias.as_ref().map_or(0.0, |b| b[mo]), conv.activation, None);
             })
         })

@@ -3,13 +3,19 @@
 use candle_core::Tensor;
 use rayon::prelude::*;
 
-use super::{par_filled, tensor_from, with_f32, with_f32s, OutputBuffer};
+use super::{OutputBuffer, par_filled, tensor_from, with_f32, with_f32s};
 use crate::ops::{Activation, BinaryKind};
 
 const CHUNK: usize = 1 << 14;
 
 /// Softmax over the middle axis of an [outer, len, inner] view.
-pub fn softmax(x: &Tensor, outer: usize, len: usize, inner: usize, output: &OutputBuffer) -> candle_core::Result<Tensor> {
+pub fn softmax(
+    x: &Tensor,
+    outer: usize,
+    len: usize,
+    inner: usize,
+    output: &OutputBuffer,
+) -> candle_core::Result<Tensor> {
     let mut data = with_f32(x, |x| {
         let mut data = output.take(x.len());
         data.extend_from_slice(x);
@@ -54,7 +60,13 @@ fn channels_and_plane(x: &Tensor) -> (usize, usize) {
     (channels, dims.iter().skip(2).product())
 }
 
-pub fn instance_norm(x: &Tensor, scale: &Tensor, bias: &Tensor, epsilon: f32, output: &OutputBuffer) -> candle_core::Result<Tensor> {
+pub fn instance_norm(
+    x: &Tensor,
+    scale: &Tensor,
+    bias: &Tensor,
+    epsilon: f32,
+    output: &OutputBuffer,
+) -> candle_core::Result<Tensor> {
     let (channels, plane) = channels_and_plane(x);
     let (scale, bias) = (scale.to_vec1::<f32>()?, bias.to_vec1::<f32>()?);
     let data = with_f32(x, |x| {
@@ -72,7 +84,12 @@ pub fn instance_norm(x: &Tensor, scale: &Tensor, bias: &Tensor, epsilon: f32, ou
     tensor_from(data, x.dims())
 }
 
-pub fn channel_affine(x: &Tensor, scale: &Tensor, shift: &Tensor, output: &OutputBuffer) -> candle_core::Result<Tensor> {
+pub fn channel_affine(
+    x: &Tensor,
+    scale: &Tensor,
+    shift: &Tensor,
+    output: &OutputBuffer,
+) -> candle_core::Result<Tensor> {
     let (channels, plane) = channels_and_plane(x);
     let (scale, shift) = (scale.to_vec1::<f32>()?, shift.to_vec1::<f32>()?);
     let data = with_f32(x, |x| {
@@ -87,7 +104,13 @@ pub fn channel_affine(x: &Tensor, scale: &Tensor, shift: &Tensor, output: &Outpu
 /// Element-wise `f(x, y)` with numpy broadcasting. candle's broadcast ops run on one thread and
 /// walk a strided index per element; here dimensions that are contiguous (or broadcast) in both
 /// operands merge, so the inner loop is a plain run split over rayon.
-pub fn binary(x: &Tensor, y: &Tensor, kind: BinaryKind, shape: &[usize], output: &OutputBuffer) -> candle_core::Result<Tensor> {
+pub fn binary(
+    x: &Tensor,
+    y: &Tensor,
+    kind: BinaryKind,
+    shape: &[usize],
+    output: &OutputBuffer,
+) -> candle_core::Result<Tensor> {
     let (xs, ys) = (broadcast_strides(x.dims(), shape), broadcast_strides(y.dims(), shape));
     // (length, x stride, y stride) from outermost to innermost, merged where the layout allows.
     let mut dims: Vec<(usize, usize, usize)> = Vec::new();

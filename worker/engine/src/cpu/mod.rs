@@ -9,9 +9,9 @@ mod resample;
 mod winograd;
 
 pub use buffers::BufferArena;
-pub(crate) use buffers::{with_scratch, OutputBuffer};
-pub use conv::pack_weights as pack_conv_weights;
+pub(crate) use buffers::{OutputBuffer, with_scratch};
 use candle_core::{DType, Device, Storage, Tensor};
+pub use conv::pack_weights as pack_conv_weights;
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
@@ -58,7 +58,9 @@ impl Backend for CpuBackend {
 pub fn eval(op: &Op, inputs: &[&Tensor], shape: &[usize], output: &OutputBuffer) -> candle_core::Result<Tensor> {
     let x = inputs[0];
     match op {
-        Op::Conv(c) => conv::conv2d(x, inputs[1], inputs.get(2).copied(), c.residual.then(|| inputs[3]), c, shape, output),
+        Op::Conv(c) => {
+            conv::conv2d(x, inputs[1], inputs.get(2).copied(), c.residual.then(|| inputs[3]), c, shape, output)
+        }
         Op::ConvTranspose(c) => conv::conv_transpose2d(x, inputs[1], inputs.get(2).copied(), c, shape, output),
         Op::Pool { kind, window } => resample::pool2d(x, *kind, window, shape, output),
         Op::GlobalAveragePool => resample::global_average_pool(x, shape),
@@ -104,7 +106,9 @@ pub fn eval(op: &Op, inputs: &[&Tensor], shape: &[usize], output: &OutputBuffer)
         }
         Op::Transpose { perm } => x.permute(perm.as_slice())?.contiguous(),
         Op::Reshape => x.reshape(shape),
-        Op::Concat { axis } if inputs.iter().all(|t| t.dtype() == DType::F32) => elementwise::concat(inputs, *axis, shape, output),
+        Op::Concat { axis } if inputs.iter().all(|t| t.dtype() == DType::F32) => {
+            elementwise::concat(inputs, *axis, shape, output)
+        }
         Op::Concat { axis } => Tensor::cat(inputs, *axis),
         Op::Slice { ranges } => {
             let mut t = x.clone();
@@ -191,7 +195,11 @@ pub(crate) fn column_taps(win: &crate::ops::Window, width: usize, out_width: usi
         .map(|kx| {
             let offset = (kx * win.dilation[1]) as isize - win.pads[1] as isize;
             let first = if offset >= 0 { 0 } else { ((-offset) as usize).div_ceil(stride) };
-            let last = if (width as isize) > offset { (((width as isize - offset - 1) as usize) / stride + 1).min(out_width) } else { 0 };
+            let last = if (width as isize) > offset {
+                (((width as isize - offset - 1) as usize) / stride + 1).min(out_width)
+            } else {
+                0
+            };
             (offset, first, last.max(first))
         })
         .collect()
@@ -200,7 +208,12 @@ pub(crate) fn column_taps(win: &crate::ops::Window, width: usize, out_width: usi
 /// `output`'s buffer for `len` floats, written by `fill(start, chunk)` for each chunk of `chunk` floats
 /// (`start` its offset) over rayon. Each task zeroes its own chunk first, in cache: a buffer
 /// zeroed up front costs one thread a pass over all of it before any work starts.
-pub(crate) fn par_filled(output: &OutputBuffer, len: usize, chunk: usize, fill: impl Fn(usize, &mut [f32]) + Sync + Send) -> Vec<f32> {
+pub(crate) fn par_filled(
+    output: &OutputBuffer,
+    len: usize,
+    chunk: usize,
+    fill: impl Fn(usize, &mut [f32]) + Sync + Send,
+) -> Vec<f32> {
     let chunk = chunk.max(1);
     let mut out = output.take(len);
     if len <= chunk {

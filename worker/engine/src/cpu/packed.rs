@@ -7,7 +7,7 @@
 
 use rayon::prelude::*;
 
-use super::{with_scratch, SharedMut};
+use super::{SharedMut, with_scratch};
 use crate::ops::{Activation, Conv, ERF_P, ERF_Q};
 
 /// Output channels per weight panel: the micro-kernels' register rows. On wasm, engines map
@@ -197,7 +197,8 @@ unsafe fn depthwise_blocks<V: Lanes>(taps: &[DepthwiseTap], dst: *mut f32, len: 
 #[inline(always)]
 unsafe fn gelu_lanes<V: Lanes>(values: *mut f32, len: usize) {
     let w = V::WIDTH;
-    let (scale, low, high, half) = (V::splat(std::f32::consts::FRAC_1_SQRT_2), V::splat(-4.0), V::splat(4.0), V::splat(0.5));
+    let (scale, low, high, half) =
+        (V::splat(std::f32::consts::FRAC_1_SQRT_2), V::splat(-4.0), V::splat(4.0), V::splat(0.5));
     let mut i = 0;
     while i + w <= len {
         // SAFETY: values[i..i + w] lies within the `len` floats the caller hands over.
@@ -587,7 +588,15 @@ struct Geometry {
 /// Packs the patch rows `depths` of the given tiles, each `(first pixel, slot)` going to
 /// `dst[slot * depth * nr..]` as [depth][nr]: zero beyond the plane's last pixel and where the
 /// window reads padding. Depth rows go outermost so each input row streams across all the tiles.
-fn pack_patches(x: &[f32], g: &Geometry, plane: usize, tiles: &[(usize, usize)], depths: std::ops::Range<usize>, nr: usize, dst: &mut [f32]) {
+fn pack_patches(
+    x: &[f32],
+    g: &Geometry,
+    plane: usize,
+    tiles: &[(usize, usize)],
+    depths: std::ops::Range<usize>,
+    nr: usize,
+    dst: &mut [f32],
+) {
     let [kh, kw] = g.kernel;
     let [sh, sw] = g.stride;
     let [dh, dw] = g.dilation;
@@ -790,8 +799,12 @@ pub fn conv2d_packed(
             while k0 < k {
                 let k1 = (k0 + pass_depth).min(k);
                 let depth = k1 - k0;
-                let packed_tiles: Vec<(usize, usize)> =
-                    tile_range.clone().enumerate().filter(|&(_, t)| direct_origin(t).is_none()).map(|(i, t)| (t * nr, i)).collect();
+                let packed_tiles: Vec<(usize, usize)> = tile_range
+                    .clone()
+                    .enumerate()
+                    .filter(|&(_, t)| direct_origin(t).is_none())
+                    .map(|(i, t)| (t * nr, i))
+                    .collect();
                 pack_patches(x_group, &geometry, plane, &packed_tiles, k0..k1, nr, scratch);
                 // Where each tile's patches are read: straight from the input, or packed into scratch.
                 let source = |i: usize, t: usize| -> (*const f32, *const u32) {
@@ -870,7 +883,13 @@ pub fn conv2d_packed(
 /// `out[i] = a[i] · b[i]` for each of `batch` products of row-major a [m, k] and b [k, n] (one b
 /// shared by all unless `b_batched`), initialising every element of `out`. The rows of `a` are
 /// packed into panels as conv weights are; `b` is read in place, but for its last, partial column tile.
-pub fn matmul(a: &[f32], b: &[f32], [batch, m, k, n]: [usize; 4], b_batched: bool, out: &mut [std::mem::MaybeUninit<f32>]) {
+pub fn matmul(
+    a: &[f32],
+    b: &[f32],
+    [batch, m, k, n]: [usize; 4],
+    b_batched: bool,
+    out: &mut [std::mem::MaybeUninit<f32>],
+) {
     let kernel = kernel();
     let nr = kernel.cols;
     let panels = m.div_ceil(PANEL_ROWS);

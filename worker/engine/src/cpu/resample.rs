@@ -4,7 +4,7 @@
 use candle_core::Tensor;
 use rayon::prelude::*;
 
-use super::{column_taps, par_filled, tensor_from, with_f32, OutputBuffer};
+use super::{OutputBuffer, column_taps, par_filled, tensor_from, with_f32};
 use crate::ops::{CoordinateTransform, NearestRounding, PadMode, PoolKind, Resize, ResizeMode, Window};
 
 fn planes(x: &Tensor) -> (usize, usize) {
@@ -14,7 +14,13 @@ fn planes(x: &Tensor) -> (usize, usize) {
 
 /// Row by row: each window tap is one pass over the output row whose columns read inside the
 /// input, so the inner loops carry no bounds checks and, at stride 1, vectorise.
-pub fn pool2d(x: &Tensor, kind: PoolKind, win: &Window, shape: &[usize], output: &OutputBuffer) -> candle_core::Result<Tensor> {
+pub fn pool2d(
+    x: &Tensor,
+    kind: PoolKind,
+    win: &Window,
+    shape: &[usize],
+    output: &OutputBuffer,
+) -> candle_core::Result<Tensor> {
     let (h, w) = planes(x);
     let (oh, ow) = (shape[2], shape[3]);
     let [kh, kw] = win.kernel;
@@ -45,14 +51,18 @@ pub fn pool2d(x: &Tensor, kind: PoolKind, win: &Window, shape: &[usize], output:
                         let reads = src_row[start as usize..].iter().step_by(sw);
                         let acc = &mut row[first..last];
                         match kind {
-                            PoolKind::Max => acc.iter_mut().zip(reads).for_each(|(a, &v)| *a = if v > *a { v } else { *a }),
+                            PoolKind::Max => {
+                                acc.iter_mut().zip(reads).for_each(|(a, &v)| *a = if v > *a { v } else { *a })
+                            }
                             PoolKind::Average { .. } => acc.iter_mut().zip(reads).for_each(|(a, &v)| *a += v),
                         }
                     }
                 }
                 match kind {
                     PoolKind::Max => {}
-                    PoolKind::Average { count_include_pad: true } => row.iter_mut().for_each(|v| *v /= (kh * kw) as f32),
+                    PoolKind::Average { count_include_pad: true } => {
+                        row.iter_mut().for_each(|v| *v /= (kh * kw) as f32)
+                    }
                     PoolKind::Average { count_include_pad: false } => {
                         for (v, &columns) in row.iter_mut().zip(&inside_columns) {
                             *v /= (inside_rows * columns).max(1) as f32;
@@ -93,10 +103,18 @@ fn source_coordinate(transform: CoordinateTransform, o: usize, scale: f32, input
     match transform {
         CoordinateTransform::HalfPixel => (o + 0.5) / scale - 0.5,
         CoordinateTransform::PytorchHalfPixel => {
-            if output > 1 { (o + 0.5) / scale - 0.5 } else { 0.0 }
+            if output > 1 {
+                (o + 0.5) / scale - 0.5
+            } else {
+                0.0
+            }
         }
         CoordinateTransform::AlignCorners => {
-            if output > 1 { o * (input - 1) as f32 / (output - 1) as f32 } else { 0.0 }
+            if output > 1 {
+                o * (input - 1) as f32 / (output - 1) as f32
+            } else {
+                0.0
+            }
         }
         CoordinateTransform::Asymmetric => o / scale,
     }
@@ -111,7 +129,11 @@ fn axis_taps(r: &Resize, axis: usize, input: usize, output: usize) -> Vec<(usize
                 ResizeMode::Nearest(rounding) => {
                     let i = match rounding {
                         NearestRounding::RoundPreferFloor => {
-                            if s.fract() == 0.5 { s.floor() } else { s.round() }
+                            if s.fract() == 0.5 {
+                                s.floor()
+                            } else {
+                                s.round()
+                            }
                         }
                         NearestRounding::RoundPreferCeil => s.round(),
                         NearestRounding::Floor => s.floor(),
@@ -195,7 +217,13 @@ fn pad_source(o: usize, before: usize, len: usize, mode: PadMode) -> Option<usiz
     }
 }
 
-pub fn pad(x: &Tensor, pads: &[[usize; 2]], mode: PadMode, shape: &[usize], output: &OutputBuffer) -> candle_core::Result<Tensor> {
+pub fn pad(
+    x: &Tensor,
+    pads: &[[usize; 2]],
+    mode: PadMode,
+    shape: &[usize],
+    output: &OutputBuffer,
+) -> candle_core::Result<Tensor> {
     let dims = x.dims().to_vec();
     let rank = dims.len();
     let fill = if let PadMode::Constant(v) = mode { v } else { 0.0 };

@@ -7,7 +7,7 @@ use rayon::prelude::*;
 
 use super::conv::finish_row;
 use super::packed::{self, PANEL_ROWS};
-use super::{with_scratch, SharedMut};
+use super::{SharedMut, with_scratch};
 use crate::ops::Conv;
 
 /// Transformed values per tile: a 4x4 grid, one matrix product each.
@@ -21,7 +21,12 @@ const MIN_CHANNELS: usize = 8;
 /// ungrouped, with enough channels in and out.
 pub fn applies(conv: &Conv, [m, c, kh, kw]: [usize; 4]) -> bool {
     let window = &conv.window;
-    [kh, kw] == [3, 3] && window.stride == [1, 1] && window.dilation == [1, 1] && conv.group == 1 && m >= MIN_CHANNELS && c >= MIN_CHANNELS
+    [kh, kw] == [3, 3]
+        && window.stride == [1, 1]
+        && window.dilation == [1, 1]
+        && conv.group == 1
+        && m >= MIN_CHANNELS
+        && c >= MIN_CHANNELS
 }
 
 /// G g Gᵀ for each filter of weights [m, c, 3, 3], as `POINTS` matrices [m, c], each packed into
@@ -62,7 +67,16 @@ impl<'s> Scratch<'s> {
     /// The parts' lengths for `c` input channels, `product_rows` rows of products and blocks of `width` tiles.
     fn lengths(c: usize, product_rows: usize, width: usize) -> [usize; 8] {
         let row_len = 2 * width + 2;
-        [POINTS * c * width, POINTS * product_rows * width, 4 * row_len, 4 * row_len, width + 1, width + 1, 4 * width, 2 * width]
+        [
+            POINTS * c * width,
+            POINTS * product_rows * width,
+            4 * row_len,
+            4 * row_len,
+            width + 1,
+            width + 1,
+            4 * width,
+            2 * width,
+        ]
     }
 
     /// Left unzeroed: each block writes every value it uses. The transformed input's columns past a

@@ -41,11 +41,14 @@ fn main() -> anyhow::Result<()> {
 
     let photo = decode(&std::fs::read(&arguments.photo).with_context(|| arguments.photo.display().to_string())?)?;
     let side = photo.width().min(photo.height());
-    let square = imageops::crop_imm(&photo, (photo.width() - side) / 2, (photo.height() - side) / 2, side, side).to_image();
+    let square =
+        imageops::crop_imm(&photo, (photo.width() - side) / 2, (photo.height() - side) / 2, side, side).to_image();
     let square = imageops::resize(&square, arguments.size, arguments.size, FilterType::Lanczos3);
     std::fs::create_dir_all(&arguments.out)?;
     for index in 0..styles {
-        let styled = cartoonifier.stylize_at(&square, arguments.size, arguments.size, &Style::single(index), &mut |_, _| true)?;
+        let styled =
+            cartoonifier
+                .stylize_at(&square, arguments.size, arguments.size, &Style::single(index), &mut |_, _| true)?;
         let thumbnail = blend_with_original(&square, &styled, 1.0);
         let jpeg = encode_image(&thumbnail, ImageFormat::Jpeg { background: [255, 255, 255], quality: 85 })?;
         std::fs::write(arguments.out.join(format!("style-{:02}.jpg", index + 1)), jpeg)?;
