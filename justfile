@@ -36,7 +36,8 @@ setup:
     fi
     # rustup 1.28 and later no longer install the toolchain that rust-toolchain.toml names on first
     # use; this installs it with the file's components and targets (20 ms when already there).
-    rustup toolchain install
+    # --no-self-update: only the toolchain is ours to install; rustup itself stays as it is.
+    rustup toolchain install --no-self-update
     if [ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen {{wasm_bindgen_version}}" ]; then
         # The published lockfile pins webpki-roots 1.0.11, which crates.io no longer serves, so
         # `cargo install --locked` fails: install from the crate's source with that one pin moved.
