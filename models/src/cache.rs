@@ -76,6 +76,23 @@ impl Cache {
 }
 
 impl Entry {
+    /// Where this entry lives in the user's cache, `<cache>/models/<id>.<ext>`, whether or not it
+    /// has been fetched yet; see [`crate::cache_dir`] for the cache's location.
+    ///
+    /// ```no_run
+    /// let path = lantern_models::Manifest::load_default()?.entry("u2netp")?.cached_path();
+    /// # anyhow::Ok(())
+    /// ```
+    pub fn cached_path(&self) -> PathBuf {
+        Cache::from_env().entry_path(self)
+    }
+
+    /// Fetches this entry into the user's cache if it is missing or damaged, and returns its path.
+    #[cfg(feature = "fetch")]
+    pub fn ensure_cached(&self) -> Result<PathBuf> {
+        crate::Fetcher::new(Cache::from_env()).ensure(self)
+    }
+
     /// Fails, naming the entry and both hashes, unless `bytes` has the manifest's size and SHA-256.
     pub fn verify_bytes(&self, bytes: &[u8]) -> Result<()> {
         self.check_digest(&hex(&Sha256::digest(bytes)), bytes.len() as u64)

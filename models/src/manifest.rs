@@ -6,8 +6,6 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
-use crate::cache::Cache;
-
 /// Every model and asset Lantern ships, as listed in a manifest file.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -456,23 +454,6 @@ impl Entry {
             Source::LocalFile { path } => path.as_path(),
         };
         path.extension().and_then(|ext| ext.to_str()).unwrap_or("")
-    }
-
-    /// Where this entry lives in the user's cache, `<cache>/models/<id>.<ext>`, whether or not it
-    /// has been fetched yet; see [`crate::cache_dir`] for the cache's location.
-    ///
-    /// ```no_run
-    /// let path = lantern_models::Manifest::load_default()?.entry("u2netp")?.cached_path();
-    /// # anyhow::Ok(())
-    /// ```
-    pub fn cached_path(&self) -> PathBuf {
-        Cache::from_env().entry_path(self)
-    }
-
-    /// Fetches this entry into the user's cache if it is missing or damaged, and returns its path.
-    #[cfg(feature = "fetch")]
-    pub fn ensure_cached(&self) -> Result<PathBuf> {
-        crate::Fetcher::new(Cache::from_env()).ensure(self)
     }
 
     fn check(&self) -> Result<()> {
