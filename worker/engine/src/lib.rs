@@ -10,16 +10,19 @@
 //! # Ok(()) }
 //! ```
 
+mod backend;
 pub mod cpu;
 mod error;
 mod model;
 pub mod ops;
 mod plan;
+mod planner;
 mod session;
 
+pub use backend::Backend;
 pub use candle_core::{DType, Device, Tensor};
 pub use cpu::CpuBackend;
 pub use error::{Error, Result};
 pub use model::{Dim, Model, ValueInfo};
 pub use plan::{Plan, PlanInput, PlanOutput, Step, ValueRef};
-pub use session::{Backend, Session};
+pub use session::Session;

@@ -98,7 +98,7 @@ impl Activation {
 /// erf(x) as Eigen computes it on [-4, 4] (within 1e-7 of the true value): x * P(x²) / Q(x²),
 /// these being P's and Q's coefficients from the highest power down.
 pub const ERF_P: [f32; 7] =
-    [-2.726_142_3e-10, 2.770_681_4e-8, -2.101_024e-6, -5.692_506_4e-5, -7.349_906_3e-4, -2.954_600e-3, -1.609_603_3e-2];
+    [-2.726_142_3e-10, 2.770_681_4e-8, -2.101_024e-6, -5.692_506_4e-5, -7.349_906_3e-4, -2.954_6e-3, -1.609_603_3e-2];
 pub const ERF_Q: [f32; 5] = [-1.456_607_2e-5, -2.133_740_6e-4, -1.682_827e-3, -7.373_329e-3, -1.426_474e-2];
 
 /// erf(x) by `ERF_P` / `ERF_Q`: plain arithmetic that vectorises, where libm's erff branches and
@@ -123,7 +123,7 @@ pub fn exp(x: f32) -> f32 {
     let n = shifted - ROUND;
     // ln 2 in two parts, so x - n ln 2 loses no digits.
     let r = x - n * 0.693_359_4 + n * 2.121_944_4e-4;
-    let p = [1.987_569_1e-4, 1.398_199_9e-3, 8.333_452e-3, 4.166_579_6e-2, 1.666_666_5e-1, 5.000_000_1e-1]
+    let p = [1.987_569_1e-4, 1.398_199_9e-3, 8.333_452e-3, 4.166_579_6e-2, 1.666_666_5e-1, 0.5]
         .iter()
         .fold(0.0, |acc, &c| acc * r + c);
     let scale = f32::from_bits(shifted.to_bits().wrapping_sub(ROUND.to_bits()).wrapping_add(127) << 23);

@@ -3,25 +3,9 @@
 
 use candle_core::{DType, Tensor};
 
+use crate::backend::Backend;
 use crate::error::{Error, Result};
 use crate::plan::{Plan, Step, ValueRef};
-
-/// What a device must provide to run plans. The plan is the same for every backend.
-pub trait Backend {
-    type Tensor;
-    /// The memory a session keeps across steps and runs for `execute` to write into.
-    type Buffers;
-
-    /// Names the backend as users see it, e.g. "cpu (4 threads)".
-    fn name(&self) -> String;
-    fn upload(&self, host: &Tensor) -> Result<Self::Tensor>;
-    fn download(&self, tensor: &Self::Tensor) -> Result<Tensor>;
-    /// The plan's activation buffers (`Plan::buffers`), before any run.
-    fn buffers(&self, plan: &Plan) -> Self::Buffers;
-    fn execute(&self, step: &Step, inputs: &[&Self::Tensor], buffers: &Self::Buffers) -> Result<Self::Tensor>;
-    /// Takes back a tensor whose buffer, `buffer` of the plan's, no later step reads (`Step::recycle`).
-    fn recycle(&self, tensor: Self::Tensor, buffer: usize, buffers: &Self::Buffers);
-}
 
 /// A plan with its constants resident on a backend, ready to run many times.
 pub struct Session<B: Backend> {

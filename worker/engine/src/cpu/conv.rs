@@ -4,8 +4,9 @@
 
 use candle_core::Tensor;
 
+use super::packed::ConvOperands;
 use super::{OutputBuffer, column_taps, packed, par_filled, tensor_from, winograd, with_f32, with_f32s};
-use crate::ops::{Activation, Conv, WeightLayout};
+use crate::ops::{Conv, WeightLayout};
 
 /// `residual`, when given, is added to the output after the activation (`Conv::residual`).
 pub fn conv2d(
@@ -23,44 +24,39 @@ pub fn conv2d(
     }
     let bias = bias.map(|b| b.to_vec1::<f32>()).transpose()?;
     let tensors: Vec<&Tensor> = [x, w].into_iter().chain(residual).collect();
-    let out =
-        with_f32s(&tensors, |s| conv2d_f32(s[0], xs, s[1], bias.as_deref(), s.get(2).copied(), conv, shape, output))?;
+    let out = with_f32s(&tensors, |s| {
+        let operands =
+            ConvOperands { x: s[0], dims: xs, weights: s[1], bias: bias.as_deref(), residual: s.get(2).copied() };
+        conv2d_f32(operands, conv, shape, output)
+    })?;
     tensor_from(out, shape)
 }
 
-fn conv2d_f32(
-    x: &[f32],
-    xs: [usize; 4],
-    w: &[f32],
-    bias: Option<&[f32]>,
-    residual: Option<&[f32]>,
-    conv: &Conv,
-    shape: &[usize],
-    output: &OutputBuffer,
-) -> Vec<f32> {
+fn conv2d_f32(operands: ConvOperands, conv: &Conv, shape: &[usize], output: &OutputBuffer) -> Vec<f32> {
     let len = shape.iter().product();
-    let c = xs[1];
+    let c = operands.dims[1];
     if conv.weights == WeightLayout::Filters && c == conv.group && shape[1] == conv.group {
-        return depthwise(x, xs, w, bias, residual, conv, [shape[2], shape[3]], output);
+        return depthwise(operands, conv, [shape[2], shape[3]], output);
     }
     let out_shape = [shape[1], shape[2], shape[3]];
     // Left unzeroed: the packed and Winograd kernels write every element.
     let mut out = output.take(len);
     if conv.weights == WeightLayout::Winograd {
-        winograd::conv2d(x, xs, w, bias, residual, conv, out_shape, &mut out.spare_capacity_mut()[..len]);
+        winograd::conv2d(operands, conv, out_shape, &mut out.spare_capacity_mut()[..len]);
         // SAFETY: winograd::conv2d initialised all `len` elements.
         unsafe { out.set_len(len) };
         return out;
     }
     let repacked;
     let panels = if conv.weights == WeightLayout::Panels {
-        w
+        operands.weights
     } else {
         let k = c / conv.group * conv.window.kernel[0] * conv.window.kernel[1];
-        repacked = packed::pack_weights(w, shape[1], k, conv.group);
+        repacked = packed::pack_weights(operands.weights, shape[1], k, conv.group);
         &repacked
     };
-    packed::conv2d_packed(x, xs, panels, bias, residual, conv, out_shape, &mut out.spare_capacity_mut()[..len]);
+    let operands = ConvOperands { weights: panels, ..operands };
+    packed::conv2d_packed(operands, conv, out_shape, &mut out.spare_capacity_mut()[..len]);
     // SAFETY: conv2d_packed initialised all `len` elements.
     unsafe { out.set_len(len) };
     out
@@ -84,30 +80,11 @@ pub fn pack_weights(w: &Tensor, conv: &Conv) -> Option<(Tensor, WeightLayout)> {
     Some((tensor_from(packed, &[len]).ok()?, layout))
 }
 
-#[inline]
-pub(super) fn finish_row(row: &mut [f32], bias: f32, activation: Activation, residual: Option<&[f32]>) {
-    if bias != 0.0 {
-        row.iter_mut().for_each(|v| *v += bias);
-    }
-    packed::activate(activation, row);
-    if let Some(residual) = residual {
-        row.iter_mut().zip(residual).for_each(|(v, r)| *v += r);
-    }
-}
-
 /// One filter per channel: a direct loop beats a gemm of one row. At stride 1 the columns whose
 /// every tap reads inside the row go through the SIMD register-block kernel, which sums all taps
 /// before one store; the rest go tap by tap over the row.
-fn depthwise(
-    x: &[f32],
-    [_, c, h, w]: [usize; 4],
-    weights: &[f32],
-    bias: Option<&[f32]>,
-    residual: Option<&[f32]>,
-    conv: &Conv,
-    [oh, ow]: [usize; 2],
-    output: &OutputBuffer,
-) -> Vec<f32> {
+fn depthwise(operands: ConvOperands, conv: &Conv, [oh, ow]: [usize; 2], output: &OutputBuffer) -> Vec<f32> {
+    let ConvOperands { x, dims: [_, c, h, w], weights, bias, residual } = operands;
     let win = &conv.window;
     let [kh, kw] = win.kernel;
     let [sh, sw] = win.stride;
@@ -172,7 +149,7 @@ fn depthwise(
                 }
             }
             let residual_row = residual.map(|r| &r[(plane_index * oh + oy) * ow..][..ow]);
-            finish_row(row, b, conv.activation, residual_row);
+            packed::finish_row(row, b, conv.activation, residual_row);
         }
     })
 }
@@ -230,7 +207,7 @@ pub fn conv_transpose2d(
                     [oh, ow],
                     out_plane,
                 );
-                finish_row(out_plane, bias.as_ref().map_or(0.0, |b| b[mo]), conv.activation, None);
+                packed::finish_row(out_plane, bias.as_ref().map_or(0.0, |b| b[mo]), conv.activation, None);
             })
         })
     })??;

@@ -14,10 +14,10 @@ use candle_core::{DType, Device, Storage, Tensor};
 pub use conv::pack_weights as pack_conv_weights;
 use rayon::prelude::*;
 
+use crate::backend::Backend;
 use crate::error::{Error, Result};
 use crate::ops::{BinaryKind, Op, ReduceKind, UnaryKind};
 use crate::plan::{Plan, Step};
-use crate::session::Backend;
 
 /// Runs plans on the CPU; parallel over rayon's current pool.
 #[derive(Debug, Clone, Copy, Default)]
@@ -87,8 +87,8 @@ pub fn eval(op: &Op, inputs: &[&Tensor], shape: &[usize], output: &OutputBuffer)
             UnaryKind::Neg => elementwise::unary(x, output, |v| -v),
             UnaryKind::Abs => elementwise::unary(x, output, f32::abs),
             UnaryKind::Reciprocal => elementwise::unary(x, output, f32::recip),
-            UnaryKind::Powf(e) if e == 2.0 => elementwise::unary(x, output, |v| v * v),
-            UnaryKind::Powf(e) if e == 0.5 => elementwise::unary(x, output, f32::sqrt),
+            UnaryKind::Powf(2.0) => elementwise::unary(x, output, |v| v * v),
+            UnaryKind::Powf(0.5) => elementwise::unary(x, output, f32::sqrt),
             UnaryKind::Powf(e) => elementwise::unary(x, output, move |v| v.powf(e)),
         },
         Op::MatMul => matmul(x, inputs[1], shape, output),

@@ -585,6 +585,19 @@ struct Geometry {
     out_width: usize,
 }
 
+/// The epilogue of a conv output row computed outside the packed tiles: bias, activation, then
+/// the fused residual Add, in the order the tiles' own epilogue applies them.
+#[inline]
+pub(super) fn finish_row(row: &mut [f32], bias: f32, activation: Activation, residual: Option<&[f32]>) {
+    if bias != 0.0 {
+        row.iter_mut().for_each(|v| *v += bias);
+    }
+    activate(activation, row);
+    if let Some(residual) = residual {
+        row.iter_mut().zip(residual).for_each(|(v, r)| *v += r);
+    }
+}
+
 /// Packs the patch rows `depths` of the given tiles, each `(first pixel, slot)` going to
 /// `dst[slot * depth * nr..]` as [depth][nr]: zero beyond the plane's last pixel and where the
 /// window reads padding. Depth rows go outermost so each input row streams across all the tiles.
@@ -718,18 +731,26 @@ impl Split {
     }
 }
 
+/// A conv's operands as every conv kernel reads them: the input with its [n, c, h, w] dims, the
+/// weights in the layout that kernel takes, the per-channel bias and the fused residual, laid out
+/// as the output (`Conv::residual`).
+#[derive(Clone, Copy)]
+pub(super) struct ConvOperands<'a> {
+    pub x: &'a [f32],
+    pub dims: [usize; 4],
+    pub weights: &'a [f32],
+    pub bias: Option<&'a [f32]>,
+    pub residual: Option<&'a [f32]>,
+}
+
 /// Conv2d over weights packed by `pack_weights`, initialising every element of `out` [N, M, oh, ow].
-#[allow(clippy::too_many_arguments)]
-pub fn conv2d_packed(
-    x: &[f32],
-    [n, c, h, w]: [usize; 4],
-    panels: &[f32],
-    bias: Option<&[f32]>,
-    residual: Option<&[f32]>,
+pub(super) fn conv2d_packed(
+    operands: ConvOperands,
     conv: &Conv,
     [m, oh, ow]: [usize; 3],
     out: &mut [std::mem::MaybeUninit<f32>],
 ) {
+    let ConvOperands { x, dims: [n, c, h, w], weights: panels, bias, residual } = operands;
     let kernel = kernel();
     let nr = kernel.cols;
     let g = conv.group;

@@ -5,8 +5,7 @@
 
 use rayon::prelude::*;
 
-use super::conv::finish_row;
-use super::packed::{self, PANEL_ROWS};
+use super::packed::{self, ConvOperands, PANEL_ROWS, finish_row};
 use super::{SharedMut, with_scratch};
 use crate::ops::Conv;
 
@@ -94,17 +93,13 @@ impl<'s> Scratch<'s> {
 
 /// The conv of `x` [n, c, h, w] with weights from `transform_weights`, initialising every element
 /// of `out` [n, m, oh, ow]; bias, activation and residual as `packed::conv2d_packed` takes them.
-#[allow(clippy::too_many_arguments)]
-pub fn conv2d(
-    x: &[f32],
-    [n, c, h, w]: [usize; 4],
-    weights: &[f32],
-    bias: Option<&[f32]>,
-    residual: Option<&[f32]>,
+pub(super) fn conv2d(
+    operands: ConvOperands,
     conv: &Conv,
     [m, oh, ow]: [usize; 3],
     out: &mut [std::mem::MaybeUninit<f32>],
 ) {
+    let ConvOperands { x, dims: [n, c, h, w], weights, bias, residual } = operands;
     let kernel = packed::kernel();
     let nr = kernel.cols;
     let panels = m.div_ceil(PANEL_ROWS);
