@@ -3,10 +3,14 @@
 // a page it controls gets SharedArrayBuffer and with it the threaded wasm build. coi-register.js
 // registers it. Keep both files beside index.html: a service worker only controls its own folder.
 
-// An updated copy takes over at once instead of waiting for every tab of the site to close.
-self.addEventListener('install', () => self.skipWaiting());
+// The service worker's global: lib.webworker types `self` as any worker's, without the events and
+// methods only a service worker has.
+const sw = /** @type {ServiceWorkerGlobalScope} */ (/** @type {unknown} */ (self));
 
-self.addEventListener('fetch', (event) => {
+// An updated copy takes over at once instead of waiting for every tab of the site to close.
+sw.addEventListener('install', () => sw.skipWaiting());
+
+sw.addEventListener('fetch', (event) => {
   const { request } = event;
   // Another origin's response cannot be given these headers, and the site loads nothing from one.
   if (new URL(request.url).origin !== self.location.origin) return;
@@ -15,7 +19,11 @@ self.addEventListener('fetch', (event) => {
   event.respondWith(fetch(request).then(withIsolationHeaders));
 });
 
-/** Copies a response with COOP, COEP and CORP set, as a correctly configured server sends it. */
+/**
+ * Copies a response with COOP, COEP and CORP set, as a correctly configured server sends it.
+ * @param {Response} response
+ * @returns {Response}
+ */
 function withIsolationHeaders(response) {
   // An opaque redirect (status 0) has nothing to copy and must reach the page as it is.
   if (response.status === 0) return response;

@@ -2,19 +2,33 @@
 // does the rest (see protocol.js for every message).
 import { STAGES } from './protocol.js';
 
+/**
+ * @import { Tool, ToolOptions, JobMessage, CancelMessage, WorkerMessage, ProgressMessage, ResultMessage,
+ *           RemoveBackgroundOptions, CartoonifyOptions, Stage, TextJson } from './protocol.js'
+ */
+
 /** How long a cancel may wait for the worker before it is stopped outright. */
 const CANCEL_GRACE_MS = 300;
 
+/**
+ * The job in the worker, settled when the worker answers or is replaced.
+ * @typedef {{ id: number, resolve: (result: ResultMessage) => void, reject: (error: Error) => void,
+ *             onProgress: (progress: ProgressMessage) => void, stopTimer?: number }} RunningJob
+ */
+
 /** The engine worker behind a promise per job; a worker that dies or will not stop is replaced. */
 class Engine {
+  /** @param {(backend: string) => void} onBackend */
   constructor(onBackend) {
     this.onBackend = onBackend;
     this.nextId = 1;
+    /** @type {RunningJob | null} */
     this.current = null;
     this.start();
   }
 
   start() {
+    /** @type {Worker} */
     this.worker = new Worker('worker.js', { type: 'module' });
     this.worker.onmessage = ({ data }) => this.receive(data);
     this.worker.onerror = (event) => {
@@ -23,6 +37,7 @@ class Engine {
     };
   }
 
+  /** @param {WorkerMessage} message */
   receive(message) {
     if (message.type === 'ready') return this.onBackend(message.backend);
     if (message.type === 'failed') {
@@ -38,14 +53,21 @@ class Engine {
     else if (message.type === 'cancelled') this.settle((j) => j.reject(new CancelledError()));
   }
 
+  /** @param {(job: RunningJob) => void} action */
   settle(action) {
     const job = this.current;
+    // receive() settles only the current job.
+    if (!job) return;
     this.current = null;
     clearTimeout(job.stopTimer);
     action(job);
   }
 
-  /** Throws away the worker and the job in it; the next job gets a fresh one. */
+  /**
+   * Throws away the worker and the job in it; the next job gets a fresh one.
+   * @param {string} message
+   * @param {Error} [error]
+   */
   replace(message, error = new Error(message)) {
     this.worker.terminate();
     const job = this.current;
@@ -58,20 +80,25 @@ class Engine {
     }
   }
 
-  /** Runs one job; `image` is transferred, `ownModel` (if any) copied so it can be used again. */
+  /**
+   * Runs one job; `image` is transferred, `ownModel` (if any) copied so it can be used again.
+   * @param {Omit<JobMessage, 'type' | 'id'>} job
+   * @param {(progress: ProgressMessage) => void} onProgress
+   * @returns {Promise<ResultMessage>}
+   */
   run({ tool, models, image, options, ownModel }, onProgress) {
     if (this.startError) return Promise.reject(new Error(this.startError));
     return new Promise((resolve, reject) => {
       const id = this.nextId++;
       this.current = { id, resolve, reject, onProgress };
-      this.worker.postMessage({ type: 'job', id, tool, models, image, options, ownModel }, [image]);
+      this.worker.postMessage(/** @satisfies {JobMessage} */ ({ type: 'job', id, tool, models, image, options, ownModel }), [image]);
     });
   }
 
   cancel() {
     const job = this.current;
     if (!job) return;
-    this.worker.postMessage({ type: 'cancel', id: job.id });
+    this.worker.postMessage(/** @satisfies {CancelMessage} */ ({ type: 'cancel', id: job.id }));
     // A network mid-run cannot read messages: stop the worker if it does not answer soon.
     job.stopTimer = setTimeout(() => {
       if (this.current === job) this.replace('', new CancelledError());
@@ -81,13 +108,74 @@ class Engine {
 
 class CancelledError extends Error {}
 
-const $ = (selector, root = document) => root.querySelector(selector);
-const $$ = (selector, root = document) => [...root.querySelectorAll(selector)];
+/**
+ * The element `selector` matches under `root`, checked to be the `type` this script uses it as
+ * (HTMLElement when left out, as T then is: the checker cannot relate the two, hence the cast). The
+ * page's HTML and this script ship together, so a miss is a bug: it is reported here, by selector.
+ * @template {Element} [T=HTMLElement]
+ * @param {string} selector
+ * @param {abstract new () => T} [type]
+ * @param {ParentNode} [root]
+ * @returns {T}
+ */
+const $ = (selector, type = /** @type {abstract new () => T} */ (/** @type {unknown} */ (HTMLElement)), root = document) => {
+  const found = root.querySelector(selector);
+  if (!(found instanceof type)) throw new Error(`The page has no ${type.name} matching ${selector}.`);
+  return found;
+};
+
+/**
+ * Every element `selector` matches under `root`; this page asks only for HTML elements.
+ * @param {string} selector
+ * @param {ParentNode} [root]
+ */
+const $$ = (selector, root = document) => /** @type {HTMLElement[]} */ ([...root.querySelectorAll(selector)]);
+
+/**
+ * A fresh copy of the element in the `<template>` that `selector` matches.
+ * @param {string} selector
+ */
+const fromTemplate = (selector) => {
+  const copy = $(selector, HTMLTemplateElement).content.firstElementChild?.cloneNode(true);
+  if (!(copy instanceof HTMLElement)) throw new Error(`The page's ${selector} holds no element.`);
+  return copy;
+};
+
+/**
+ * The fields of models/index.json (models/src/publish.rs) this page reads.
+ * @typedef {{ models: IndexModel[], assets: unknown[] }} ModelIndex
+ * @typedef {{ id: string, tool: Tool, title: string, size: number, default: boolean,
+ *             preprocess: { style_weights?: number } }} IndexModel
+ */
+
+/**
+ * A job's model ids and options, taken from the options shown when its file was added.
+ * @template {Tool} [T=Tool]
+ * @typedef {{ models: string[], options: ToolOptions[T], ownModel?: ArrayBuffer }} JobParts
+ */
+/**
+ * A file waiting, running or done, with its entry in the queue list.
+ * @template {Tool} [T=Tool]
+ * @typedef {{ file: File, item: HTMLElement, tool: T } & JobParts<T>} QueuedJob
+ */
+/**
+ * A tool's part of the page: its name, its job for a file, and how its result is shown.
+ * @template {Tool} [T=Tool]
+ * @typedef {{ label: string, job: (file: File) => JobParts<T>,
+ *             show: (job: QueuedJob<T>, result: ResultMessage) => void }} ToolView
+ */
+
+/** @type {QueuedJob[]} */
 const queue = [];
 let running = false;
+/** @type {ModelIndex} */
 let index = { models: [], assets: [] };
+/** @type {Tool} */
 let currentTool = 'remove-background';
-/** A style network the person picked from disk: { name, bytes }; it never leaves the page and worker. */
+/**
+ * A style network the person picked from disk; it never leaves the page and worker.
+ * @type {{ name: string, bytes: ArrayBuffer } | null}
+ */
 let ownModel = null;
 
 /** Image to text's choices: a detector and recogniser pair, each listed in models/index.json. */
@@ -102,17 +190,26 @@ const engine = new Engine((backend) => {
   document.body.dataset.backend = backend;
 });
 
+/** @param {File} file */
 const baseName = (file) => file.name.replace(/\.[^.]+$/, '') || 'image';
+/** @param {RemoveBackgroundOptions['output']} output */
 const extension = (output) => ({ png: 'png', webp: 'webp', jpeg: 'jpg', mask: 'png' })[output];
 
-/** Per tool: the job for a file with the options shown now, and how its result is shown. */
+/**
+ * Per tool: the job for a file with the options shown now, and how its result is shown.
+ * @type {{ [T in Tool]: ToolView<T> }}
+ */
 const TOOLS = {
   'remove-background': {
     label: 'Remove background',
     job() {
       return {
-        models: [$('#rb-model').value],
-        options: { output: $('#rb-output').value, background: $('#rb-background').value, quality: 92 },
+        models: [$('#rb-model', HTMLSelectElement).value],
+        options: {
+          output: /** @type {RemoveBackgroundOptions['output']} */ ($('#rb-output', HTMLSelectElement).value),
+          background: $('#rb-background', HTMLInputElement).value,
+          quality: 92,
+        },
       };
     },
     show: (job, result) => showImage(job, result,
@@ -121,53 +218,58 @@ const TOOLS = {
   cartoonify: {
     label: 'Cartoonify',
     job() {
-      const first = Number($('input[name=ct-style]:checked')?.value ?? 0);
-      const second = $('#ct-second').value === '' ? first : Number($('#ct-second').value);
+      // A network without styles shows no style to check.
+      const style = /** @type {HTMLInputElement | null} */ (document.querySelector('input[name=ct-style]:checked'));
+      const first = Number(style?.value ?? 0);
+      const second = $('#ct-second', HTMLSelectElement).value === '' ? first : Number($('#ct-second', HTMLSelectElement).value);
       const options = {
         first, second,
-        mix: second === first ? 0 : Number($('#ct-mix').value) / 100,
-        strength: Number($('#ct-strength').value) / 100,
-        detail: $('input[name=ct-detail]:checked').value,
-        output: $('#ct-output').value,
+        mix: second === first ? 0 : Number($('#ct-mix', HTMLInputElement).value) / 100,
+        strength: Number($('#ct-strength', HTMLInputElement).value) / 100,
+        detail: /** @type {CartoonifyOptions['detail']} */ ($('input[name=ct-detail]:checked', HTMLInputElement).value),
+        output: /** @type {CartoonifyOptions['output']} */ ($('#ct-output', HTMLSelectElement).value),
         quality: 92,
       };
       if (ownModel) return { models: [], options: { ...options, preset: 'animegan' }, ownModel: ownModel.bytes };
-      return { models: [$('#ct-model').value], options };
+      return { models: [$('#ct-model', HTMLSelectElement).value], options };
     },
     show: (job, result) => showImage(job, result, `${baseName(job.file)}-cartoon.${extension(job.options.output)}`),
   },
   'image-to-text': {
     label: 'Image to text',
     job(file) {
-      const choice = TEXT_MODELS.find((c) => c.id === $('#tt-model').value) ?? TEXT_MODELS[0];
-      const models = $('#tt-orientation').checked ? [...choice.models, ORIENTATION_MODEL] : choice.models;
+      const choice = TEXT_MODELS.find((c) => c.id === $('#tt-model', HTMLSelectElement).value) ?? TEXT_MODELS[0];
+      const models = $('#tt-orientation', HTMLInputElement).checked ? [...choice.models, ORIENTATION_MODEL] : choice.models;
       return { models, options: { title: file.name || 'pasted image' } };
     },
     show: showText,
   },
 };
 
+/** @param {Tool} tool */
 function defaultModel(tool) {
   return index.models.find((m) => m.tool === tool && m.default) ?? index.models.find((m) => m.tool === tool);
 }
 
+/** @param {Iterable<File>} files */
 function addFiles(files) {
   for (const file of files) {
     if (!file.type.startsWith('image/') && file.type !== '') continue;
-    const item = $('#job-template').content.firstElementChild.cloneNode(true);
+    const item = fromTemplate('#job-template');
     const tool = TOOLS[currentTool];
-    $('.tool-name', item).textContent = tool.label;
-    $('.name', item).textContent = file.name || 'pasted image';
-    $('.status', item).textContent = 'Waiting';
+    $('.tool-name', HTMLElement, item).textContent = tool.label;
+    $('.name', HTMLElement, item).textContent = file.name || 'pasted image';
+    $('.status', HTMLElement, item).textContent = 'Waiting';
     item.dataset.tool = currentTool;
     const job = { file, item, tool: currentTool, ...tool.job(file) };
-    $('.cancel', item).addEventListener('click', () => cancel(job));
+    $('.cancel', HTMLElement, item).addEventListener('click', () => cancel(job));
     $('#queue').append(item);
     queue.push(job);
   }
   pump();
 }
 
+/** @param {QueuedJob} job */
 function cancel(job) {
   const position = queue.indexOf(job);
   if (position >= 0) {
@@ -178,30 +280,36 @@ function cancel(job) {
   }
 }
 
+/**
+ * @param {QueuedJob} job
+ * @param {string} state
+ * @param {string} status
+ */
 function setState(job, state, status) {
   job.item.dataset.state = state;
-  $('.status', job.item).textContent = status;
+  $('.status', HTMLElement, job.item).textContent = status;
 }
 
 async function pump() {
   if (running || queue.length === 0) return;
   running = true;
-  const job = queue.shift();
+  const job = /** @type {QueuedJob} */ (queue.shift()); // not empty: checked above
   setState(job, 'running', 'Starting');
-  const progress = $('progress', job.item);
+  const progress = $('progress', HTMLProgressElement, job.item);
   try {
     const image = await job.file.arrayBuffer();
     const request = { tool: job.tool, models: job.models, image, options: job.options, ownModel: job.ownModel };
     const result = await engine.run(request, (p) => {
       const fraction = p.total ? p.done / p.total : 0;
       progress.value = fraction;
-      const detail = {
+      const detail = /** @type {Partial<Record<Stage, () => string>>} */ ({
         download: () => `${(p.done / 1e6).toFixed(1)} of ${(p.total / 1e6).toFixed(1)} MB`,
         recognise: () => `${p.done} of ${p.total}`,
-      }[p.stage]?.() ?? `${Math.round(fraction * 100)}%`;
-      $('.status', job.item).textContent = `${STAGES[p.stage]} ${detail}`;
+      })[p.stage]?.() ?? `${Math.round(fraction * 100)}%`;
+      $('.status', HTMLElement, job.item).textContent = `${STAGES[p.stage]} ${detail}`;
     });
-    TOOLS[job.tool].show(job, result);
+    // The types cannot tie `job.options` to `job.tool`, but they match: the tool built the job.
+    /** @type {ToolView} */ (TOOLS[job.tool]).show(job, result);
     const seconds = (result.milliseconds / 1000).toFixed(1);
     setState(job, 'done', `Done in ${seconds} s on ${result.backend} · ${result.width}×${result.height}`);
     job.item.dataset.backend = result.backend;
@@ -209,8 +317,8 @@ async function pump() {
     if (e instanceof CancelledError) setState(job, 'cancelled', 'Cancelled');
     else {
       setState(job, 'error', 'Failed');
-      const error = $('.error', job.item);
-      error.textContent = e.message;
+      const error = $('.error', HTMLElement, job.item);
+      error.textContent = e instanceof Error ? e.message : String(e);
       error.hidden = false;
     }
   } finally {
@@ -219,33 +327,58 @@ async function pump() {
   }
 }
 
+/**
+ * @param {HTMLAnchorElement} link
+ * @param {BlobPart} bytes
+ * @param {string} mime
+ * @param {string} name
+ */
 function download(link, bytes, mime, name) {
   link.href = URL.createObjectURL(new Blob([bytes], { type: mime }));
   link.download = name;
 }
 
+/**
+ * @param {QueuedJob} job
+ * @param {ResultMessage} result
+ * @param {string} name
+ */
 function showImage(job, result, name) {
-  const view = $('#image-result-template').content.firstElementChild.cloneNode(true);
-  $('.before', view).src = URL.createObjectURL(job.file);
-  const link = $('.download', view);
+  // The worker answers the image tools with `image`.
+  if (!result.image) throw new Error('The engine sent no image.');
+  const view = fromTemplate('#image-result-template');
+  $('.before', HTMLImageElement, view).src = URL.createObjectURL(job.file);
+  const link = $('.download', HTMLAnchorElement, view);
   download(link, result.image.bytes, result.image.mime, name);
   link.textContent = `Download ${name}`;
-  $('.after', view).src = link.href;
-  const frame = $('.frame', view);
-  $('input[type=range]', view).addEventListener('input', (e) => frame.style.setProperty('--split', `${e.target.value}%`));
-  $('.result', job.item).append(view);
+  $('.after', HTMLImageElement, view).src = link.href;
+  const frame = $('.frame', HTMLElement, view);
+  $('input[type=range]', HTMLInputElement, view).addEventListener('input', (e) =>
+    frame.style.setProperty('--split', `${/** @type {HTMLInputElement} */ (e.target).value}%`));
+  $('.result', HTMLElement, job.item).append(view);
 }
 
 const SVG = 'http://www.w3.org/2000/svg';
 
-/** The image with a box over each line, the lines beside it (each highlights its box), and downloads. */
+/**
+ * The image with a box over each line, the lines beside it (each highlights its box), and downloads.
+ * @param {QueuedJob} job
+ * @param {ResultMessage} result
+ */
 function showText(job, result) {
-  const view = $('#text-result-template').content.firstElementChild.cloneNode(true);
-  const { lines } = JSON.parse(result.text.json);
-  $('img', view).src = URL.createObjectURL(job.file);
-  const boxes = $('.boxes', view);
+  // The worker answers Image to text with `text`.
+  const { text } = result;
+  if (!text) throw new Error('The engine sent no text.');
+  const view = fromTemplate('#text-result-template');
+  const { lines } = /** @type {TextJson} */ (JSON.parse(text.json));
+  $('img', HTMLImageElement, view).src = URL.createObjectURL(job.file);
+  const boxes = $('.boxes', SVGSVGElement, view);
   boxes.setAttribute('viewBox', `0 0 ${result.width} ${result.height}`);
-  const list = $('.lines', view);
+  const list = $('.lines', HTMLElement, view);
+  /**
+   * @param {number} i
+   * @param {boolean} on
+   */
   const highlight = (i, on) => {
     boxes.children[i]?.classList.toggle('active', on);
     list.children[i]?.classList.toggle('active', on);
@@ -255,32 +388,33 @@ function showText(job, result) {
     polygon.setAttribute('points', line.polygon.map(([x, y]) => `${x},${y}`).join(' '));
     polygon.addEventListener('pointerenter', () => highlight(i, true));
     polygon.addEventListener('pointerleave', () => highlight(i, false));
-    polygon.addEventListener('click', () => list.children[i].focus());
+    polygon.addEventListener('click', () => /** @type {HTMLElement} */ (list.children[i]).focus());
     boxes.append(polygon);
     const entry = document.createElement('li');
     entry.tabIndex = 0;
     entry.textContent = line.text;
     entry.title = `Confidence ${Math.round(line.confidence * 100)}%`;
-    for (const [type, on] of [['pointerenter', true], ['pointerleave', false], ['focus', true], ['blur', false]]) {
+    for (const [type, on] of /** @type {const} */ ([['pointerenter', true], ['pointerleave', false], ['focus', true], ['blur', false]])) {
       entry.addEventListener(type, () => highlight(i, on));
     }
     list.append(entry);
   });
   if (lines.length === 0) list.append(Object.assign(document.createElement('li'), { textContent: 'No text found.' }));
-  $('.plain', view).value = result.text.plain;
-  const copy = $('.copy', view);
+  $('.plain', HTMLTextAreaElement, view).value = text.plain;
+  const copy = $('.copy', HTMLElement, view);
   copy.addEventListener('click', async () => {
-    await navigator.clipboard.writeText(result.text.plain);
+    await navigator.clipboard.writeText(text.plain);
     copy.textContent = 'Copied';
   });
   const name = baseName(job.file);
-  download($('.txt', view), result.text.plain, 'text/plain;charset=utf-8', `${name}.txt`);
-  download($('.json', view), result.text.json, 'application/json', `${name}.json`);
-  download($('.hocr', view), result.text.hocr, 'application/xhtml+xml', `${name}.hocr`);
-  download($('.pdf', view), result.text.pdf, 'application/pdf', `${name}.pdf`);
-  $('.result', job.item).append(view);
+  download($('.txt', HTMLAnchorElement, view), text.plain, 'text/plain;charset=utf-8', `${name}.txt`);
+  download($('.json', HTMLAnchorElement, view), text.json, 'application/json', `${name}.json`);
+  download($('.hocr', HTMLAnchorElement, view), text.hocr, 'application/xhtml+xml', `${name}.hocr`);
+  download($('.pdf', HTMLAnchorElement, view), text.pdf, 'application/pdf', `${name}.pdf`);
+  $('.result', HTMLElement, job.item).append(view);
 }
 
+/** @param {Tool} tool */
 function selectTool(tool) {
   currentTool = tool;
   for (const tab of $$('[role=tab]')) {
@@ -294,19 +428,21 @@ function selectTool(tool) {
 async function loadModels() {
   const response = await fetch('models/index.json');
   index = await response.json();
+  /** @param {number} bytes */
   const mb = (bytes) => `${(bytes / 1e6).toFixed(0)} MB`;
   for (const m of index.models.filter((m) => m.tool === 'remove-background')) {
-    $('#rb-model').append(new Option(`${m.title} · ${mb(m.size)} download, once`, m.id, m.default, m.default));
+    $('#rb-model', HTMLSelectElement).append(new Option(`${m.title} · ${mb(m.size)} download, once`, m.id, m.default, m.default));
   }
+  /** @param {string[]} ids */
   const size = (ids) => ids.reduce((sum, id) => sum + (index.models.find((m) => m.id === id)?.size ?? 0), 0);
   for (const choice of TEXT_MODELS) {
     if (choice.models.every((id) => index.models.some((m) => m.id === id))) {
-      $('#tt-model').append(new Option(`${choice.label} · ${mb(size(choice.models))} download, once`, choice.id));
+      $('#tt-model', HTMLSelectElement).append(new Option(`${choice.label} · ${mb(size(choice.models))} download, once`, choice.id));
     }
   }
   const styleModels = index.models.filter((m) => m.tool === 'cartoonify');
   for (const m of styleModels) {
-    $('#ct-model').append(new Option(`${m.title} · ${mb(m.size)} download, once`, m.id, m.default, m.default));
+    $('#ct-model', HTMLSelectElement).append(new Option(`${m.title} · ${mb(m.size)} download, once`, m.id, m.default, m.default));
   }
   // Self-hosters may list more style networks; with one, there is nothing to choose.
   $('#ct-model-label').hidden = styleModels.length < 2;
@@ -319,24 +455,25 @@ async function loadModels() {
     label.innerHTML = `<input type="radio" name="ct-style" value="${i}"${i === 0 ? ' checked' : ''}>`
       + `<img src="styles/style-${number}.jpg" alt="" width="72" height="72" loading="lazy"><span>Style ${i + 1}</span>`;
     picker.append(label);
-    $('#ct-second').append(new Option(`Style ${i + 1}`, String(i)));
+    $('#ct-second', HTMLSelectElement).append(new Option(`Style ${i + 1}`, String(i)));
   }
 }
 
 function wire() {
   const tabs = $$('[role=tab]');
   for (const tab of tabs) {
-    tab.addEventListener('click', () => selectTool(tab.dataset.tool));
+    // Each tab's data-tool (index.html) names a tool.
+    tab.addEventListener('click', () => selectTool(/** @type {Tool} */ (tab.dataset.tool)));
     tab.addEventListener('keydown', (e) => {
-      const step = { ArrowRight: 1, ArrowLeft: -1 }[e.key];
+      const step = /** @type {Partial<Record<string, number>>} */ ({ ArrowRight: 1, ArrowLeft: -1 })[e.key];
       if (!step) return;
       const next = tabs[(tabs.indexOf(tab) + step + tabs.length) % tabs.length];
-      selectTool(next.dataset.tool);
+      selectTool(/** @type {Tool} */ (next.dataset.tool));
       next.focus();
     });
   }
   const drop = $('#drop');
-  const picker = $('#files');
+  const picker = $('#files', HTMLInputElement);
   drop.addEventListener('click', () => picker.click());
   drop.addEventListener('keydown', (e) => {
     if (e.key === 'Enter' || e.key === ' ') {
@@ -345,7 +482,7 @@ function wire() {
     }
   });
   picker.addEventListener('change', () => {
-    addFiles(picker.files);
+    addFiles(picker.files ?? []);
     picker.value = '';
   });
   for (const type of ['dragenter', 'dragover']) {
@@ -360,29 +497,34 @@ function wire() {
   document.addEventListener('drop', (e) => {
     e.preventDefault();
     drop.classList.remove('over');
-    addFiles(e.dataTransfer.files);
+    addFiles(e.dataTransfer?.files ?? []);
   });
-  document.addEventListener('paste', (e) => addFiles(e.clipboardData.files));
-  $('#rb-output').addEventListener('change', (e) => {
-    $('#rb-background-label').hidden = e.target.value !== 'jpeg';
+  document.addEventListener('paste', (e) => addFiles(e.clipboardData?.files ?? []));
+  $('#rb-output', HTMLSelectElement).addEventListener('change', (e) => {
+    $('#rb-background-label').hidden = /** @type {HTMLSelectElement} */ (e.target).value !== 'jpeg';
   });
+  /**
+   * @param {HTMLInputElement} input
+   * @param {HTMLElement} output
+   */
   const percent = (input, output) => input.addEventListener('input', () => {
     output.textContent = `${input.value}%`;
   });
-  percent($('#ct-mix'), $('#ct-mix-value'));
-  percent($('#ct-strength'), $('#ct-strength-value'));
-  $('#ct-second').addEventListener('change', (e) => {
-    $('#ct-mix').disabled = e.target.value === '';
+  percent($('#ct-mix', HTMLInputElement), $('#ct-mix-value'));
+  percent($('#ct-strength', HTMLInputElement), $('#ct-strength-value'));
+  $('#ct-second', HTMLSelectElement).addEventListener('change', (e) => {
+    $('#ct-mix', HTMLInputElement).disabled = /** @type {HTMLSelectElement} */ (e.target).value === '';
   });
-  const usesStyles = () => !ownModel && Boolean(index.models.find((m) => m.id === $('#ct-model').value)?.preprocess.style_weights);
+  const usesStyles = () =>
+    !ownModel && Boolean(index.models.find((m) => m.id === $('#ct-model', HTMLSelectElement).value)?.preprocess.style_weights);
   const updateStylePicker = () => {
-    $('#ct-styles').disabled = !usesStyles();
-    $('#ct-second').disabled = !usesStyles();
-    $('#ct-model').disabled = Boolean(ownModel);
+    $('#ct-styles', HTMLFieldSetElement).disabled = !usesStyles();
+    $('#ct-second', HTMLSelectElement).disabled = !usesStyles();
+    $('#ct-model', HTMLSelectElement).disabled = Boolean(ownModel);
   };
-  $('#ct-model').addEventListener('change', updateStylePicker);
-  $('#ct-own-model').addEventListener('change', async (e) => {
-    const [file] = e.target.files;
+  $('#ct-model', HTMLSelectElement).addEventListener('change', updateStylePicker);
+  $('#ct-own-model', HTMLInputElement).addEventListener('change', async (e) => {
+    const [file] = /** @type {HTMLInputElement} */ (e.target).files ?? [];
     if (!file) return;
     ownModel = { name: file.name, bytes: await file.arrayBuffer() };
     $('#ct-own-model-status').textContent = `Using ${file.name} (${(file.size / 1e6).toFixed(1)} MB) as an AnimeGANv2 model. It stays on this device.`;
@@ -391,7 +533,7 @@ function wire() {
   });
   $('#ct-own-model-clear').addEventListener('click', () => {
     ownModel = null;
-    $('#ct-own-model').value = '';
+    $('#ct-own-model', HTMLInputElement).value = '';
     $('#ct-own-model-status').textContent = 'Using the bundled styles.';
     $('#ct-own-model-clear').hidden = true;
     updateStylePicker();

@@ -12,7 +12,7 @@
  *   optionally orientation for Image to text. `ownModel` replaces them with a network the person
  *   picked from their own disk (Cartoonify), run by `options.preset`.
  * @typedef {{ output: 'png' | 'webp' | 'jpeg' | 'mask', background?: string, quality?: number }} RemoveBackgroundOptions
- *   `background` is a CSS hex colour for JPEG output.
+ *   `background` is a CSS hex colour for JPEG output (default white); `quality` is JPEG's (default 90).
  * @typedef {{ first: number, second: number, mix: number, strength: number, detail: 'fast' | 'full',
  *             output: 'png' | 'webp' | 'jpeg', quality?: number, preset?: 'animegan' }} CartoonifyOptions
  *   Styles `first` and `second` (0-based) mixed by `mix` (0 is all `first`); `strength` 0..1 blends
@@ -20,6 +20,11 @@
  * @typedef {{ title: string }} ImageToTextOptions
  *   `title` names the image inside the hOCR file.
  * @typedef {{ type: 'cancel', id: number }} CancelMessage
+ * @typedef {JobMessage | CancelMessage} PageMessage
+ *   Every message the page sends.
+ * @typedef {{ 'remove-background': RemoveBackgroundOptions, cartoonify: CartoonifyOptions,
+ *             'image-to-text': ImageToTextOptions }} ToolOptions
+ *   Each tool's `options`: a job's `options` are always those of its `tool`.
  */
 
 /**
@@ -36,8 +41,16 @@
  * @typedef {{ mime: string, bytes: ArrayBuffer }} ImageResult
  * @typedef {{ plain: string, json: string, hocr: string, pdf: ArrayBuffer }} TextResult
  *   The text in every download format; `json` holds the lines with polygons and confidences.
+ * @typedef {{ width: number, height: number, text: string, lines: TextLine[] }} TextJson
+ *   What `TextResult.json` parses to.
+ * @typedef {{ text: string, confidence: number, polygon: [number, number][], paragraph: number }} TextLine
+ *   `polygon` is the corners top-left, top-right, bottom-right, bottom-left as read, in the image's
+ *   pixels; `confidence` is 0..1; the lines of one paragraph share its number.
  * @typedef {{ type: 'error', id: number, message: string }} ErrorMessage
  * @typedef {{ type: 'cancelled', id: number }} CancelledMessage
+ * @typedef {ReadyMessage | FailedMessage | ProgressMessage | ResultMessage | ErrorMessage
+ *            | CancelledMessage} WorkerMessage
+ *   Every message the worker sends.
  */
 
 export const STAGES = /** @type {const} */ ({

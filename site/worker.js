@@ -3,14 +3,62 @@
 import { OUTPUT_TYPES } from './protocol.js';
 import { buildFor } from './wasm/builds.js';
 
+/**
+ * @import { Tool, ToolOptions, PageMessage, JobMessage, RemoveBackgroundOptions, CartoonifyOptions,
+ *           ImageToTextOptions, Stage, ReadyMessage, FailedMessage,
+ *           ProgressMessage, ResultMessage, ErrorMessage, CancelledMessage } from './protocol.js'
+ */
+
 const MODEL_CACHE = 'lantern-models-v1';
 // Threads need SharedArrayBuffer, which browsers give only to cross-origin isolated pages.
 const threaded = self.crossOriginIsolated === true;
 
+/**
+ * What this worker uses of the wasm-bindgen module (worker/wasm/src). Its build is picked at run
+ * time, so the generated lantern_wasm.d.ts cannot be imported; this mirrors the part in use.
+ * @typedef {object} Engine
+ * @property {() => Promise<unknown>} default Instantiates the wasm, before anything else.
+ * @property {(threads: number) => Promise<unknown>} initThreadPool Threads builds only.
+ * @property {() => string} backend
+ * @property {new (onnx: Uint8Array, entryJson: string) => RemoveBackgroundTool} RemoveBackground
+ * @property {{ new (onnx: Uint8Array, entryJson: string): CartoonifyTool,
+ *              ownModel(onnx: Uint8Array, preset: string): CartoonifyTool }} Cartoonify
+ * @property {new (detOnnx: Uint8Array, detEntryJson: string, recOnnx: Uint8Array, recEntryJson: string,
+ *                 dictionary: string, clsOnnx?: Uint8Array, clsEntryJson?: string) => ImageToTextTool} ImageToText
+ *
+ * @typedef {(done: number, total: number) => boolean} Progress
+ *   Called as a network runs; returning false cancels it.
+ * @typedef {{ bytes: Uint8Array<ArrayBuffer>, width: number, height: number }} ProcessedImage
+ * @typedef {{ text: string, json: string, hocr: string, pdf: Uint8Array<ArrayBuffer>, width: number,
+ *             height: number }} ProcessedText
+ * @typedef {{ process(image: Uint8Array, options: RemoveBackgroundOptions,
+ *             progress: Progress): ProcessedImage }} RemoveBackgroundTool
+ * @typedef {{ process(image: Uint8Array, options: CartoonifyOptions, progress: Progress): ProcessedImage }} CartoonifyTool
+ * @typedef {{ process(image: Uint8Array, options: ImageToTextOptions,
+ *             progress: (stage: 'detect' | 'classify' | 'recognise', done: number, total: number) => boolean
+ *             ): ProcessedText }} ImageToTextTool
+ * @typedef {{ 'remove-background': RemoveBackgroundTool, cartoonify: CartoonifyTool,
+ *             'image-to-text': ImageToTextTool }} ToolInstances
+ * @typedef {ToolInstances[Tool]} ToolInstance
+ */
+
+/**
+ * The fields of models/index.json (models/src/publish.rs) this worker reads.
+ * @typedef {{ models: IndexModel[], assets: IndexFile[] }} ModelIndex
+ * @typedef {{ id: string, file: string, sha256: string, size: number }} IndexFile
+ * @typedef {IndexFile & { tool: Tool, role?: 'detect' | 'recognise' | 'orientation', title: string,
+ *             dictionary?: string }} IndexModel
+ */
+
+/** @type {Engine} */
 let engine;
+/** @type {string} */
 let backend;
+/** @type {ModelIndex} */
 let index;
+/** @type {Map<string, ToolInstance>} */
 const tools = new Map();
+/** @type {Set<number>} */
 const cancelled = new Set();
 
 class Cancelled extends Error {}
@@ -26,58 +74,75 @@ const started = (async () => {
 })();
 
 started.then(
-  () => postMessage({ type: 'ready', backend }),
-  (e) => postMessage({ type: 'failed', message: `The engine could not start: ${e.message ?? e}` }),
+  () => postMessage(/** @satisfies {ReadyMessage} */ ({ type: 'ready', backend })),
+  (e) => postMessage(/** @satisfies {FailedMessage} */ ({ type: 'failed', message: `The engine could not start: ${e.message ?? e}` })),
 );
 
-self.onmessage = ({ data }) => {
+self.onmessage = (/** @type {MessageEvent<PageMessage>} */ { data }) => {
   if (data.type === 'cancel') cancelled.add(data.id);
   if (data.type === 'job') run(data);
 };
 
+/** @param {number} id */
 function checkCancelled(id) {
   if (cancelled.has(id)) throw new Cancelled();
 }
 
+/** @param {JobMessage} job */
 async function run(job) {
   const { id } = job;
   try {
     await started;
     const tool = await toolFor(job);
     checkCancelled(id);
-    postMessage({ type: 'progress', id, stage: 'prepare', done: 0, total: 1 });
+    postMessage(/** @satisfies {ProgressMessage} */ ({ type: 'progress', id, stage: 'prepare', done: 0, total: 1 }));
     const begin = performance.now();
+    /** @type {(stage: Stage) => Progress} */
     const report = (stage) => (done, total) => {
-      postMessage({ type: 'progress', id, stage, done, total });
+      postMessage(/** @satisfies {ProgressMessage} */ ({ type: 'progress', id, stage, done, total }));
       return true;
     };
-    const result = RUNNERS[job.tool](tool, new Uint8Array(job.image), job.options, report);
+    // The types cannot tie `options` (nor the instance toolFor built) to `tool`, but they match: the
+    // page sends each tool its own options.
+    const result = /** @type {Runner<Tool>} */ (RUNNERS[job.tool])(tool, new Uint8Array(job.image), job.options, report);
     postMessage(
-      { type: 'result', id, backend, milliseconds: performance.now() - begin, ...result.message },
+      /** @satisfies {ResultMessage} */ ({ type: 'result', id, backend, milliseconds: performance.now() - begin, ...result.message }),
       result.transfer,
     );
   } catch (e) {
-    if (e instanceof Cancelled) postMessage({ type: 'cancelled', id });
-    else postMessage({ type: 'error', id, message: e.message ?? String(e) });
+    if (e instanceof Cancelled) postMessage(/** @satisfies {CancelledMessage} */ ({ type: 'cancelled', id }));
+    else postMessage(/** @satisfies {ErrorMessage} */ ({ type: 'error', id, message: e instanceof Error ? e.message : String(e) }));
   } finally {
     cancelled.delete(id);
   }
 }
 
-/** Each tool's run: image bytes and options in, a result message (and what it transfers) out. */
+/**
+ * A job's result message, less what `run` adds, and the buffers it transfers.
+ * @typedef {{ message: Pick<ResultMessage, 'width' | 'height' | 'image' | 'text'>, transfer: Transferable[] }} Outcome
+ */
+
+/**
+ * @template {Tool} T
+ * @typedef {(tool: ToolInstances[T], image: Uint8Array, options: ToolOptions[T],
+ *            report: (stage: Stage) => Progress) => Outcome} Runner
+ */
+
+/**
+ * Each tool's run: image bytes and options in, a result message (and what it transfers) out.
+ * @type {{ [T in Tool]: Runner<T> }}
+ */
 const RUNNERS = {
   'remove-background'(tool, image, options, report) {
-    const { output, background = '#ffffff', quality = 90 } = options;
-    const result = tool.process(image, output, background, quality, report('run'));
-    return imageResult(result, OUTPUT_TYPES[output]);
+    const result = tool.process(image, options, report('run'));
+    return imageResult(result, OUTPUT_TYPES[options.output]);
   },
   cartoonify(tool, image, options, report) {
-    const { first, second, mix, strength, detail, output, quality = 90 } = options;
-    const result = tool.process(image, first, second, mix, strength, detail, output, '#ffffff', quality, report('run'));
-    return imageResult(result, OUTPUT_TYPES[output]);
+    const result = tool.process(image, options, report('run'));
+    return imageResult(result, OUTPUT_TYPES[options.output]);
   },
   'image-to-text'(tool, image, options, report) {
-    const result = tool.process(image, options.title, (stage, done, total) => report(stage)(done, total));
+    const result = tool.process(image, options, (stage, done, total) => report(stage)(done, total));
     const pdf = result.pdf.buffer;
     return {
       message: {
@@ -89,26 +154,39 @@ const RUNNERS = {
   },
 };
 
+/**
+ * @param {ProcessedImage} result
+ * @param {string} mime
+ * @returns {Outcome}
+ */
 function imageResult(result, mime) {
   const bytes = result.bytes.buffer;
   return { message: { width: result.width, height: result.height, image: { mime, bytes } }, transfer: [bytes] };
 }
 
-/** The tool instance for a job, built once per model set and kept for the next image. */
+/**
+ * The tool instance for a job, built once per model set and kept for the next image. (Where
+ * `tools.get` follows `has` or `set`, it finds the instance: hence the casts.)
+ * @param {JobMessage} job
+ * @returns {Promise<ToolInstance>}
+ */
 async function toolFor(job) {
   const { id } = job;
   if (job.ownModel) {
+    // Own models are Cartoonify's, and the page sends each with its preset (protocol.js).
+    const { preset } = /** @type {CartoonifyOptions} */ (job.options);
+    if (!preset) throw new Error('An own model needs a preset.');
     const bytes = new Uint8Array(job.ownModel);
-    const key = `own:${job.options.preset}:${await sha256(bytes)}`;
+    const key = `own:${preset}:${await sha256(bytes)}`;
     if (!tools.has(key)) {
-      tools.delete(ownModelKey);
-      tools.set(key, engine.Cartoonify.ownModel(bytes, job.options.preset));
+      if (ownModelKey !== null) tools.delete(ownModelKey);
+      tools.set(key, engine.Cartoonify.ownModel(bytes, preset));
       ownModelKey = key;
     }
-    return tools.get(key);
+    return /** @type {ToolInstance} */ (tools.get(key));
   }
   const key = `${job.tool}:${job.models.join('+')}`;
-  if (tools.has(key)) return tools.get(key);
+  if (tools.has(key)) return /** @type {ToolInstance} */ (tools.get(key));
   const entries = job.models.map((model) => {
     const entry = index.models.find((m) => m.id === model && m.tool === job.tool);
     if (!entry) throw new Error(`Unknown model "${model}" for ${job.tool}.`);
@@ -118,15 +196,23 @@ async function toolFor(job) {
   for (const entry of entries) files.push(await loadFile(entry, id));
   checkCancelled(id);
   tools.set(key, await BUILDERS[job.tool](entries, files, id));
-  return tools.get(key);
+  return /** @type {ToolInstance} */ (tools.get(key));
 }
 
+/** @type {string | null} */
 let ownModelKey = null;
 
+/**
+ * @template {Tool} T
+ * @typedef {(entries: IndexModel[], files: Uint8Array[], id: number) => ToolInstances[T] | Promise<ToolInstances[T]>} Builder
+ */
+
+/** @type {{ [T in Tool]: Builder<T> }} */
 const BUILDERS = {
   'remove-background': ([entry], [bytes]) => new engine.RemoveBackground(bytes, JSON.stringify(entry)),
   cartoonify: ([entry], [bytes]) => new engine.Cartoonify(bytes, JSON.stringify(entry)),
   async 'image-to-text'(entries, files, id) {
+    /** @param {IndexModel['role']} name */
     const role = (name) => entries.findIndex((e) => e.role === name);
     const [det, rec, cls] = [role('detect'), role('recognise'), role('orientation')];
     if (det < 0 || rec < 0) throw new Error('Image to text needs a detection and a recognition model.');
@@ -140,12 +226,21 @@ const BUILDERS = {
   },
 };
 
+/**
+ * @param {Uint8Array<ArrayBuffer>} bytes
+ * @returns {Promise<string>}
+ */
 async function sha256(bytes) {
   const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
   return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
-/** A model's (or asset's) bytes: from the Cache API when a verified copy is there, else downloaded. */
+/**
+ * A model's (or asset's) bytes: from the Cache API when a verified copy is there, else downloaded.
+ * @param {IndexFile & { title?: string }} entry
+ * @param {number} id
+ * @returns {Promise<Uint8Array<ArrayBuffer>>}
+ */
 async function loadFile(entry, id) {
   const url = new URL(`models/${entry.file}`, self.location.href).href;
   const cache = await caches.open(MODEL_CACHE);
@@ -158,7 +253,8 @@ async function loadFile(entry, id) {
   // The Cache API holds the verified copy; the HTTP cache must not hand back a bad one.
   const response = await fetch(url, { cache: 'no-store' });
   const title = entry.title ?? entry.id;
-  if (!response.ok) throw new Error(`The model "${title}" could not be downloaded (HTTP ${response.status}).`);
+  // An ok response lacks a body only where it has no content (HTTP 204, 205).
+  if (!response.ok || !response.body) throw new Error(`The model "${title}" could not be downloaded (HTTP ${response.status}).`);
   const reader = response.body.getReader();
   const chunks = [];
   let loaded = 0;
@@ -168,7 +264,7 @@ async function loadFile(entry, id) {
     checkCancelled(id);
     chunks.push(value);
     loaded += value.length;
-    postMessage({ type: 'progress', id, stage: 'download', done: loaded, total: entry.size });
+    postMessage(/** @satisfies {ProgressMessage} */ ({ type: 'progress', id, stage: 'download', done: loaded, total: entry.size }));
   }
   const bytes = new Uint8Array(loaded);
   let offset = 0;

@@ -15,7 +15,12 @@ const relaxedMaddModule = new Uint8Array([
 /** Whether this engine runs relaxed SIMD: engines without it reject a whole module that uses it. */
 export const relaxedSimd = WebAssembly.validate(relaxedMaddModule);
 
-/** The folder, under wasm/, of the build for a page that is (or is not) cross-origin isolated. */
+/**
+ * The folder, under wasm/, of the build for a page that is (or is not) cross-origin isolated.
+ * @param {boolean} crossOriginIsolated
+ * @param {boolean} [relaxed]
+ * @returns {string}
+ */
 export function buildFor(crossOriginIsolated, relaxed = relaxedSimd) {
   return `${crossOriginIsolated ? 'threads' : 'single'}${relaxed ? '-relaxed' : ''}`;
 }

@@ -6,13 +6,24 @@ use lantern_engine::CpuBackend;
 use lantern_tools::cartoonify::{Cartoonifier, Options, Resolution, Style, StyleModel};
 use lantern_tools::encode::encode_image;
 use lantern_tools::input::decode;
+use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 
-use crate::{IndexEntry, ProcessedImage, image_format};
+use crate::{Encoding, IndexEntry, ProcessedImage};
 
 /// Full-detail tiles: 512² keeps one pass near 100 MB; 64 pixels of overlap hide the seams.
 const TILE: u32 = 512;
 const TILE_OVERLAP: u32 = 64;
+
+/// `CartoonifyOptions` in site/protocol.js, less its encoding fields (`Encoding`).
+#[derive(Deserialize)]
+struct CartoonifyOptions {
+    first: usize,
+    second: usize,
+    mix: f32,
+    strength: f32,
+    detail: String,
+}
 
 #[wasm_bindgen]
 pub struct Cartoonify {
@@ -46,31 +57,20 @@ impl Cartoonify {
         self.cartoonifier.model().styles() as u32
     }
 
-    /// Styles `image` with styles `first` and `second` mixed by `mix`, blended with the original
-    /// by `strength`, at `detail` "fast" (one pass, upscaled) or "full" (tiles at full
-    /// resolution), and encodes it as `format` ("png", "webp", "jpeg" on `background`).
-    #[allow(clippy::too_many_arguments)]
-    pub fn process(
-        &self,
-        image: &[u8],
-        first: u32,
-        second: u32,
-        mix: f32,
-        strength: f32,
-        detail: &str,
-        format: &str,
-        background: &str,
-        quality: u8,
-        progress: &Function,
-    ) -> Result<ProcessedImage, JsError> {
-        let resolution = match detail {
+    /// Styles `image` as `options` says (`CartoonifyOptions` in site/protocol.js): styles `first`
+    /// and `second` mixed by `mix`, blended with the original by `strength`, at `detail` "fast"
+    /// (one pass, upscaled) or "full" (tiles at full resolution), encoded as `output`.
+    pub fn process(&self, image: &[u8], options: JsValue, progress: &Function) -> Result<ProcessedImage, JsError> {
+        // Read twice: as the encoding, whose fields Remove background shares, and as the style.
+        let encoding: Encoding = crate::options(options.clone())?;
+        let CartoonifyOptions { first, second, mix, strength, detail } = crate::options(options)?;
+        let resolution = match detail.as_str() {
             "fast" => Resolution::Fast { long_side: None },
             "full" => Resolution::FullDetail { tile: TILE, overlap: TILE_OVERLAP },
             other => return Err(JsError::new(&format!("unknown detail '{other}'"))),
         };
-        let format = image_format(format, background, quality)?;
-        let options =
-            Options { style: Style { first: first as usize, second: second as usize, mix }, strength, resolution };
+        let format = encoding.format()?;
+        let options = Options { style: Style { first, second, mix }, strength, resolution };
         let picture = decode(image)?;
         let cartoon = self.cartoonifier.cartoonify(&picture, &options, &mut crate::js_progress(progress))?;
         Ok(ProcessedImage { bytes: encode_image(&cartoon, format)?, width: cartoon.width(), height: cartoon.height() })

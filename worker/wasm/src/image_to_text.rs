@@ -6,12 +6,20 @@ use lantern_engine::CpuBackend;
 use lantern_tools::image_to_text::{self, ReadStage, TextReader};
 use lantern_tools::input::decode;
 use lantern_tools::text_formats;
+use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 
 use crate::IndexEntry;
 
 /// JPEG quality of the page image inside the searchable PDF.
 const PDF_QUALITY: u8 = 85;
+
+/// `ImageToTextOptions` in site/protocol.js.
+#[derive(Deserialize)]
+struct ImageToTextOptions {
+    /// Names the image inside the hOCR file.
+    title: String,
+}
 
 #[wasm_bindgen]
 pub struct ImageToText {
@@ -54,10 +62,11 @@ impl ImageToText {
         Ok(ImageToText { reader })
     }
 
-    /// Reads the text in `image`. `progress(stage, done, total)` names the stage ("detect",
-    /// "classify", "recognise") and its share done (lines, while recognising); returning false
-    /// cancels.
-    pub fn process(&self, image: &[u8], title: &str, progress: &Function) -> Result<TextResult, JsError> {
+    /// Reads the text in `image`; `options` is `ImageToTextOptions` in site/protocol.js.
+    /// `progress(stage, done, total)` names the stage ("detect", "classify", "recognise") and its
+    /// share done (lines, while recognising); returning false cancels.
+    pub fn process(&self, image: &[u8], options: JsValue, progress: &Function) -> Result<TextResult, JsError> {
+        let ImageToTextOptions { title } = crate::options(options)?;
         let picture = decode(image)?;
         let lines = self.reader.read(&picture, &mut |stage, done, total| {
             let stage = match stage {
@@ -73,7 +82,7 @@ impl ImageToText {
         Ok(TextResult {
             text: image_to_text::text(&lines),
             json: text_formats::json(&lines, width, height),
-            hocr: text_formats::hocr(&lines, width, height, title),
+            hocr: text_formats::hocr(&lines, width, height, &title),
             pdf: text_formats::searchable_pdf(&picture, &lines, PDF_QUALITY)?,
             width,
             height,

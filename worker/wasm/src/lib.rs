@@ -165,6 +165,37 @@ pub struct ProcessedImage {
     pub height: u32,
 }
 
+/// A tool's options object from the page (the typedefs in site/protocol.js), read into its Rust
+/// struct: a missing or mistyped field is an error that names it, never a silent default.
+fn options<T: serde::de::DeserializeOwned>(value: JsValue) -> Result<T, JsError> {
+    serde_wasm_bindgen::from_value(value).map_err(|e| JsError::new(&format!("invalid options: {e}")))
+}
+
+/// The fields of an image tool's options that choose its encoding (`output`, `background`,
+/// `quality` in site/protocol.js); the defaults are the page's.
+#[derive(Deserialize)]
+struct Encoding {
+    output: String,
+    #[serde(default = "Encoding::white")]
+    background: String,
+    #[serde(default = "Encoding::quality")]
+    quality: u8,
+}
+
+impl Encoding {
+    fn white() -> String {
+        "#ffffff".into()
+    }
+
+    fn quality() -> u8 {
+        90
+    }
+
+    fn format(&self) -> Result<ImageFormat, JsError> {
+        image_format(&self.output, &self.background, self.quality)
+    }
+}
+
 /// "png", "webp" or "jpeg" (flattened onto `background`, "#rrggbb").
 fn image_format(format: &str, background: &str, quality: u8) -> Result<ImageFormat, JsError> {
     match format {

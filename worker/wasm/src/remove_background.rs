@@ -6,7 +6,7 @@ use lantern_tools::input::decode;
 use lantern_tools::remove_background::{BackgroundRemover, Output, encode};
 use wasm_bindgen::prelude::*;
 
-use crate::{IndexEntry, ProcessedImage, image_format};
+use crate::{Encoding, IndexEntry, ProcessedImage};
 
 #[wasm_bindgen]
 pub struct RemoveBackground {
@@ -23,20 +23,15 @@ impl RemoveBackground {
         Ok(RemoveBackground { remover })
     }
 
-    /// Decodes `image`, removes its background at full resolution and encodes it as `output`
-    /// ("png", "webp", "jpeg" on `background` "#rrggbb", or "mask"). `progress(done, total)` is
-    /// called after every network step.
-    pub fn process(
-        &self,
-        image: &[u8],
-        output: &str,
-        background: &str,
-        quality: u8,
-        progress: &Function,
-    ) -> Result<ProcessedImage, JsError> {
-        let output = match output {
+    /// Decodes `image`, removes its background at full resolution and encodes it as
+    /// `options.output` ("png", "webp", "jpeg" on `options.background` "#rrggbb", or "mask"):
+    /// `RemoveBackgroundOptions` in site/protocol.js. `progress(done, total)` is called after
+    /// every network step.
+    pub fn process(&self, image: &[u8], options: JsValue, progress: &Function) -> Result<ProcessedImage, JsError> {
+        let encoding: Encoding = crate::options(options)?;
+        let output = match encoding.output.as_str() {
             "mask" => Output::Mask,
-            format => Output::CutOut(image_format(format, background, quality)?),
+            _ => Output::CutOut(encoding.format()?),
         };
         let picture = decode(image)?;
         let mask = self.remover.mask(&picture, &mut crate::js_progress(progress))?;
