@@ -105,8 +105,17 @@ test-browser: setup build
     cargo build -q -p lantern-serve
     node --test --test-concurrency=1 tests/browser/
 
+# The style gates: rustfmt's house style (rustfmt.toml), clippy with warnings as errors, and a
+# strict type check of the site's JavaScript from its JSDoc types (tsconfig.json for the page,
+# tsconfig.worker.json for the workers)
+lint: setup
+    cargo fmt --check
+    cargo clippy -q --workspace --all-targets -- -D warnings
+    node_modules/.bin/tsc -p tsconfig.json
+    node_modules/.bin/tsc -p tsconfig.worker.json
+
 # Run every test
-test: setup references && test-browser
+test: setup lint references && test-browser
     cargo test --workspace
 
 # Time every model, then the whole Image to text pipeline, natively beside onnxruntime CPU at the same thread counts (not a test)
