@@ -151,21 +151,27 @@ pub struct Conv {
     pub window: Window,
     pub group: usize,
     pub activation: Activation,
-    pub weights: WeightLayout,
     /// Adds the step's fourth input, shaped as the output, after the activation: a residual Add
     /// fused so the sum costs no pass of its own. The step then always has a bias input.
     pub residual: bool,
 }
 
-/// How a Conv step's weight input is laid out.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum WeightLayout {
-    /// ONNX's [M, C/group, kh, kw].
-    Filters,
-    /// Packed at plan time for the CPU micro-kernels (`cpu::pack_conv_weights`), so runs never repack.
-    Panels,
-    /// Transformed and packed at plan time for the CPU's Winograd 3x3 kernel.
-    Winograd,
+impl Conv {
+    /// "Conv 3x3 /2{kind} + GELU + Add", where `kind` names the kernel (" grouped", or a
+    /// backend's own such as " winograd").
+    pub fn label(&self, kind: &str) -> String {
+        let [kh, kw] = self.window.kernel;
+        let stride = if self.window.stride == [1, 1] {
+            String::new()
+        } else {
+            format!(" /{}", self.window.stride[0].max(self.window.stride[1]))
+        };
+        // Activations beyond a clamp cost a pass of their own, so the profile names them.
+        let activation =
+            if self.activation.is_clamp() { String::new() } else { format!(" + {}", self.activation.name()) };
+        let residual = if self.residual { " + Add" } else { "" };
+        format!("Conv {kh}x{kw}{stride}{kind}{activation}{residual}")
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -296,28 +302,11 @@ pub enum Op {
 }
 
 impl Op {
-    /// The op as a profile tells kernels apart: "Conv 3x3 /2 depthwise", "MaxPool 2x2", "Mul".
+    /// The op as a profile tells kernels apart: "Conv 3x3 /2 grouped", "MaxPool 2x2", "Mul". A
+    /// backend may name its kernel more closely (`Backend::label`).
     pub fn label(&self) -> String {
         match self {
-            Op::Conv(c) => {
-                let [kh, kw] = c.window.kernel;
-                let stride = if c.window.stride == [1, 1] {
-                    String::new()
-                } else {
-                    format!(" /{}", c.window.stride[0].max(c.window.stride[1]))
-                };
-                let kind = match (c.weights, c.group) {
-                    (WeightLayout::Filters, _) => " depthwise",
-                    (WeightLayout::Winograd, _) => " winograd",
-                    (_, 1) => "",
-                    _ => " grouped",
-                };
-                // Activations beyond a clamp cost a pass of their own, so the profile names them.
-                let activation =
-                    if c.activation.is_clamp() { String::new() } else { format!(" + {}", c.activation.name()) };
-                let residual = if c.residual { " + Add" } else { "" };
-                format!("Conv {kh}x{kw}{stride}{kind}{activation}{residual}")
-            }
+            Op::Conv(c) => c.label(if c.group == 1 { "" } else { " grouped" }),
             Op::Pool { kind, window } => {
                 let name = if *kind == PoolKind::Max { "MaxPool" } else { "AveragePool" };
                 format!("{name} {}x{}", window.kernel[0], window.kernel[1])

@@ -47,7 +47,8 @@ pub struct PlanOutput {
 pub struct Plan {
     pub inputs: Vec<PlanInput>,
     pub outputs: Vec<PlanOutput>,
-    /// Weights and folded values, all on the host; a backend uploads them once.
+    /// Weights and folded values, all on the host in ONNX layouts; a session hands them to its
+    /// backend (`Backend::prepare`), which keeps them in the layouts its kernels read.
     pub constants: Vec<Tensor>,
     pub steps: Vec<Step>,
     pub slots: usize,

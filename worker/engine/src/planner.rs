@@ -491,13 +491,7 @@ impl<'m> Planner<'m> {
                     }
                     ins.push(b);
                 }
-                let conv = Conv {
-                    window,
-                    group,
-                    activation: Activation::None,
-                    weights: WeightLayout::Filters,
-                    residual: false,
-                };
+                let conv = Conv { window, group, activation: Activation::None, residual: false };
                 let op = if transpose { Op::ConvTranspose(conv) } else { Op::Conv(conv) };
                 self.emit(node, op, ins, vec![xs[0], out_channels, oh, ow])?
             }
@@ -978,17 +972,6 @@ impl<'m> Planner<'m> {
         })
     }
 
-    /// Swaps a convolution's constant weights for the layout its CPU kernel reads, once per plan.
-    fn pack_conv_weights(&mut self, step: &mut Step) {
-        let Op::Conv(conv) = &mut step.op else { return };
-        let Some(&ValueRef::Const(w)) = step.inputs.get(1) else { return };
-        if let Some((packed, layout)) = cpu::pack_conv_weights(&self.constants[w], conv) {
-            self.constants.push(packed);
-            step.inputs[1] = ValueRef::Const(self.constants.len() - 1);
-            conv.weights = layout;
-        }
-    }
-
     /// Drops steps no output needs, renumbers constants, and records each slot's last reader.
     fn finish(mut self, inputs: Vec<PlanInput>, mut outputs: Vec<PlanOutput>) -> Plan {
         let mut needed = vec![false; self.slots];
@@ -1009,9 +992,6 @@ impl<'m> Planner<'m> {
             }
         }
         steps.reverse();
-        for step in &mut steps {
-            self.pack_conv_weights(step);
-        }
 
         let mut const_index: HashMap<usize, usize> = HashMap::new();
         let mut constants = Vec::new();

@@ -12,18 +12,26 @@ pub struct Session<B: Backend> {
     plan: Plan,
     backend: B,
     constants: Vec<B::Tensor>,
-    buffers: B::Buffers,
+    state: B::State,
 }
 
 impl<B: Backend> Session<B> {
-    pub fn new(plan: Plan, backend: B) -> Result<Self> {
-        let constants = plan.constants.iter().map(|c| backend.upload(c)).collect::<Result<_>>()?;
-        let buffers = backend.buffers(&plan);
-        Ok(Session { plan, backend, constants, buffers })
+    /// Prepares `plan` on `backend`. The session takes the plan's constants (its `plan()` holds
+    /// none), so weights the backend lays out anew are not also kept in their ONNX form.
+    pub fn new(mut plan: Plan, backend: B) -> Result<Self> {
+        let host = std::mem::take(&mut plan.constants);
+        let (constants, state) = backend.prepare(&plan, host)?;
+        Ok(Session { plan, backend, constants, state })
     }
 
+    /// The plan, less its constants, which the backend holds.
     pub fn plan(&self) -> &Plan {
         &self.plan
+    }
+
+    /// Each step's kernel as the backend names it, for profiles ("Conv 3x3 winograd", "Mul").
+    pub fn step_labels(&self) -> Vec<String> {
+        self.plan.steps.iter().enumerate().map(|(i, step)| self.backend.label(i, step, &self.state)).collect()
     }
 
     pub fn backend(&self) -> &B {
@@ -57,14 +65,14 @@ impl<B: Backend> Session<B> {
         for (index, step) in self.plan.steps.iter().enumerate() {
             let args =
                 step.inputs.iter().map(|r| self.resolve(&slots, *r, step)).collect::<Result<Vec<&B::Tensor>>>()?;
-            let out = self.backend.execute(step, &args, &self.buffers)?;
+            let out = self.backend.execute(index, step, &args, &self.state)?;
             slots[step.output] = Some(out);
             for &slot in &step.free {
                 slots[slot] = None;
             }
             for &(slot, buffer) in &step.recycle {
                 if let Some(tensor) = slots[slot].take() {
-                    self.backend.recycle(tensor, buffer, &self.buffers);
+                    self.backend.recycle(tensor, buffer, &self.state);
                 }
             }
             if !progress(index + 1, total) {
@@ -76,7 +84,7 @@ impl<B: Backend> Session<B> {
             .iter()
             .map(|o| {
                 let t = match o.value {
-                    ValueRef::Const(c) => return Ok(self.plan.constants[c].clone()),
+                    ValueRef::Const(c) => Some(&self.constants[c]),
                     ValueRef::Slot(s) => slots[s].as_ref(),
                 };
                 let t = t.ok_or_else(|| Error::Backend(format!("output '{}' was never computed", o.name)))?;

@@ -428,7 +428,8 @@ impl ConvCase {
             let bytes = model(13, &dims_i64, inits, nodes);
             let plan = Model::from_bytes(&bytes).unwrap().plan(&[("x", &dims)], None).unwrap();
             assert_eq!(plan.steps.len(), 1, "the activation and residual fuse into the conv");
-            (plan.steps[0].op.label(), run(&bytes, &dims, x).1)
+            let label = Session::new(plan, CpuBackend).unwrap().step_labels().remove(0);
+            (label, run(&bytes, &dims, x).1)
         };
         assert_eq!(got.len(), want.len());
         for (i, (g, w)) in got.iter().zip(&want).enumerate() {
@@ -508,6 +509,35 @@ fn winograd_conv_matches_direct_loop() {
     for case in cases {
         let label = case.check(false);
         assert!(label.starts_with("Conv 3x3 winograd"), "{label}");
+    }
+}
+
+#[test]
+fn conv_weights_read_by_two_convs_stay_unpacked_and_agree() {
+    // Two 3x3 convs over 8 channels: with one weight initializer each, the CPU backend packs each
+    // for Winograd; with one initializer shared, it keeps the filters and packs them per run.
+    let (c, size) = (8usize, [6usize, 6]);
+    let w: Vec<f32> = (0..c * c * 9).map(|i| ((i as f32 * 0.61).sin() * 0.3).fract()).collect();
+    let x: Vec<f32> = (0..c * size[0] * size[1]).map(|i| ((i as f32 * 0.37).sin() * 1.7).fract()).collect();
+    let pads = || vec![attr_ints("pads", &[1, 1, 1, 1])];
+    let dims = [1, c, size[0], size[1]];
+    let dims_i64 = dims.map(|v| v as i64);
+    let weights = |name: &str| floats(name, &[c as i64, c as i64, 3, 3], &w);
+    let run_labelled = |inits: Vec<TensorProto>, second: &str| {
+        let nodes = vec![node("Conv", &["x", "w"], &["h"], pads()), node("Conv", &["h", second], &["y"], pads())];
+        let bytes = model(13, &dims_i64, inits, nodes);
+        let plan = Model::from_bytes(&bytes).unwrap().plan(&[("x", &dims)], None).unwrap();
+        let session = Session::new(plan, CpuBackend).unwrap();
+        let input = Tensor::from_vec(x.clone(), dims.as_slice(), &lantern_engine::Device::Cpu).unwrap();
+        let y = session.run(&[input]).unwrap().remove(0).flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        (session.step_labels(), y)
+    };
+    let (own_labels, own) = run_labelled(vec![weights("w"), weights("w2")], "w2");
+    let (shared_labels, shared) = run_labelled(vec![weights("w")], "w");
+    assert_eq!(own_labels, ["Conv 3x3 winograd", "Conv 3x3 winograd"]);
+    assert_eq!(shared_labels, ["Conv 3x3", "Conv 3x3"]);
+    for (i, (a, b)) in own.iter().zip(&shared).enumerate() {
+        assert!((a - b).abs() <= 1e-4 * a.abs().max(1.0), "element {i}: packed {a}, shared {b}");
     }
 }
 

@@ -101,7 +101,7 @@ impl ModelRunner {
     /// Each step's op, labelled as profiles tell kernels apart, in the order `run` reports them to `progress`.
     #[wasm_bindgen(getter, js_name = stepOps)]
     pub fn step_ops(&self) -> Vec<String> {
-        self.session.as_ref().map_or_else(Vec::new, |s| s.plan().steps.iter().map(|step| step.op.label()).collect())
+        self.session.as_ref().map_or_else(Vec::new, |s| s.step_labels())
     }
 
     /// Runs the plan on one array per named input (row-major, the planned shape) and returns

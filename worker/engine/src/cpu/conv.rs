@@ -6,18 +6,31 @@ use candle_core::Tensor;
 
 use super::packed::ConvOperands;
 use super::{OutputBuffer, column_taps, packed, par_filled, tensor_from, winograd, with_f32, with_f32s};
-use crate::ops::{Conv, WeightLayout};
+use crate::ops::Conv;
 
-/// `residual`, when given, is added to the output after the activation (`Conv::residual`).
+/// How a Conv step's weight input is laid out for the CPU kernels.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum WeightLayout {
+    /// ONNX's [M, C/group, kh, kw]: depthwise weights, and weights computed at run time (packed
+    /// per run).
+    Filters,
+    /// Packed once per session (`pack_weights`) into the panels `packed::conv2d_packed` runs on.
+    Panels,
+    /// Transformed and packed once per session for the Winograd 3x3 kernel.
+    Winograd,
+}
+
+/// A Conv step over its inputs: x, weights laid out as `layout`, then bias and the residual
+/// when the step has them (the residual is added after the activation, `Conv::residual`).
 pub fn conv2d(
-    x: &Tensor,
-    w: &Tensor,
-    bias: Option<&Tensor>,
-    residual: Option<&Tensor>,
+    inputs: &[&Tensor],
     conv: &Conv,
+    layout: WeightLayout,
     shape: &[usize],
     output: &OutputBuffer,
 ) -> candle_core::Result<Tensor> {
+    let (x, w, bias) = (inputs[0], inputs[1], inputs.get(2).copied());
+    let residual = conv.residual.then(|| inputs[3]);
     let xs: [usize; 4] = x.dims().try_into().map_err(|_| candle_core::Error::Msg("conv input is not 4-D".into()))?;
     if residual.is_some_and(|r| r.dims() != shape) {
         candle_core::bail!("the residual does not match the conv output {shape:?}");
@@ -27,28 +40,34 @@ pub fn conv2d(
     let out = with_f32s(&tensors, |s| {
         let operands =
             ConvOperands { x: s[0], dims: xs, weights: s[1], bias: bias.as_deref(), residual: s.get(2).copied() };
-        conv2d_f32(operands, conv, shape, output)
+        conv2d_f32(operands, conv, layout, shape, output)
     })?;
     tensor_from(out, shape)
 }
 
-fn conv2d_f32(operands: ConvOperands, conv: &Conv, shape: &[usize], output: &OutputBuffer) -> Vec<f32> {
+fn conv2d_f32(
+    operands: ConvOperands,
+    conv: &Conv,
+    layout: WeightLayout,
+    shape: &[usize],
+    output: &OutputBuffer,
+) -> Vec<f32> {
     let len = shape.iter().product();
     let c = operands.dims[1];
-    if conv.weights == WeightLayout::Filters && c == conv.group && shape[1] == conv.group {
+    if layout == WeightLayout::Filters && c == conv.group && shape[1] == conv.group {
         return depthwise(operands, conv, [shape[2], shape[3]], output);
     }
     let out_shape = [shape[1], shape[2], shape[3]];
     // Left unzeroed: the packed and Winograd kernels write every element.
     let mut out = output.take(len);
-    if conv.weights == WeightLayout::Winograd {
+    if layout == WeightLayout::Winograd {
         winograd::conv2d(operands, conv, out_shape, &mut out.spare_capacity_mut()[..len]);
         // SAFETY: winograd::conv2d initialised all `len` elements.
         unsafe { out.set_len(len) };
         return out;
     }
     let repacked;
-    let panels = if conv.weights == WeightLayout::Panels {
+    let panels = if layout == WeightLayout::Panels {
         operands.weights
     } else {
         let k = c / conv.group * conv.window.kernel[0] * conv.window.kernel[1];

@@ -8,24 +8,32 @@ mod packed;
 mod resample;
 mod winograd;
 
-pub use buffers::BufferArena;
+use buffers::BufferArena;
 pub(crate) use buffers::{OutputBuffer, with_scratch};
 use candle_core::{DType, Device, Storage, Tensor};
-pub use conv::pack_weights as pack_conv_weights;
+use conv::WeightLayout;
 use rayon::prelude::*;
 
 use crate::backend::Backend;
 use crate::error::{Error, Result};
 use crate::ops::{BinaryKind, Op, ReduceKind, UnaryKind};
-use crate::plan::{Plan, Step};
+use crate::plan::{Plan, Step, ValueRef};
 
 /// Runs plans on the CPU; parallel over rayon's current pool.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct CpuBackend;
 
+/// A CPU session's state: its activation buffers, and how each step's weight input is laid out.
+#[derive(Debug)]
+pub struct CpuState {
+    buffers: BufferArena,
+    /// Per step: the layout of a Conv's weights (its second input); `Filters` for other steps.
+    weights: Vec<WeightLayout>,
+}
+
 impl Backend for CpuBackend {
     type Tensor = Tensor;
-    type Buffers = BufferArena;
+    type State = CpuState;
 
     fn name(&self) -> String {
         format!("cpu ({} threads)", rayon::current_num_threads())
@@ -39,17 +47,52 @@ impl Backend for CpuBackend {
         Ok(tensor.clone())
     }
 
-    fn buffers(&self, plan: &Plan) -> BufferArena {
-        BufferArena::new(plan.buffers.clone())
+    /// Packs each conv's constant weights once for its micro-kernel (panels, or Winograd's
+    /// transform), in place of the ONNX filters, so runs never repack.
+    fn prepare(&self, plan: &Plan, mut constants: Vec<Tensor>) -> Result<(Vec<Tensor>, CpuState)> {
+        let mut readers = vec![0usize; constants.len()];
+        let refs = plan.steps.iter().flat_map(|step| &step.inputs).chain(plan.outputs.iter().map(|o| &o.value));
+        for r in refs {
+            if let ValueRef::Const(c) = r {
+                readers[*c] += 1;
+            }
+        }
+        let mut weights = vec![WeightLayout::Filters; plan.steps.len()];
+        for (index, step) in plan.steps.iter().enumerate() {
+            // Weights that anything else reads too stay as they are, and the conv packs them per
+            // run: none of the product models shares conv weights.
+            let (Op::Conv(conv), Some(&ValueRef::Const(w))) = (&step.op, step.inputs.get(1)) else { continue };
+            if readers[w] != 1 {
+                continue;
+            }
+            if let Some((packed, layout)) = conv::pack_weights(&constants[w], conv) {
+                constants[w] = packed;
+                weights[index] = layout;
+            }
+        }
+        Ok((constants, CpuState { buffers: BufferArena::new(plan.buffers.clone()), weights }))
     }
 
-    fn execute(&self, step: &Step, inputs: &[&Tensor], buffers: &BufferArena) -> Result<Tensor> {
-        eval(&step.op, inputs, &step.shape, &buffers.output(step.buffer))
-            .map_err(|e| Error::node(&step.node, step.op.name(), e.to_string()))
+    fn execute(&self, index: usize, step: &Step, inputs: &[&Tensor], state: &CpuState) -> Result<Tensor> {
+        let output = state.buffers.output(step.buffer);
+        let result = match &step.op {
+            Op::Conv(c) => conv::conv2d(inputs, c, state.weights[index], &step.shape, &output),
+            op => eval(op, inputs, &step.shape, &output),
+        };
+        result.map_err(|e| Error::node(&step.node, step.op.name(), e.to_string()))
     }
 
-    fn recycle(&self, tensor: Tensor, buffer: usize, buffers: &BufferArena) {
-        buffers.reclaim(&tensor, buffer);
+    fn recycle(&self, tensor: Tensor, buffer: usize, state: &CpuState) {
+        state.buffers.reclaim(&tensor, buffer);
+    }
+
+    fn label(&self, index: usize, step: &Step, state: &CpuState) -> String {
+        let Op::Conv(c) = &step.op else { return step.op.label() };
+        match state.weights[index] {
+            WeightLayout::Winograd => c.label(" winograd"),
+            WeightLayout::Filters if c.group > 1 && step.shape.get(1) == Some(&c.group) => c.label(" depthwise"),
+            _ => step.op.label(),
+        }
     }
 }
 
@@ -58,9 +101,7 @@ impl Backend for CpuBackend {
 pub fn eval(op: &Op, inputs: &[&Tensor], shape: &[usize], output: &OutputBuffer) -> candle_core::Result<Tensor> {
     let x = inputs[0];
     match op {
-        Op::Conv(c) => {
-            conv::conv2d(x, inputs[1], inputs.get(2).copied(), c.residual.then(|| inputs[3]), c, shape, output)
-        }
+        Op::Conv(c) => conv::conv2d(inputs, c, WeightLayout::Filters, shape, output),
         Op::ConvTranspose(c) => conv::conv_transpose2d(x, inputs[1], inputs.get(2).copied(), c, shape, output),
         Op::Pool { kind, window } => resample::pool2d(x, *kind, window, shape, output),
         Op::GlobalAveragePool => resample::global_average_pool(x, shape),
