@@ -1,11 +1,45 @@
 //! Each op on a one- or two-node model with hand-checked expected values, through the whole
 //! load → plan → run path, so attribute parsing and lowering are tested with the kernel.
+//!
+//! Every test that runs a session is one generic body, `fn name<B: TestBackend>(backend: &B)`, which
+//! `test_on_backends!(name)` turns into one `#[test]` per backend, `name::cpu` and so on: a new
+//! backend runs the whole suite by adding one line to that macro.
+
+use std::any::TypeId;
 
 use candle_onnx::onnx::{
     self, AttributeProto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorProto, TypeProto, ValueInfoProto,
 };
-use lantern_engine::{CpuBackend, Error, Model, Session, Tensor};
+use lantern_engine::{Backend, CpuBackend, Error, Model, Session, Tensor};
 use prost::Message;
+
+/// Makes `$name::cpu` (and one test per further backend) call the generic body `$name(&backend)`,
+/// so `cargo test $name` runs it on every backend and `cargo test cpu` runs every body on the CPU.
+/// A body without its `test_on_backends!` line is dead code, which the lint refuses.
+macro_rules! test_on_backends {
+    ($name:ident) => {
+        test_on_backends!($name, [
+            // The backends every test runs on, one `test name: value` line each (a `#[cfg(...)]` in
+            // front if it needs a feature): add a backend here, and only here.
+            cpu: super::CpuBackend,
+        ]);
+    };
+    ($name:ident, [$($(#[$meta:meta])* $backend:ident: $value:expr,)*]) => {
+        mod $name {
+            $($(#[$meta])* #[test] fn $backend() { super::$name(&$value) })*
+        }
+    };
+}
+
+/// The backend under test; each session a test makes gets its own clone of it.
+trait TestBackend: Backend + Clone + 'static {
+    /// Kernel labels are each backend's own: the few assertions on the CPU's ("Conv 3x3 winograd")
+    /// sit under `if backend.is_cpu()`, so other backends check the same numbers without them.
+    fn is_cpu(&self) -> bool {
+        TypeId::of::<Self>() == TypeId::of::<CpuBackend>()
+    }
+}
+impl<B: Backend + Clone + 'static> TestBackend for B {}
 
 fn attr_ints(name: &str, v: &[i64]) -> AttributeProto {
     AttributeProto { name: name.into(), r#type: 7, ints: v.to_vec(), ..Default::default() }
@@ -83,10 +117,10 @@ fn model(opset: i64, x_dims: &[i64], initializer: Vec<TensorProto>, nodes: Vec<N
     .encode_to_vec()
 }
 
-fn run(bytes: &[u8], dims: &[usize], data: Vec<f32>) -> (Vec<usize>, Vec<f32>) {
+fn run<B: TestBackend>(backend: &B, bytes: &[u8], dims: &[usize], data: Vec<f32>) -> (Vec<usize>, Vec<f32>) {
     let model = Model::from_bytes(bytes).expect("loads");
     let plan = model.plan(&[("x", dims)], None).expect("plans");
-    let session = Session::new(plan, CpuBackend).expect("session");
+    let session = Session::new(plan, backend.clone()).expect("session");
     let x = Tensor::from_vec(data, dims, &lantern_engine::Device::Cpu).unwrap();
     let y = session.run(&[x]).expect("runs").remove(0);
     (y.dims().to_vec(), y.flatten_all().unwrap().to_vec1::<f32>().unwrap())
@@ -100,7 +134,7 @@ fn assert_close(got: &[f32], want: &[f32]) {
 }
 
 /// Resize of a [1,1,1,n] row to width `out` with the given attributes.
-fn resize_row(row: &[f32], out: i64, attrs: Vec<AttributeProto>) -> Vec<f32> {
+fn resize_row<B: TestBackend>(backend: &B, row: &[f32], out: i64, attrs: Vec<AttributeProto>) -> Vec<f32> {
     let n = row.len();
     let bytes = model(
         13,
@@ -108,7 +142,7 @@ fn resize_row(row: &[f32], out: i64, attrs: Vec<AttributeProto>) -> Vec<f32> {
         vec![int64s("sizes", &[1, 1, 1, out])],
         vec![node("Resize", &["x", "", "", "sizes"], &["y"], attrs)],
     );
-    let (dims, y) = run(&bytes, &[1, 1, 1, n], row.to_vec());
+    let (dims, y) = run(backend, &bytes, &[1, 1, 1, n], row.to_vec());
     assert_eq!(dims, [1, 1, 1, out as usize]);
     y
 }
@@ -125,60 +159,69 @@ fn nearest(transform: &str, rounding: &str) -> Vec<AttributeProto> {
     ]
 }
 
-#[test]
-fn resize_linear_half_pixel() {
+test_on_backends!(resize_linear_half_pixel);
+fn resize_linear_half_pixel<B: TestBackend>(backend: &B) {
     // sources -0.25, 0.25, 0.75, 1.25 clamp to [0, 1]
-    assert_close(&resize_row(&[0.0, 1.0], 4, linear("half_pixel")), &[0.0, 0.25, 0.75, 1.0]);
+    assert_close(&resize_row(backend, &[0.0, 1.0], 4, linear("half_pixel")), &[0.0, 0.25, 0.75, 1.0]);
     // one output sample: (0 + 0.5) / 0.25 - 0.5 = 1.5
-    assert_close(&resize_row(&[0.0, 1.0, 2.0, 3.0], 1, linear("half_pixel")), &[1.5]);
+    assert_close(&resize_row(backend, &[0.0, 1.0, 2.0, 3.0], 1, linear("half_pixel")), &[1.5]);
 }
 
-#[test]
-fn resize_linear_pytorch_half_pixel() {
-    assert_close(&resize_row(&[0.0, 1.0], 4, linear("pytorch_half_pixel")), &[0.0, 0.25, 0.75, 1.0]);
+test_on_backends!(resize_linear_pytorch_half_pixel);
+fn resize_linear_pytorch_half_pixel<B: TestBackend>(backend: &B) {
+    assert_close(&resize_row(backend, &[0.0, 1.0], 4, linear("pytorch_half_pixel")), &[0.0, 0.25, 0.75, 1.0]);
     // a single output sample reads index 0, unlike half_pixel
-    assert_close(&resize_row(&[0.0, 1.0, 2.0, 3.0], 1, linear("pytorch_half_pixel")), &[0.0]);
+    assert_close(&resize_row(backend, &[0.0, 1.0, 2.0, 3.0], 1, linear("pytorch_half_pixel")), &[0.0]);
 }
 
-#[test]
-fn resize_linear_align_corners() {
-    assert_close(&resize_row(&[0.0, 1.0], 4, linear("align_corners")), &[0.0, 1.0 / 3.0, 2.0 / 3.0, 1.0]);
+test_on_backends!(resize_linear_align_corners);
+fn resize_linear_align_corners<B: TestBackend>(backend: &B) {
+    assert_close(&resize_row(backend, &[0.0, 1.0], 4, linear("align_corners")), &[0.0, 1.0 / 3.0, 2.0 / 3.0, 1.0]);
 }
 
-#[test]
-fn resize_linear_asymmetric() {
-    assert_close(&resize_row(&[0.0, 1.0], 4, linear("asymmetric")), &[0.0, 0.5, 1.0, 1.0]);
+test_on_backends!(resize_linear_asymmetric);
+fn resize_linear_asymmetric<B: TestBackend>(backend: &B) {
+    assert_close(&resize_row(backend, &[0.0, 1.0], 4, linear("asymmetric")), &[0.0, 0.5, 1.0, 1.0]);
 }
 
-#[test]
-fn resize_nearest_modes() {
+test_on_backends!(resize_nearest_modes);
+fn resize_nearest_modes<B: TestBackend>(backend: &B) {
     // asymmetric sources 0, 0.5, 1, 1.5
-    assert_close(&resize_row(&[0.0, 1.0], 4, nearest("asymmetric", "floor")), &[0.0, 0.0, 1.0, 1.0]);
-    assert_close(&resize_row(&[0.0, 1.0], 4, nearest("asymmetric", "ceil")), &[0.0, 1.0, 1.0, 1.0]);
-    assert_close(&resize_row(&[0.0, 1.0], 4, nearest("asymmetric", "round_prefer_floor")), &[0.0, 0.0, 1.0, 1.0]);
-    assert_close(&resize_row(&[0.0, 1.0], 4, nearest("asymmetric", "round_prefer_ceil")), &[0.0, 1.0, 1.0, 1.0]);
+    assert_close(&resize_row(backend, &[0.0, 1.0], 4, nearest("asymmetric", "floor")), &[0.0, 0.0, 1.0, 1.0]);
+    assert_close(&resize_row(backend, &[0.0, 1.0], 4, nearest("asymmetric", "ceil")), &[0.0, 1.0, 1.0, 1.0]);
+    assert_close(
+        &resize_row(backend, &[0.0, 1.0], 4, nearest("asymmetric", "round_prefer_floor")),
+        &[0.0, 0.0, 1.0, 1.0],
+    );
+    assert_close(
+        &resize_row(backend, &[0.0, 1.0], 4, nearest("asymmetric", "round_prefer_ceil")),
+        &[0.0, 1.0, 1.0, 1.0],
+    );
     // half_pixel sources -0.25, 0.25, 0.75, 1.25
-    assert_close(&resize_row(&[0.0, 1.0], 4, nearest("half_pixel", "round_prefer_floor")), &[0.0, 0.0, 1.0, 1.0]);
+    assert_close(
+        &resize_row(backend, &[0.0, 1.0], 4, nearest("half_pixel", "round_prefer_floor")),
+        &[0.0, 0.0, 1.0, 1.0],
+    );
 }
 
-#[test]
-fn resize_with_scales_input() {
+test_on_backends!(resize_with_scales_input);
+fn resize_with_scales_input<B: TestBackend>(backend: &B) {
     let bytes = model(
         11,
         &[1, 1, 2, 2],
         vec![floats("roi", &[0], &[]), floats("scales", &[4], &[1.0, 1.0, 2.0, 1.0])],
         vec![node("Resize", &["x", "roi", "scales"], &["y"], nearest("asymmetric", "floor"))],
     );
-    let (dims, y) = run(&bytes, &[1, 1, 2, 2], vec![1.0, 2.0, 3.0, 4.0]);
+    let (dims, y) = run(backend, &bytes, &[1, 1, 2, 2], vec![1.0, 2.0, 3.0, 4.0]);
     assert_eq!(dims, [1, 1, 4, 2]);
     assert_close(&y, &[1.0, 2.0, 1.0, 2.0, 3.0, 4.0, 3.0, 4.0]);
 }
 
+test_on_backends!(resize_planes_match_bilinear_reference);
 /// Resize of [1, 2, h, w] planes to `out` [oh, ow] against `source(o, input, output)`'s taps,
 /// linear over both axes: rows that blend two source rows, rows copied from the row before,
 /// and nearest doubling of an odd width.
-#[test]
-fn resize_planes_match_bilinear_reference() {
+fn resize_planes_match_bilinear_reference<B: TestBackend>(backend: &B) {
     let (h, w) = (3usize, 4usize);
     let x: Vec<f32> = (0..2 * h * w).map(|v| ((v * 7 % 11) as f32).sin()).collect();
     let check = |out: [usize; 2], attrs: Vec<AttributeProto>, source: &dyn Fn(usize, usize, usize) -> f64| {
@@ -188,7 +231,7 @@ fn resize_planes_match_bilinear_reference() {
             vec![int64s("sizes", &[1, 2, out[0] as i64, out[1] as i64])],
             vec![node("Resize", &["x", "", "", "sizes"], &["y"], attrs)],
         );
-        let (_, y) = run(&bytes, &[1, 2, h, w], x.clone());
+        let (_, y) = run(backend, &bytes, &[1, 2, h, w], x.clone());
         let taps = |o: usize, input: usize, output: usize| {
             let s = source(o, input, output).clamp(0.0, (input - 1) as f64);
             (s.floor() as usize, (s.floor() as usize + 1).min(input - 1), s - s.floor())
@@ -218,8 +261,8 @@ fn grid(n: usize) -> Vec<f32> {
     (0..n).map(|v| v as f32).collect()
 }
 
-#[test]
-fn conv_unequal_strides() {
+test_on_backends!(conv_unequal_strides);
+fn conv_unequal_strides<B: TestBackend>(backend: &B) {
     // 4x3 input 0..11, 2x2 kernel of ones, strides [2, 1]
     let bytes = model(
         13,
@@ -227,13 +270,13 @@ fn conv_unequal_strides() {
         vec![floats("w", &[1, 1, 2, 2], &[1.0; 4])],
         vec![node("Conv", &["x", "w"], &["y"], vec![attr_ints("strides", &[2, 1])])],
     );
-    let (dims, y) = run(&bytes, &[1, 1, 4, 3], grid(12));
+    let (dims, y) = run(backend, &bytes, &[1, 1, 4, 3], grid(12));
     assert_eq!(dims, [1, 1, 2, 2]);
     assert_close(&y, &[8.0, 12.0, 32.0, 36.0]);
 }
 
-#[test]
-fn conv_same_upper_stride_two() {
+test_on_backends!(conv_same_upper_stride_two);
+fn conv_same_upper_stride_two<B: TestBackend>(backend: &B) {
     // 4x4 input 0..15, 3x3 ones, stride 2: one pad row/column, at the bottom/right
     let bytes = model(
         13,
@@ -246,13 +289,13 @@ fn conv_same_upper_stride_two() {
             vec![attr_str("auto_pad", "SAME_UPPER"), attr_ints("strides", &[2, 2])],
         )],
     );
-    let (dims, y) = run(&bytes, &[1, 1, 4, 4], grid(16));
+    let (dims, y) = run(backend, &bytes, &[1, 1, 4, 4], grid(16));
     assert_eq!(dims, [1, 1, 2, 2]);
     assert_close(&y, &[45.0, 39.0, 66.0, 50.0]);
 }
 
-#[test]
-fn conv_padding_dilation_and_groups() {
+test_on_backends!(conv_padding_dilation_and_groups);
+fn conv_padding_dilation_and_groups<B: TestBackend>(backend: &B) {
     // two channels, group 2 (depthwise), 2x2 kernel dilated by 2, one pixel of padding
     let w: Vec<f32> = vec![1.0, 0.0, 0.0, 1.0, 0.0, 1.0, 1.0, 0.0];
     let bytes = model(
@@ -269,7 +312,7 @@ fn conv_padding_dilation_and_groups() {
             node("Relu", &["c"], &["y"], vec![]),
         ],
     );
-    let (dims, y) = run(&bytes, &[1, 2, 3, 3], grid(18));
+    let (dims, y) = run(backend, &bytes, &[1, 2, 3, 3], grid(18));
     assert_eq!(dims, [1, 2, 3, 3]);
     // channel 0: x[i-1][j-1] + x[i+1][j+1] + 0.5 over the 0..8 grid (0 outside)
     let c0 = [4.5, 5.5, 0.5, 7.5, 8.5, 1.5, 0.5, 3.5, 4.5];
@@ -279,15 +322,15 @@ fn conv_padding_dilation_and_groups() {
     assert_close(&y, &want);
 }
 
-#[test]
-fn conv_transpose_stride_two() {
+test_on_backends!(conv_transpose_stride_two);
+fn conv_transpose_stride_two<B: TestBackend>(backend: &B) {
     let bytes = model(
         13,
         &[1, 1, 1, 2],
         vec![floats("w", &[1, 1, 2, 2], &[1.0, 2.0, 3.0, 4.0])],
         vec![node("ConvTranspose", &["x", "w"], &["y"], vec![attr_ints("strides", &[2, 2])])],
     );
-    let (dims, y) = run(&bytes, &[1, 1, 1, 2], vec![1.0, 2.0]);
+    let (dims, y) = run(backend, &bytes, &[1, 1, 1, 2], vec![1.0, 2.0]);
     assert_eq!(dims, [1, 1, 2, 4]);
     assert_close(&y, &[1.0, 2.0, 2.0, 4.0, 3.0, 4.0, 6.0, 8.0]);
 }
@@ -378,8 +421,8 @@ impl ConvCase {
 
     /// Runs the case through the engine, with the input as the model input or, with `folded`, as
     /// a constant so the conv is computed at plan time; asserts it matches the reference and
-    /// returns the conv step's profile label.
-    fn check(&self, folded: bool) -> String {
+    /// returns the conv step's profile label, as `backend` names it.
+    fn check<B: TestBackend>(&self, backend: &B, folded: bool) -> String {
         let [h, wd] = self.size;
         let [kh, kw] = self.kernel;
         let cg = self.c / self.group;
@@ -423,13 +466,13 @@ impl ConvCase {
             nodes.push(node("Add", &["folded", "xz"], &["y"], vec![]));
             let runtime_dims = [self.n, self.m, oh, ow];
             let bytes = model(13, &runtime_dims.map(|v| v as i64), inits, nodes);
-            ("folded".to_string(), run(&bytes, &runtime_dims, vec![0.0; runtime_dims.iter().product()]).1)
+            ("folded".to_string(), run(backend, &bytes, &runtime_dims, vec![0.0; runtime_dims.iter().product()]).1)
         } else {
             let bytes = model(13, &dims_i64, inits, nodes);
             let plan = Model::from_bytes(&bytes).unwrap().plan(&[("x", &dims)], None).unwrap();
             assert_eq!(plan.steps.len(), 1, "the activation and residual fuse into the conv");
-            let label = Session::new(plan, CpuBackend).unwrap().step_labels().remove(0);
-            (label, run(&bytes, &dims, x).1)
+            let label = Session::new(plan, backend.clone()).unwrap().step_labels().remove(0);
+            (label, run(backend, &bytes, &dims, x).1)
         };
         assert_eq!(got.len(), want.len());
         for (i, (g, w)) in got.iter().zip(&want).enumerate() {
@@ -439,8 +482,8 @@ impl ConvCase {
     }
 }
 
-#[test]
-fn conv_matches_direct_loop() {
+test_on_backends!(conv_matches_direct_loop);
+fn conv_matches_direct_loop<B: TestBackend>(backend: &B) {
     let base = ConvCase::new(5, 13, [7, 19], [3, 3]);
     let cases = [
         // channel counts off the panel size, a plane off the pixel tile, padding on all sides
@@ -487,12 +530,12 @@ fn conv_matches_direct_loop() {
         },
     ];
     for case in cases {
-        case.check(false);
+        case.check(backend, false);
     }
 }
 
-#[test]
-fn winograd_conv_matches_direct_loop() {
+test_on_backends!(winograd_conv_matches_direct_loop);
+fn winograd_conv_matches_direct_loop<B: TestBackend>(backend: &B) {
     let base = ConvCase { pads: [1, 1, 1, 1], ..ConvCase::new(8, 8, [6, 6], [3, 3]) };
     let cases = [
         base,
@@ -507,13 +550,16 @@ fn winograd_conv_matches_direct_loop() {
         ConvCase { activation: Some("Sigmoid"), residual: true, ..ConvCase { c: 12, m: 12, size: [7, 17], ..base } },
     ];
     for case in cases {
-        let label = case.check(false);
-        assert!(label.starts_with("Conv 3x3 winograd"), "{label}");
+        let label = case.check(backend, false);
+        // These are the cases the CPU backend runs through Winograd; other backends only check the numbers.
+        if backend.is_cpu() {
+            assert!(label.starts_with("Conv 3x3 winograd"), "{label}");
+        }
     }
 }
 
-#[test]
-fn conv_weights_read_by_two_convs_stay_unpacked_and_agree() {
+test_on_backends!(conv_weights_read_by_two_convs_stay_unpacked_and_agree);
+fn conv_weights_read_by_two_convs_stay_unpacked_and_agree<B: TestBackend>(backend: &B) {
     // Two 3x3 convs over 8 channels: with one weight initializer each, the CPU backend packs each
     // for Winograd; with one initializer shared, it keeps the filters and packs them per run.
     let (c, size) = (8usize, [6usize, 6]);
@@ -527,27 +573,31 @@ fn conv_weights_read_by_two_convs_stay_unpacked_and_agree() {
         let nodes = vec![node("Conv", &["x", "w"], &["h"], pads()), node("Conv", &["h", second], &["y"], pads())];
         let bytes = model(13, &dims_i64, inits, nodes);
         let plan = Model::from_bytes(&bytes).unwrap().plan(&[("x", &dims)], None).unwrap();
-        let session = Session::new(plan, CpuBackend).unwrap();
+        let session = Session::new(plan, backend.clone()).unwrap();
         let input = Tensor::from_vec(x.clone(), dims.as_slice(), &lantern_engine::Device::Cpu).unwrap();
         let y = session.run(&[input]).unwrap().remove(0).flatten_all().unwrap().to_vec1::<f32>().unwrap();
         (session.step_labels(), y)
     };
     let (own_labels, own) = run_labelled(vec![weights("w"), weights("w2")], "w2");
     let (shared_labels, shared) = run_labelled(vec![weights("w")], "w");
-    assert_eq!(own_labels, ["Conv 3x3 winograd", "Conv 3x3 winograd"]);
-    assert_eq!(shared_labels, ["Conv 3x3", "Conv 3x3"]);
+    // The packing is the CPU backend's own; on any backend the two must agree.
+    if backend.is_cpu() {
+        assert_eq!(own_labels, ["Conv 3x3 winograd", "Conv 3x3 winograd"]);
+        assert_eq!(shared_labels, ["Conv 3x3", "Conv 3x3"]);
+    }
     for (i, (a, b)) in own.iter().zip(&shared).enumerate() {
         assert!((a - b).abs() <= 1e-4 * a.abs().max(1.0), "element {i}: packed {a}, shared {b}");
     }
 }
 
-#[test]
-fn conv_folded_at_plan_time_matches_direct_loop() {
-    ConvCase { pads: [1, 1, 1, 1], activation: Some("Relu"), ..ConvCase::new(5, 13, [7, 19], [3, 3]) }.check(true);
+test_on_backends!(conv_folded_at_plan_time_matches_direct_loop);
+fn conv_folded_at_plan_time_matches_direct_loop<B: TestBackend>(backend: &B) {
+    ConvCase { pads: [1, 1, 1, 1], activation: Some("Relu"), ..ConvCase::new(5, 13, [7, 19], [3, 3]) }
+        .check(backend, true);
 }
 
-#[test]
-fn batchnorm_folds_into_conv() {
+test_on_backends!(batchnorm_folds_into_conv);
+fn batchnorm_folds_into_conv<B: TestBackend>(backend: &B) {
     // y = (2x - mean) * gamma / sqrt(var + eps) + beta = (2x - 0.5) * 3 / 2 + 1 = 3x + 0.25
     let bytes = model(
         13,
@@ -571,12 +621,12 @@ fn batchnorm_folds_into_conv() {
     );
     let plan = Model::from_bytes(&bytes).unwrap().plan(&[("x", &[1, 1, 1, 2])], None).unwrap();
     assert_eq!(plan.steps.len(), 1, "BatchNorm folds into the conv");
-    let (_, y) = run(&bytes, &[1, 1, 1, 2], vec![1.0, 2.0]);
+    let (_, y) = run(backend, &bytes, &[1, 1, 1, 2], vec![1.0, 2.0]);
     assert_close(&y, &[3.25, 6.25]);
 }
 
-#[test]
-fn max_pool_ceil_mode_and_same_upper() {
+test_on_backends!(max_pool_ceil_mode_and_same_upper);
+fn max_pool_ceil_mode_and_same_upper<B: TestBackend>(backend: &B) {
     let ceil = model(
         13,
         &[1, 1, 1, 5],
@@ -588,7 +638,7 @@ fn max_pool_ceil_mode_and_same_upper() {
             vec![attr_ints("kernel_shape", &[1, 2]), attr_ints("strides", &[1, 2]), attr_int("ceil_mode", 1)],
         )],
     );
-    assert_close(&run(&ceil, &[1, 1, 1, 5], vec![1.0, 2.0, 3.0, 4.0, 5.0]).1, &[2.0, 4.0, 5.0]);
+    assert_close(&run(backend, &ceil, &[1, 1, 1, 5], vec![1.0, 2.0, 3.0, 4.0, 5.0]).1, &[2.0, 4.0, 5.0]);
     let same = model(
         13,
         &[1, 1, 1, 5],
@@ -600,11 +650,11 @@ fn max_pool_ceil_mode_and_same_upper() {
             vec![attr_ints("kernel_shape", &[1, 2]), attr_ints("strides", &[1, 2]), attr_str("auto_pad", "SAME_UPPER")],
         )],
     );
-    assert_close(&run(&same, &[1, 1, 1, 5], vec![5.0, 4.0, 3.0, 2.0, 1.0]).1, &[5.0, 3.0, 1.0]);
+    assert_close(&run(backend, &same, &[1, 1, 1, 5], vec![5.0, 4.0, 3.0, 2.0, 1.0]).1, &[5.0, 3.0, 1.0]);
 }
 
-#[test]
-fn average_pool_excludes_padding() {
+test_on_backends!(average_pool_excludes_padding);
+fn average_pool_excludes_padding<B: TestBackend>(backend: &B) {
     let bytes = model(
         13,
         &[1, 1, 1, 3],
@@ -616,10 +666,10 @@ fn average_pool_excludes_padding() {
             vec![attr_ints("kernel_shape", &[1, 2]), attr_ints("pads", &[0, 1, 0, 0])],
         )],
     );
-    assert_close(&run(&bytes, &[1, 1, 1, 3], vec![1.0, 2.0, 3.0]).1, &[1.0, 1.5, 2.5]);
+    assert_close(&run(backend, &bytes, &[1, 1, 1, 3], vec![1.0, 2.0, 3.0]).1, &[1.0, 1.5, 2.5]);
 }
 
-fn pad_row(mode: &str, fill: Option<f32>) -> Vec<f32> {
+fn pad_row<B: TestBackend>(backend: &B, mode: &str, fill: Option<f32>) -> Vec<f32> {
     let mut init = vec![int64s("pads", &[0, 0, 0, 2, 0, 0, 0, 2])];
     let mut inputs = vec!["x", "pads"];
     if let Some(v) = fill {
@@ -627,34 +677,34 @@ fn pad_row(mode: &str, fill: Option<f32>) -> Vec<f32> {
         inputs.push("value");
     }
     let bytes = model(13, &[1, 1, 1, 3], init, vec![node("Pad", &inputs, &["y"], vec![attr_str("mode", mode)])]);
-    run(&bytes, &[1, 1, 1, 3], vec![1.0, 2.0, 3.0]).1
+    run(backend, &bytes, &[1, 1, 1, 3], vec![1.0, 2.0, 3.0]).1
 }
 
-#[test]
-fn pad_modes() {
-    assert_close(&pad_row("reflect", None), &[3.0, 2.0, 1.0, 2.0, 3.0, 2.0, 1.0]);
-    assert_close(&pad_row("edge", None), &[1.0, 1.0, 1.0, 2.0, 3.0, 3.0, 3.0]);
-    assert_close(&pad_row("constant", Some(9.0)), &[9.0, 9.0, 1.0, 2.0, 3.0, 9.0, 9.0]);
+test_on_backends!(pad_modes);
+fn pad_modes<B: TestBackend>(backend: &B) {
+    assert_close(&pad_row(backend, "reflect", None), &[3.0, 2.0, 1.0, 2.0, 3.0, 2.0, 1.0]);
+    assert_close(&pad_row(backend, "edge", None), &[1.0, 1.0, 1.0, 2.0, 3.0, 3.0, 3.0]);
+    assert_close(&pad_row(backend, "constant", Some(9.0)), &[9.0, 9.0, 1.0, 2.0, 3.0, 9.0, 9.0]);
 }
 
-#[test]
-fn softmax_axis_semantics_follow_opset() {
+test_on_backends!(softmax_axis_semantics_follow_opset);
+fn softmax_axis_semantics_follow_opset<B: TestBackend>(backend: &B) {
     let x = vec![0.0, 0.0, 0.0, 0.0];
     // opset 11 flattens from the axis on: four values share one softmax
     let old = model(11, &[1, 2, 2], vec![], vec![node("Softmax", &["x"], &["y"], vec![attr_int("axis", 1)])]);
-    assert_close(&run(&old, &[1, 2, 2], x.clone()).1, &[0.25; 4]);
+    assert_close(&run(backend, &old, &[1, 2, 2], x.clone()).1, &[0.25; 4]);
     // opset 13 normalises along axis 1 alone: pairs
     let new = model(13, &[1, 2, 2], vec![], vec![node("Softmax", &["x"], &["y"], vec![attr_int("axis", 1)])]);
-    assert_close(&run(&new, &[1, 2, 2], x).1, &[0.5; 4]);
+    assert_close(&run(backend, &new, &[1, 2, 2], x).1, &[0.5; 4]);
 }
 
-#[test]
-fn hard_activations() {
+test_on_backends!(hard_activations);
+fn hard_activations<B: TestBackend>(backend: &B) {
     let x = vec![-4.0, -1.0, 0.0, 1.0, 4.0];
     let hs = model(13, &[5], vec![], vec![node("HardSigmoid", &["x"], &["y"], vec![attr_float("alpha", 0.2)])]);
-    assert_close(&run(&hs, &[5], x.clone()).1, &[0.0, 0.3, 0.5, 0.7, 1.0]);
+    assert_close(&run(backend, &hs, &[5], x.clone()).1, &[0.0, 0.3, 0.5, 0.7, 1.0]);
     let hw = model(14, &[5], vec![], vec![node("HardSwish", &["x"], &["y"], vec![])]);
-    assert_close(&run(&hw, &[5], x).1, &[0.0, -1.0 / 3.0, 0.0, 2.0 / 3.0, 4.0]);
+    assert_close(&run(backend, &hw, &[5], x).1, &[0.0, -1.0 / 3.0, 0.0, 2.0 / 3.0, 4.0]);
 }
 
 /// Div(x, sqrt 2) -> Erf -> Add 1 -> Mul x -> Mul 0.5 over `x`, as Paddle exports GELU.
@@ -672,24 +722,24 @@ fn gelu_constants() -> Vec<TensorProto> {
     vec![floats("root2", &[], &[std::f32::consts::SQRT_2]), floats("one", &[], &[1.0]), floats("half", &[], &[0.5])]
 }
 
-#[test]
-fn erf_values() {
+test_on_backends!(erf_values);
+fn erf_values<B: TestBackend>(backend: &B) {
     let x = vec![-5.0, -2.0, -0.5, 0.0, 0.3, 1.0, 3.5];
     let bytes = model(13, &[7], vec![], vec![node("Erf", &["x"], &["y"], vec![])]);
     assert_close(
-        &run(&bytes, &[7], x).1,
+        &run(backend, &bytes, &[7], x).1,
         &[-1.0, -0.995_322_3, -0.520_499_9, 0.0, 0.328_626_76, 0.842_700_8, 0.999_999_3],
     );
 }
 
-#[test]
-fn gelu_pattern_becomes_one_step() {
+test_on_backends!(gelu_pattern_becomes_one_step);
+fn gelu_pattern_becomes_one_step<B: TestBackend>(backend: &B) {
     let x = vec![-3.0, -1.0, 0.0, 0.5, 2.0];
     let want = [-0.004_049_5, -0.158_655_25, 0.0, 0.345_731_23, 1.954_499_7];
     let alone = model(13, &[5], gelu_constants(), gelu_nodes("x"));
     let plan = Model::from_bytes(&alone).unwrap().plan(&[("x", &[5])], None).unwrap();
     assert_eq!(plan.steps.len(), 1, "the five nodes lower to one activation");
-    assert_close(&run(&alone, &[5], x.clone()).1, &want);
+    assert_close(&run(backend, &alone, &[5], x.clone()).1, &want);
 
     // after a 1x1 conv that doubles its input, GELU fuses into the conv
     let mut inits = gelu_constants();
@@ -700,7 +750,7 @@ fn gelu_pattern_becomes_one_step() {
     let plan = Model::from_bytes(&fused).unwrap().plan(&[("x", &[1, 1, 1, 5])], None).unwrap();
     assert_eq!(plan.steps.len(), 1, "GELU fuses into the conv");
     let halves: Vec<f32> = x.iter().map(|v| v / 2.0).collect();
-    assert_close(&run(&fused, &[1, 1, 1, 5], halves).1, &want);
+    assert_close(&run(backend, &fused, &[1, 1, 1, 5], halves).1, &want);
 
     // a Div by another constant is left alone
     let mut other = gelu_constants();
@@ -709,8 +759,8 @@ fn gelu_pattern_becomes_one_step() {
     assert_eq!(plan.steps.len(), 5);
 }
 
-#[test]
-fn instance_norm_and_reductions() {
+test_on_backends!(instance_norm_and_reductions);
+fn instance_norm_and_reductions<B: TestBackend>(backend: &B) {
     let inorm = model(
         13,
         &[1, 1, 1, 4],
@@ -720,18 +770,19 @@ fn instance_norm_and_reductions() {
     // mean 2.5, variance 1.25
     let k = 2.0 / 1.25f32.sqrt();
     let want: Vec<f32> = [1.0f32, 2.0, 3.0, 4.0].iter().map(|v| (v - 2.5) * k + 1.0).collect();
-    assert_close(&run(&inorm, &[1, 1, 1, 4], vec![1.0, 2.0, 3.0, 4.0]).1, &want);
+    assert_close(&run(backend, &inorm, &[1, 1, 1, 4], vec![1.0, 2.0, 3.0, 4.0]).1, &want);
     let mean = model(
         13,
         &[2, 2],
         vec![],
         vec![node("ReduceMean", &["x"], &["y"], vec![attr_ints("axes", &[-1]), attr_int("keepdims", 0)])],
     );
-    let (dims, y) = run(&mean, &[2, 2], vec![1.0, 3.0, 5.0, 9.0]);
+    let (dims, y) = run(backend, &mean, &[2, 2], vec![1.0, 3.0, 5.0, 9.0]);
     assert_eq!(dims, [2]);
     assert_close(&y, &[2.0, 7.0]);
 }
 
+// Backend-free: the shape path folds in the planner, so only the plan is checked.
 #[test]
 fn shape_arithmetic_folds_at_plan_time() {
     // y = Reshape(x, Concat(Shape(x)[0:1], [-1])): the shape path leaves no runtime step
@@ -751,12 +802,13 @@ fn shape_arithmetic_folds_at_plan_time() {
     assert_eq!(plan.outputs[0].shape, [2, 12]);
 }
 
-#[test]
-fn unsorted_graphs_are_ordered() {
+test_on_backends!(unsorted_graphs_are_ordered);
+fn unsorted_graphs_are_ordered<B: TestBackend>(backend: &B) {
     let bytes = model(13, &[2], vec![], vec![node("Neg", &["a"], &["y"], vec![]), node("Abs", &["x"], &["a"], vec![])]);
-    assert_close(&run(&bytes, &[2], vec![-1.0, 2.0]).1, &[-1.0, -2.0]);
+    assert_close(&run(backend, &bytes, &[2], vec![-1.0, 2.0]).1, &[-1.0, -2.0]);
 }
 
+// Backend-free: planning refuses the model before any backend sees it.
 #[test]
 fn unknown_op_names_the_node() {
     let bytes = model(13, &[2], vec![], vec![node("FancyOp", &["x"], &["y"], vec![])]);
@@ -765,6 +817,7 @@ fn unknown_op_names_the_node() {
     assert!(err.to_string().contains("not supported"), "{err}");
 }
 
+// Backend-free: planning refuses the model before any backend sees it.
 #[test]
 fn unsupported_attribute_names_the_node() {
     let bytes = model(
@@ -777,19 +830,20 @@ fn unsupported_attribute_names_the_node() {
     assert!(err.to_string().contains("Resize_node") && err.to_string().contains("cubic"), "{err}");
 }
 
-#[test]
-fn wrong_input_shape_is_refused() {
+test_on_backends!(wrong_input_shape_is_refused);
+fn wrong_input_shape_is_refused<B: TestBackend>(backend: &B) {
     let bytes = model(13, &[1, 3], vec![], vec![node("Relu", &["x"], &["y"], vec![])]);
     let model = Model::from_bytes(&bytes).unwrap();
     assert!(matches!(model.plan(&[("x", &[1, 4])], None), Err(Error::Input(_))));
     assert!(matches!(model.plan(&[("x", &[3])], None), Err(Error::Input(_))));
     assert!(matches!(model.plan(&[], None), Err(Error::Input(_))));
     let plan = model.plan(&[("x", &[1, 3])], None).unwrap();
-    let session = Session::new(plan, CpuBackend).unwrap();
+    let session = Session::new(plan, backend.clone()).unwrap();
     let wrong = Tensor::zeros((1, 2), lantern_engine::DType::F32, &lantern_engine::Device::Cpu).unwrap();
     assert!(matches!(session.run(&[wrong]), Err(Error::Input(_))));
 }
 
+// Backend-free: loading refuses the file before any plan is made.
 #[test]
 fn truncated_and_corrupt_files_are_refused() {
     let bytes = model(13, &[1, 3], vec![floats("w", &[64], &[1.0; 64])], vec![node("Relu", &["x"], &["y"], vec![])]);
@@ -802,18 +856,18 @@ fn truncated_and_corrupt_files_are_refused() {
     assert!(matches!(Model::from_bytes(b"\x89PNG\r\n\x1a\n not a model"), Err(Error::Model(_))));
 }
 
-#[test]
-fn fp16_initializers_are_upcast() {
+test_on_backends!(fp16_initializers_are_upcast);
+fn fp16_initializers_are_upcast<B: TestBackend>(backend: &B) {
     let half: Vec<u8> = [1.5f32, -2.0].iter().flat_map(|&v| half::f16::from_f32(v).to_le_bytes()).collect();
     let w = TensorProto { name: "w".into(), dims: vec![2], data_type: 10, raw_data: half, ..Default::default() };
     let bytes = model(13, &[2], vec![w], vec![node("Mul", &["x", "w"], &["y"], vec![])]);
-    assert_close(&run(&bytes, &[2], vec![2.0, 3.0]).1, &[3.0, -6.0]);
+    assert_close(&run(backend, &bytes, &[2], vec![2.0, 3.0]).1, &[3.0, -6.0]);
 }
 
+test_on_backends!(buffers_are_recycled_after_their_last_view);
 /// A buffer goes back for reuse only once nothing reads it: not while a view of it is still to be
 /// read, and never while an output views it; runs that reuse buffers give the first run's results.
-#[test]
-fn buffers_are_recycled_after_their_last_view() {
+fn buffers_are_recycled_after_their_last_view<B: TestBackend>(backend: &B) {
     let bytes = model(
         13,
         &[1, 2, 2, 2],
@@ -844,7 +898,7 @@ fn buffers_are_recycled_after_their_last_view() {
     assert!(plan.steps.iter().all(|s| s.recycle.iter().all(|r| r.0 != output_of("Sigmoid"))), "an output views b");
     assert_eq!(plan.buffers, [8, 8], "a and c live at once; b and y are outputs' own");
 
-    let session = Session::new(plan, CpuBackend).unwrap();
+    let session = Session::new(plan, backend.clone()).unwrap();
     let x: Vec<f32> = (0..8).map(|i| i as f32 - 3.5).collect();
     let a: Vec<f32> = x.iter().map(|v| v.max(0.0)).collect();
     let b: Vec<f32> = a.iter().map(|v| 1.0 / (1.0 + (-v).exp())).collect();
@@ -857,9 +911,9 @@ fn buffers_are_recycled_after_their_last_view() {
     }
 }
 
+test_on_backends!(buffers_are_shared_between_lifetimes_apart);
 /// Outputs whose lifetimes do not meet share a buffer; runs that reuse it keep their results.
-#[test]
-fn buffers_are_shared_between_lifetimes_apart() {
+fn buffers_are_shared_between_lifetimes_apart<B: TestBackend>(backend: &B) {
     let bytes = model(
         13,
         &[4],
@@ -874,7 +928,7 @@ fn buffers_are_shared_between_lifetimes_apart() {
     let plan = Model::from_bytes(&bytes).unwrap().plan(&[("x", &[4])], None).unwrap();
     let assigned: Vec<Option<usize>> = plan.steps.iter().map(|s| s.buffer).collect();
     assert_eq!(assigned, [Some(0), Some(1), Some(0), None], "a and c never live at once; y is the output");
-    let session = Session::new(plan, CpuBackend).unwrap();
+    let session = Session::new(plan, backend.clone()).unwrap();
     let x = Tensor::new(&[-2f32, -1.0, 1.0, 2.0], &lantern_engine::Device::Cpu).unwrap();
     for _ in 0..3 {
         assert_close(
@@ -884,11 +938,11 @@ fn buffers_are_shared_between_lifetimes_apart() {
     }
 }
 
-#[test]
-fn cancelling_stops_the_run() {
+test_on_backends!(cancelling_stops_the_run);
+fn cancelling_stops_the_run<B: TestBackend>(backend: &B) {
     let bytes = model(13, &[2], vec![], vec![node("Abs", &["x"], &["a"], vec![]), node("Neg", &["a"], &["y"], vec![])]);
     let plan = Model::from_bytes(&bytes).unwrap().plan(&[("x", &[2])], None).unwrap();
-    let session = Session::new(plan, CpuBackend).unwrap();
+    let session = Session::new(plan, backend.clone()).unwrap();
     let x = Tensor::new(&[1f32, 2.0], &lantern_engine::Device::Cpu).unwrap();
     let mut steps_seen = 0;
     let result = session.run_with(&[x], &mut |done, _| {
@@ -899,6 +953,7 @@ fn cancelling_stops_the_run() {
     assert_eq!(steps_seen, 1);
 }
 
+// Backend-free: a plain function of the engine's ops module, checked against libm directly.
 #[test]
 fn exp_is_within_a_few_ulp_of_libm() {
     for i in -8700..8800 {
@@ -909,8 +964,8 @@ fn exp_is_within_a_few_ulp_of_libm() {
     assert!(lantern_engine::ops::exp(-1000.0) < 1e-37, "far below the range flushes towards 0");
 }
 
-#[test]
-fn softmax_rows_of_real_values() {
+test_on_backends!(softmax_rows_of_real_values);
+fn softmax_rows_of_real_values<B: TestBackend>(backend: &B) {
     let x: Vec<f32> = (0..2 * 37).map(|i| ((i * 7 % 23) as f32 - 11.0) * 0.9).collect();
     let bytes = model(13, &[2, 37], vec![], vec![node("Softmax", &["x"], &["y"], vec![attr_int("axis", -1)])]);
     let want: Vec<f32> = x
@@ -921,7 +976,7 @@ fn softmax_rows_of_real_values() {
             row.iter().map(move |&v| (((v - max) as f64).exp() / sum) as f32).collect::<Vec<_>>()
         })
         .collect();
-    assert_close(&run(&bytes, &[2, 37], x).1, &want);
+    assert_close(&run(backend, &bytes, &[2, 37], x).1, &want);
 }
 
 /// Row-major [batch, m, k] x [batch or 1, k, n], in f64.
@@ -939,8 +994,8 @@ fn reference_matmul(a: &[f32], b: &[f32], [batch, m, k, n]: [usize; 4], b_batche
     out
 }
 
-#[test]
-fn matmul_by_constant_and_batched() {
+test_on_backends!(matmul_by_constant_and_batched);
+fn matmul_by_constant_and_batched<B: TestBackend>(backend: &B) {
     // Sizes off every tile multiple, and a depth past one pass of the packed kernel.
     for [batch, m, k, n] in [[2, 3, 5, 11], [1, 9, 600, 21], [3, 1, 1, 1]] {
         let a: Vec<f32> = (0..batch * m * k).map(|i| ((i * 13 % 17) as f32 - 8.0) / 8.0).collect();
@@ -952,7 +1007,7 @@ fn matmul_by_constant_and_batched() {
             vec![floats("b", &[k as i64, n as i64], &b)],
             vec![node("MatMul", &["x", "b"], &["y"], vec![])],
         );
-        let (shape, got) = run(&by_constant, &[batch, m, k], a.clone());
+        let (shape, got) = run(backend, &by_constant, &[batch, m, k], a.clone());
         assert_eq!(shape, vec![batch, m, n]);
         assert_close(&got, &reference_matmul(&a, &b, [batch, m, k, n], false));
 
@@ -963,12 +1018,15 @@ fn matmul_by_constant_and_batched() {
             vec![floats("b", &[batch as i64, k as i64, n as i64], &bs)],
             vec![node("MatMul", &["x", "b"], &["y"], vec![])],
         );
-        assert_close(&run(&batched, &[batch, m, k], a.clone()).1, &reference_matmul(&a, &bs, [batch, m, k, n], true));
+        assert_close(
+            &run(backend, &batched, &[batch, m, k], a.clone()).1,
+            &reference_matmul(&a, &bs, [batch, m, k, n], true),
+        );
     }
 }
 
-#[test]
-fn large_elementwise_and_concat_split_into_pieces() {
+test_on_backends!(large_elementwise_and_concat_split_into_pieces);
+fn large_elementwise_and_concat_split_into_pieces<B: TestBackend>(backend: &B) {
     // Past the size where runs and slabs are split across threads, with element-wise checks.
     let dims = [1usize, 2, 150, 150];
     let len: usize = dims.iter().product();
@@ -980,7 +1038,7 @@ fn large_elementwise_and_concat_split_into_pieces() {
         node("Mul", &["doubled", "s"], &["scaled"], vec![]),
         node("Concat", &["x", "scaled"], &["y"], vec![attr_int("axis", 1)]),
     ];
-    let (shape, got) = run(&model(13, &dims_i64, vec![scale], nodes), &dims, x.clone());
+    let (shape, got) = run(backend, &model(13, &dims_i64, vec![scale], nodes), &dims, x.clone());
     assert_eq!(shape, vec![1, 4, 150, 150]);
     let plane = 150 * 150;
     let want: Vec<f32> = x
@@ -991,25 +1049,25 @@ fn large_elementwise_and_concat_split_into_pieces() {
     assert_close(&got, &want);
 }
 
-#[test]
-fn global_average_pool_over_ragged_planes() {
+test_on_backends!(global_average_pool_over_ragged_planes);
+fn global_average_pool_over_ragged_planes<B: TestBackend>(backend: &B) {
     let (h, w) = (37usize, 41usize);
     let x: Vec<f32> = (0..2 * h * w).map(|i| ((i * 31 % 101) as f32 - 50.0) * 0.37).collect();
     let bytes = model(13, &[1, 2, h as i64, w as i64], vec![], vec![node("GlobalAveragePool", &["x"], &["y"], vec![])]);
-    let (shape, got) = run(&bytes, &[1, 2, h, w], x.clone());
+    let (shape, got) = run(backend, &bytes, &[1, 2, h, w], x.clone());
     assert_eq!(shape, vec![1, 2, 1, 1]);
     let want: Vec<f32> =
         x.chunks(h * w).map(|p| (p.iter().map(|&v| v as f64).sum::<f64>() / (h * w) as f64) as f32).collect();
     assert_close(&got, &want);
 }
 
-#[test]
-fn concat_chunks_span_unequal_slabs_and_batches() {
+test_on_backends!(concat_chunks_span_unequal_slabs_and_batches);
+fn concat_chunks_span_unequal_slabs_and_batches<B: TestBackend>(backend: &B) {
     let dims = [2usize, 3, 40, 70];
     let x: Vec<f32> = (0..dims.iter().product::<usize>()).map(|i| (i % 89) as f32).collect();
     let nodes =
         vec![node("Neg", &["x"], &["n"], vec![]), node("Concat", &["x", "n", "x"], &["y"], vec![attr_int("axis", 2)])];
-    let (shape, got) = run(&model(13, &dims.map(|d| d as i64), vec![], nodes), &dims, x.clone());
+    let (shape, got) = run(backend, &model(13, &dims.map(|d| d as i64), vec![], nodes), &dims, x.clone());
     assert_eq!(shape, vec![2, 3, 120, 70]);
     let slab = 40 * 70;
     let want: Vec<f32> =
@@ -1017,8 +1075,8 @@ fn concat_chunks_span_unequal_slabs_and_batches() {
     assert_close(&got, &want);
 }
 
-#[test]
-fn pad_over_many_rows() {
+test_on_backends!(pad_over_many_rows);
+fn pad_over_many_rows<B: TestBackend>(backend: &B) {
     let (h, w) = (30usize, 300usize);
     let x: Vec<f32> = (0..2 * h * w).map(|i| (i % 113) as f32).collect();
     for (mode, fill) in [("reflect", None), ("edge", None), ("constant", Some(-5.0))] {
@@ -1035,7 +1093,7 @@ fn pad_over_many_rows() {
             init,
             vec![node("Pad", &inputs, &["y"], vec![attr_str("mode", mode)])],
         );
-        let (shape, got) = run(&bytes, &dims, x.clone());
+        let (shape, got) = run(backend, &bytes, &dims, x.clone());
         assert_eq!(shape, vec![1, 2, h + 4, w + 6]);
         let source = |o: usize, before: usize, n: usize| -> Option<usize> {
             let i = o as isize - before as isize;
@@ -1066,8 +1124,8 @@ fn pad_over_many_rows() {
     }
 }
 
-#[test]
-fn gelu_over_vector_lanes_matches_the_series() {
+test_on_backends!(gelu_over_vector_lanes_matches_the_series);
+fn gelu_over_vector_lanes_matches_the_series<B: TestBackend>(backend: &B) {
     // erf by its Taylor series in f64: for |x| <= 4.3 the cancellation costs 8 of its 16 digits.
     let erf = |x: f64| -> f64 {
         let (mut term, mut sum) = (x, x);
@@ -1081,11 +1139,11 @@ fn gelu_over_vector_lanes_matches_the_series() {
     let want: Vec<f32> =
         x.iter().map(|&v| (0.5 * v as f64 * (1.0 + erf(v as f64 / std::f64::consts::SQRT_2))) as f32).collect();
     let bytes = model(13, &[203], gelu_constants(), gelu_nodes("x"));
-    assert_close(&run(&bytes, &[203], x).1, &want);
+    assert_close(&run(backend, &bytes, &[203], x).1, &want);
 }
 
-#[test]
-fn conv_transpose_groups_batches_and_pads_match_a_scatter_loop() {
+test_on_backends!(conv_transpose_groups_batches_and_pads_match_a_scatter_loop);
+fn conv_transpose_groups_batches_and_pads_match_a_scatter_loop<B: TestBackend>(backend: &B) {
     let (n, c, m, g, h, w) = (2usize, 4usize, 6usize, 2usize, 5usize, 9usize);
     let ([kh, kw], [sh, sw], [pt, pl, pb, pr]) = ([3usize, 2usize], [2usize, 2usize], [1usize, 0, 0, 1]);
     let (cg, mg) = (c / g, m / g);
@@ -1123,13 +1181,13 @@ fn conv_transpose_groups_batches_and_pads_match_a_scatter_loop() {
         inits,
         vec![node("ConvTranspose", &["x", "w", "b"], &["y"], attrs)],
     );
-    let (dims, got) = run(&bytes, &[n, c, h, w], x);
+    let (dims, got) = run(backend, &bytes, &[n, c, h, w], x);
     assert_eq!(dims, [n, m, oh, ow]);
     assert_close(&got, &want);
 }
 
-#[test]
-fn channel_constant_adds_fold_into_the_bias() {
+test_on_backends!(channel_constant_adds_fold_into_the_bias);
+fn channel_constant_adds_fold_into_the_bias<B: TestBackend>(backend: &B) {
     // ConvTranspose without bias, then Add of a [C,1,1] constant and a Relu: one step.
     let bytes = model(
         13,
@@ -1143,7 +1201,7 @@ fn channel_constant_adds_fold_into_the_bias() {
     );
     let plan = Model::from_bytes(&bytes).unwrap().plan(&[("x", &[1, 1, 1, 2])], None).unwrap();
     assert_eq!(plan.steps.len(), 1, "the Add and the Relu fold into the transposed conv");
-    assert_close(&run(&bytes, &[1, 1, 1, 2], vec![1.0, -2.0]).1, &[1.5, 0.0, 2.0, 5.0]);
+    assert_close(&run(backend, &bytes, &[1, 1, 1, 2], vec![1.0, -2.0]).1, &[1.5, 0.0, 2.0, 5.0]);
 
     // a scalar Add onto a biased conv folds too; a constant that varies along the width does not
     let scalar = model(
@@ -1153,7 +1211,7 @@ fn channel_constant_adds_fold_into_the_bias() {
         vec![node("Conv", &["x", "w", "b"], &["c"], vec![]), node("Add", &["c", "s"], &["y"], vec![])],
     );
     assert_eq!(Model::from_bytes(&scalar).unwrap().plan(&[("x", &[1, 1, 1, 2])], None).unwrap().steps.len(), 1);
-    assert_close(&run(&scalar, &[1, 1, 1, 2], vec![1.0, 2.0]).1, &[3.25, 5.25]);
+    assert_close(&run(backend, &scalar, &[1, 1, 1, 2], vec![1.0, 2.0]).1, &[3.25, 5.25]);
     let along_width = model(
         13,
         &[1, 1, 1, 2],
@@ -1161,5 +1219,5 @@ fn channel_constant_adds_fold_into_the_bias() {
         vec![node("Conv", &["x", "w"], &["c"], vec![]), node("Add", &["c", "s"], &["y"], vec![])],
     );
     assert_eq!(Model::from_bytes(&along_width).unwrap().plan(&[("x", &[1, 1, 1, 2])], None).unwrap().steps.len(), 2);
-    assert_close(&run(&along_width, &[1, 1, 1, 2], vec![1.0, 2.0]).1, &[2.25, 4.5]);
+    assert_close(&run(backend, &along_width, &[1, 1, 1, 2], vec![1.0, 2.0]).1, &[2.25, 4.5]);
 }
