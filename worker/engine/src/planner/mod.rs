@@ -1,0 +1,664 @@
+//! Planning: one pass over the sorted graph for a given input size resolves every shape, folds
+//! everything computable ahead of time (on the CPU backend's kernels), fuses BatchNorm and
+//! activations into convolutions, and records when each buffer is last read. Running the plan then
+//! does no name lookups.
+//!
+//! This module holds the planner's state, `Model::plan`, the per-node dispatch and the helpers
+//! every lowering shares (`emit`, `push_const`, `shape_of`); `lower` holds one function per op
+//! family.
+
+use std::collections::HashMap;
+
+use candle_core::{DType, Device, Tensor};
+
+use crate::cpu;
+use crate::error::{Error, Result};
+use crate::model::{Attr, Dim, Model, Node};
+use crate::ops::*;
+use crate::plan::{Plan, PlanInput, PlanOutput, Step, ValueRef};
+
+mod lower;
+
+use lower::NodeCtx;
+
+#[derive(Debug, Clone)]
+enum Value {
+    Const(usize),
+    Dynamic { slot: usize, shape: Vec<usize> },
+}
+
+impl Model {
+    /// Plans the model for concrete input shapes. `outputs` picks the graph outputs to compute
+    /// (all when None); nodes that feed none of them are dropped.
+    pub fn plan(&self, input_shapes: &[(&str, &[usize])], outputs: Option<&[&str]>) -> Result<Plan> {
+        let mut planner = Planner::new(self);
+        let mut inputs = Vec::new();
+        for info in &self.inputs {
+            let (_, shape) = input_shapes
+                .iter()
+                .find(|(name, _)| *name == info.name)
+                .ok_or_else(|| Error::Input(format!("no shape given for model input '{}'", info.name)))?;
+            if shape.len() != info.dims.len() {
+                return Err(Error::Input(format!(
+                    "input '{}' needs {} dimensions, got {:?}",
+                    info.name,
+                    info.dims.len(),
+                    shape
+                )));
+            }
+            for (axis, (dim, &got)) in info.dims.iter().zip(shape.iter()).enumerate() {
+                if got == 0 || matches!(dim, Dim::Fixed(n) if *n != got) {
+                    return Err(Error::Input(format!(
+                        "input '{}' dimension {axis} must be {dim:?}, got {got}",
+                        info.name
+                    )));
+                }
+            }
+            let slot = planner.new_slot();
+            planner.values.insert(info.name.clone(), Value::Dynamic { slot, shape: shape.to_vec() });
+            inputs.push(PlanInput { name: info.name.clone(), shape: shape.to_vec(), slot });
+        }
+        if let Some((name, _)) = input_shapes.iter().find(|(n, _)| !self.inputs.iter().any(|i| i.name == *n)) {
+            return Err(Error::Input(format!("the model has no input named '{name}'")));
+        }
+        for node in &self.nodes {
+            planner.lower(node)?;
+        }
+        let wanted: Vec<&str> = match outputs {
+            Some(names) => names.to_vec(),
+            None => self.outputs.iter().map(String::as_str).collect(),
+        };
+        let mut plan_outputs = Vec::new();
+        for name in wanted {
+            if !self.outputs.iter().any(|o| o == name) {
+                return Err(Error::Input(format!("the model has no output named '{name}'")));
+            }
+            let value = planner
+                .values
+                .get(name)
+                .ok_or_else(|| Error::Model(format!("output '{name}' is produced by no node")))?;
+            let shape = planner.shape_of(value);
+            let value = match value {
+                Value::Const(i) => ValueRef::Const(*i),
+                Value::Dynamic { slot, .. } => ValueRef::Slot(*slot),
+            };
+            plan_outputs.push(PlanOutput { name: name.to_string(), shape, value });
+        }
+        Ok(planner.finish(inputs, plan_outputs))
+    }
+}
+
+struct Planner<'m> {
+    model: &'m Model,
+    constants: Vec<Tensor>,
+    steps: Vec<Step>,
+    values: HashMap<String, Value>,
+    /// How many node inputs and graph outputs read each name: fusion needs a single reader.
+    readers: HashMap<String, usize>,
+    producer: HashMap<usize, usize>,
+    /// The nodes that read each name, by index into the model's nodes.
+    consumers: HashMap<String, Vec<usize>>,
+    /// Outputs of nodes already lowered as part of a fused pattern: their nodes are skipped.
+    fused: std::collections::HashSet<String>,
+    slots: usize,
+}
+
+impl<'m> Planner<'m> {
+    fn new(model: &'m Model) -> Self {
+        let mut readers: HashMap<String, usize> = HashMap::new();
+        for name in model.nodes.iter().flat_map(|n| n.inputs.iter()).chain(model.outputs.iter()) {
+            *readers.entry(name.clone()).or_default() += 1;
+        }
+        let mut consumers: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, node) in model.nodes.iter().enumerate() {
+            for name in &node.inputs {
+                consumers.entry(name.clone()).or_default().push(i);
+            }
+        }
+        let mut planner = Planner {
+            model,
+            constants: Vec::new(),
+            steps: Vec::new(),
+            values: HashMap::new(),
+            readers,
+            producer: HashMap::new(),
+            consumers,
+            fused: Default::default(),
+            slots: 0,
+        };
+        for (name, t) in &model.initializers {
+            let v = planner.push_const(t.clone());
+            planner.values.insert(name.clone(), v);
+        }
+        planner
+    }
+
+    fn new_slot(&mut self) -> usize {
+        self.slots += 1;
+        self.slots - 1
+    }
+
+    fn push_const(&mut self, t: Tensor) -> Value {
+        self.constants.push(t);
+        Value::Const(self.constants.len() - 1)
+    }
+
+    fn shape_of(&self, v: &Value) -> Vec<usize> {
+        match v {
+            Value::Const(i) => self.constants[*i].dims().to_vec(),
+            Value::Dynamic { shape, .. } => shape.clone(),
+        }
+    }
+
+    /// Adds `op` over `inputs`: evaluated now when every input is known, else a plan step.
+    fn emit(&mut self, node: &Node, op: Op, inputs: Vec<Value>, shape: Vec<usize>) -> Result<Value> {
+        let err = |reason: String| Error::node(&node.name, &node.op, reason);
+        if inputs.iter().all(|v| matches!(v, Value::Const(_))) {
+            let tensors: Vec<&Tensor> = inputs
+                .iter()
+                .map(|v| match v {
+                    Value::Const(i) => &self.constants[*i],
+                    Value::Dynamic { .. } => unreachable!("all inputs are constant"),
+                })
+                .collect();
+            let out = cpu::eval(&op, &tensors, &shape, &cpu::OutputBuffer::fresh()).map_err(|e| err(e.to_string()))?;
+            if out.dims() != shape.as_slice() {
+                return Err(err(format!("folded to shape {:?}, expected {shape:?}", out.dims())));
+            }
+            return Ok(self.push_const(out));
+        }
+        let mut refs = Vec::with_capacity(inputs.len());
+        for v in &inputs {
+            refs.push(match v {
+                Value::Const(i) => {
+                    if self.constants[*i].dtype() != DType::F32 {
+                        return Err(err("integer tensors are only supported where they are known at plan time".into()));
+                    }
+                    ValueRef::Const(*i)
+                }
+                Value::Dynamic { slot, .. } => ValueRef::Slot(*slot),
+            });
+        }
+        let slot = self.new_slot();
+        self.producer.insert(slot, self.steps.len());
+        self.steps.push(Step {
+            node: node.name.clone(),
+            op,
+            inputs: refs,
+            output: slot,
+            shape: shape.clone(),
+            free: Vec::new(),
+            buffer: None,
+            recycle: Vec::new(),
+        });
+        Ok(Value::Dynamic { slot, shape })
+    }
+
+    /// The conv step producing `name`, when `name` has no other reader and no activation yet.
+    fn fusable_conv(&self, name: &str, value: &Value) -> Option<usize> {
+        self.fusable_conv_read_by(name, value, 1)
+    }
+
+    /// The conv step producing `name`, when exactly `readers` nodes read it and it has no activation yet.
+    fn fusable_conv_read_by(&self, name: &str, value: &Value, readers: usize) -> Option<usize> {
+        let Value::Dynamic { slot, .. } = value else { return None };
+        if self.readers.get(name).copied() != Some(readers) {
+            return None;
+        }
+        let step = *self.producer.get(slot)?;
+        match &self.steps[step].op {
+            Op::Conv(c) | Op::ConvTranspose(c) if c.activation == Activation::None && !c.residual => Some(step),
+            _ => None,
+        }
+    }
+
+    /// Folds Add(conv, constant per output channel) into the conv's bias, as exports write a
+    /// transposed conv's bias (so the activation after it can fuse too).
+    fn fold_channel_shift(&mut self, add: &Node, x: &Value, y: &Value) -> Result<Option<Value>> {
+        for (conv_side, (conv_value, shift)) in [(x, y), (y, x)].into_iter().enumerate() {
+            let (Value::Dynamic { shape, .. }, Value::Const(shift)) = (conv_value, shift) else { continue };
+            let Some(step) = self.fusable_conv(&add.inputs[conv_side], conv_value) else { continue };
+            let shift = &self.constants[*shift];
+            let channels = shape[1];
+            // Constant along every axis but the channels: one value, or one per channel.
+            let dims = shift.dims();
+            let fits = shape
+                .len()
+                .checked_sub(dims.len())
+                .is_some_and(|lead| dims.iter().enumerate().all(|(i, &d)| d == 1 || (lead + i == 1 && d == channels)));
+            if !fits || shift.dtype() != DType::F32 {
+                continue;
+            }
+            let shift = shift.flatten_all()?.to_vec1::<f32>()?;
+            let shift = if shift.len() == 1 { vec![shift[0]; channels] } else { shift };
+            let Some(bias) = self.constant_bias(step, channels)? else { continue };
+            let bias: Vec<f32> = bias.iter().zip(&shift).map(|(b, s)| b + s).collect();
+            let Value::Const(b) = self.push_const(Tensor::new(bias.as_slice(), &Device::Cpu)?) else { unreachable!() };
+            self.steps[step].inputs.truncate(2);
+            self.steps[step].inputs.push(ValueRef::Const(b));
+            return Ok(Some(conv_value.clone()));
+        }
+        Ok(None)
+    }
+
+    /// Lowers Add(conv, residual) into the conv step, when the conv's output has this Add as its
+    /// only reader, both sides have the same shape, and the residual exists before the conv runs.
+    fn fuse_residual(&mut self, add: &Node, x: &Value, y: &Value) -> Result<Option<Value>> {
+        for (conv_side, (conv_value, residual)) in [(x, y), (y, x)].into_iter().enumerate() {
+            let name = &add.inputs[conv_side];
+            let (Value::Dynamic { slot, shape }, Value::Dynamic { slot: residual_slot, shape: residual_shape }) =
+                (conv_value, residual)
+            else {
+                continue;
+            };
+            if shape != residual_shape || self.readers.get(name).copied() != Some(1) {
+                continue;
+            }
+            let Some(&step) = self.producer.get(slot) else { continue };
+            let Op::Conv(c) = &self.steps[step].op else { continue };
+            let ready = self.producer.get(residual_slot).is_none_or(|&p| p < step);
+            if c.residual || !ready {
+                continue;
+            }
+            if self.steps[step].inputs.len() == 2 {
+                let Value::Const(zero) = self.push_const(Tensor::zeros(shape[1], DType::F32, &Device::Cpu)?) else {
+                    unreachable!()
+                };
+                self.steps[step].inputs.push(ValueRef::Const(zero));
+            }
+            self.steps[step].inputs.push(ValueRef::Slot(*residual_slot));
+            if let Op::Conv(c) = &mut self.steps[step].op {
+                c.residual = true;
+            }
+            return Ok(Some(conv_value.clone()));
+        }
+        Ok(None)
+    }
+
+    /// Whether `name` is a plan-time constant holding the single value `want`.
+    fn is_scalar(&self, name: &str, want: f32) -> bool {
+        let Some(Value::Const(i)) = self.values.get(name) else { return false };
+        let t = &self.constants[*i];
+        t.elem_count() == 1
+            && t.to_dtype(DType::F32)
+                .and_then(|t| t.flatten_all())
+                .and_then(|t| t.to_vec1::<f32>())
+                .is_ok_and(|v| (v[0] - want).abs() <= 1e-6 * want.abs())
+    }
+
+    /// The node reading `name`, when it is its only reader, is an `op`, and its other input (if
+    /// any) satisfies `other`.
+    fn sole_consumer(&self, name: &str, op: &str, other: impl Fn(&str) -> bool) -> Option<&'m Node> {
+        let model = self.model;
+        let [index] = self.consumers.get(name)?.as_slice() else { return None };
+        let node = &model.nodes[*index];
+        if node.op != op || self.readers.get(name).copied() != Some(1) {
+            return None;
+        }
+        match node.inputs.as_slice() {
+            [only] if only == name => Some(node),
+            [a, b] if a == name && other(b) => Some(node),
+            [a, b] if b == name && other(a) => Some(node),
+            _ => None,
+        }
+    }
+
+    /// Recognises the exact GELU as Paddle and PyTorch export it, Div(x, sqrt 2) -> Erf -> Add 1
+    /// -> Mul x -> Mul 0.5, at its Div: lowers it as one activation (fused into the conv producing
+    /// x when nothing else reads x) and marks the pattern's other nodes done.
+    fn lower_gelu(&mut self, div: &Node) -> Result<bool> {
+        let ([x_name, divisor], [d]) = (div.inputs.as_slice(), div.outputs.as_slice()) else { return Ok(false) };
+        if !self.is_scalar(divisor, std::f32::consts::SQRT_2) {
+            return Ok(false);
+        }
+        let Some(erf) = self.sole_consumer(d, "Erf", |_| false) else { return Ok(false) };
+        let Some(add) = self.sole_consumer(&erf.outputs[0], "Add", |c| self.is_scalar(c, 1.0)) else {
+            return Ok(false);
+        };
+        let Some(times_x) = self.sole_consumer(&add.outputs[0], "Mul", |c| c == x_name) else { return Ok(false) };
+        let Some(half) = self.sole_consumer(&times_x.outputs[0], "Mul", |c| self.is_scalar(c, 0.5)) else {
+            return Ok(false);
+        };
+        let Some(x) = self.values.get(x_name).cloned() else { return Ok(false) };
+        let out = match self.fusable_conv_read_by(x_name, &x, 2) {
+            Some(step) => {
+                if let Op::Conv(c) | Op::ConvTranspose(c) = &mut self.steps[step].op {
+                    c.activation = Activation::Gelu;
+                }
+                x
+            }
+            None => {
+                let shape = self.shape_of(&x);
+                self.emit(half, Op::Unary(UnaryKind::Activation(Activation::Gelu)), vec![x], shape)?
+            }
+        };
+        for node in [erf, add, times_x, half] {
+            self.fused.insert(node.outputs[0].clone());
+        }
+        self.values.insert(half.outputs[0].clone(), out);
+        Ok(true)
+    }
+
+    /// Lowers one node by its op family (`lower.rs`), unless a fusion already took it.
+    fn lower(&mut self, node: &Node) -> Result<()> {
+        if node.outputs.first().is_some_and(|o| self.fused.contains(o)) {
+            return Ok(());
+        }
+        if node.op == "Div" && self.lower_gelu(node)? {
+            return Ok(());
+        }
+        let cx = NodeCtx::new(self, node)?;
+        let out: Value = match node.op.as_str() {
+            "Constant" => self.lower_constant(&cx)?,
+            "Shape" | "Size" => self.lower_shape(&cx)?,
+            "ConstantOfShape" => self.lower_constant_of_shape(&cx)?,
+            "Identity" | "Dropout" => cx.input(0)?,
+            "Cast" => self.lower_cast(&cx)?,
+            "Conv" | "ConvTranspose" => self.lower_conv(&cx)?,
+            "BatchNormalization" => self.lower_batch_norm(&cx)?,
+            "Relu" | "LeakyRelu" | "Sigmoid" | "Tanh" | "HardSigmoid" | "HardSwish" | "Clip" => {
+                self.lower_activation(&cx)?
+            }
+            "Erf" | "Sqrt" | "Exp" | "Neg" | "Abs" | "Reciprocal" | "Pow" => self.lower_unary(&cx)?,
+            "Add" | "Sub" | "Mul" | "Div" => self.lower_binary(&cx)?,
+            "MatMul" => self.lower_matmul(&cx)?,
+            "Softmax" => self.lower_softmax(&cx)?,
+            "ReduceMean" | "ReduceSum" => self.lower_reduce(&cx)?,
+            "GlobalAveragePool" => self.lower_global_pool(&cx)?,
+            "MaxPool" | "AveragePool" => self.lower_pool(&cx)?,
+            "Resize" | "Upsample" => self.lower_resize(&cx)?,
+            "Pad" => self.lower_pad(&cx)?,
+            "InstanceNormalization" => self.lower_instance_norm(&cx)?,
+            "Transpose" => self.lower_transpose(&cx)?,
+            "Reshape" | "Flatten" | "Squeeze" | "Unsqueeze" => self.lower_reshape(&cx)?,
+            "Concat" => self.lower_concat(&cx)?,
+            "Slice" => self.lower_slice(&cx)?,
+            "Gather" => self.lower_gather(&cx)?,
+            other => return Err(cx.err(format!("operator '{other}' is not supported"))),
+        };
+        let first = node.outputs.first().ok_or_else(|| cx.err("the node has no output".into()))?;
+        if let Some(extra) = node.outputs.iter().skip(1).find(|o| !o.is_empty() && self.readers.contains_key(*o)) {
+            return Err(cx.err(format!("output '{extra}' is not supported")));
+        }
+        self.values.insert(first.clone(), out);
+        Ok(())
+    }
+
+    /// Folds y = conv(x) * scale[c] + shift[c] into the conv's weights and bias.
+    fn fold_affine_into_conv(&mut self, step: usize, scale: &[f32], shift: &[f32]) -> Result<()> {
+        let inputs = self.steps[step].inputs.clone();
+        let ValueRef::Const(w) = inputs[1] else {
+            return Err(Error::node(&self.steps[step].node, "Conv", "weights must be constant to fold BatchNorm"));
+        };
+        let channels = scale.len();
+        let weight = &self.constants[w];
+        let s = Tensor::new(scale, &Device::Cpu)?.reshape((channels, 1, 1, 1))?;
+        let weight = weight.broadcast_mul(&s)?;
+        let Some(bias) = self.constant_bias(step, channels)? else {
+            return Err(Error::node(&self.steps[step].node, "Conv", "bias must be constant to fold BatchNorm"));
+        };
+        let bias: Vec<f32> = (0..channels).map(|c| bias[c] * scale[c] + shift[c]).collect();
+        let Value::Const(w) = self.push_const(weight) else { unreachable!() };
+        let Value::Const(b) = self.push_const(Tensor::new(bias.as_slice(), &Device::Cpu)?) else { unreachable!() };
+        self.steps[step].inputs = vec![inputs[0], ValueRef::Const(w), ValueRef::Const(b)];
+        Ok(())
+    }
+
+    /// A conv step's bias values (zeros when it has none), or None when the bias is computed at run time.
+    fn constant_bias(&self, step: usize, channels: usize) -> Result<Option<Vec<f32>>> {
+        Ok(match self.steps[step].inputs.get(2) {
+            Some(ValueRef::Const(b)) => Some(self.constants[*b].to_vec1::<f32>()?),
+            Some(ValueRef::Slot(_)) => None,
+            None => Some(vec![0.0; channels]),
+        })
+    }
+
+    /// Drops steps no output needs, renumbers constants, and records each slot's last reader.
+    fn finish(mut self, inputs: Vec<PlanInput>, mut outputs: Vec<PlanOutput>) -> Plan {
+        let mut needed = vec![false; self.slots];
+        for o in &outputs {
+            if let ValueRef::Slot(s) = o.value {
+                needed[s] = true;
+            }
+        }
+        let mut steps: Vec<Step> = Vec::new();
+        for step in std::mem::take(&mut self.steps).into_iter().rev() {
+            if needed[step.output] {
+                for r in &step.inputs {
+                    if let ValueRef::Slot(s) = r {
+                        needed[*s] = true;
+                    }
+                }
+                steps.push(step);
+            }
+        }
+        steps.reverse();
+
+        let mut const_index: HashMap<usize, usize> = HashMap::new();
+        let mut constants = Vec::new();
+        let mut remap = |r: &mut ValueRef| {
+            if let ValueRef::Const(c) = r {
+                let next = const_index.len();
+                let index = *const_index.entry(*c).or_insert_with(|| {
+                    constants.push(self.constants[*c].clone());
+                    next
+                });
+                *c = index;
+            }
+        };
+        for step in &mut steps {
+            step.inputs.iter_mut().for_each(&mut remap);
+        }
+        for o in &mut outputs {
+            remap(&mut o.value);
+        }
+
+        let mut last_read: HashMap<usize, usize> = HashMap::new();
+        for (i, step) in steps.iter().enumerate() {
+            for r in &step.inputs {
+                if let ValueRef::Slot(s) = r {
+                    last_read.insert(*s, i);
+                }
+            }
+        }
+        // The step whose output owns the buffer each slot reads: itself, or for a view, its first
+        // input's owner. Inputs and views of constants own none of the plan's.
+        let mut owner: Vec<Option<usize>> = vec![None; self.slots];
+        for step in &steps {
+            owner[step.output] = match (step.op.may_view_input(step.inputs.len()), step.inputs.first()) {
+                (false, _) => Some(step.output),
+                (true, Some(ValueRef::Slot(s))) => owner[*s],
+                (true, _) => None,
+            };
+        }
+        // A buffer lives until the last read through any slot that owns or views it; one an output
+        // reads lives on.
+        let mut buffer_end: HashMap<usize, Option<usize>> = HashMap::new();
+        for o in &outputs {
+            if let ValueRef::Slot(s) = o.value {
+                last_read.remove(&s);
+                if let Some(buffer) = owner[s] {
+                    buffer_end.insert(buffer, None);
+                }
+            }
+        }
+        for (&slot, &step) in &last_read {
+            if let Some(buffer) = owner[slot] {
+                let end = buffer_end.entry(buffer).or_insert(Some(step));
+                *end = end.map(|e| e.max(step));
+            }
+        }
+        for (slot, step) in last_read {
+            if owner[slot] != Some(slot) {
+                steps[step].free.push(slot);
+            }
+        }
+        // Greedy by size: each lifetime, largest first, joins the first buffer free for all of it.
+        let made_at: HashMap<usize, usize> = steps.iter().enumerate().map(|(i, s)| (s.output, i)).collect();
+        let mut lifetimes: Vec<(usize, usize, usize, usize)> = buffer_end
+            .into_iter()
+            .filter_map(|(slot, end)| {
+                end.map(|last| (slot, made_at[&slot], last, steps[made_at[&slot]].shape.iter().product::<usize>()))
+            })
+            .collect();
+        lifetimes.sort_by_key(|&(_, first, _, len)| (std::cmp::Reverse(len), first));
+        let mut buffers: Vec<(usize, Vec<(usize, usize)>)> = Vec::new();
+        for (slot, first, last, len) in lifetimes {
+            let id = match buffers.iter().position(|(_, lives)| lives.iter().all(|&(f, l)| last < f || l < first)) {
+                Some(id) => id,
+                None => {
+                    buffers.push((len, Vec::new()));
+                    buffers.len() - 1
+                }
+            };
+            buffers[id].1.push((first, last));
+            steps[first].buffer = Some(id);
+            steps[last].recycle.push((slot, id));
+        }
+        for step in &mut steps {
+            step.free.sort_unstable();
+            step.recycle.sort_unstable();
+        }
+        let buffers = buffers.into_iter().map(|(len, _)| len).collect();
+        Plan { inputs, outputs, constants, steps, slots: self.slots, buffers }
+    }
+}
+
+/// Typed access to a node's attributes with ONNX defaults.
+struct NodeAttrs<'n> {
+    node: &'n Node,
+}
+
+impl NodeAttrs<'_> {
+    fn int(&self, name: &str, default: i64) -> i64 {
+        match self.node.attrs.get(name) {
+            Some(Attr::Int(v)) => *v,
+            _ => default,
+        }
+    }
+
+    fn float(&self, name: &str, default: f32) -> f32 {
+        match self.node.attrs.get(name) {
+            Some(Attr::Float(v)) => *v,
+            _ => default,
+        }
+    }
+
+    fn ints(&self, name: &str) -> Option<Vec<i64>> {
+        match self.node.attrs.get(name) {
+            Some(Attr::Ints(v)) => Some(v.clone()),
+            _ => None,
+        }
+    }
+
+    fn string(&self, name: &str, default: &str) -> String {
+        match self.node.attrs.get(name) {
+            Some(Attr::String(v)) => v.clone(),
+            _ => default.to_string(),
+        }
+    }
+
+    fn pair(&self, name: &str, default: usize) -> std::result::Result<[usize; 2], String> {
+        match self.ints(name) {
+            None => Ok([default; 2]),
+            Some(v) if v.len() == 2 && v.iter().all(|&x| x >= 0) => Ok([v[0] as usize, v[1] as usize]),
+            Some(v) => Err(format!("{name} {v:?} is not two non-negative numbers")),
+        }
+    }
+
+    fn pads(&self) -> std::result::Result<[usize; 4], String> {
+        match self.ints("pads") {
+            None => Ok([0; 4]),
+            Some(v) if v.len() == 4 && v.iter().all(|&x| x >= 0) => {
+                Ok([v[0] as usize, v[1] as usize, v[2] as usize, v[3] as usize])
+            }
+            Some(v) => Err(format!("pads {v:?} are not four non-negative numbers")),
+        }
+    }
+
+    /// Resolves auto_pad SAME_UPPER / SAME_LOWER / VALID into explicit pads.
+    fn apply_auto_pad(&self, window: &mut Window, input: [usize; 2]) -> std::result::Result<(), String> {
+        match self.string("auto_pad", "NOTSET").as_str() {
+            "NOTSET" => Ok(()),
+            "VALID" => {
+                window.pads = [0; 4];
+                Ok(())
+            }
+            mode @ ("SAME_UPPER" | "SAME_LOWER") => {
+                for (axis, size) in input.into_iter().enumerate() {
+                    let out = size.div_ceil(window.stride[axis]);
+                    let total = ((out - 1) * window.stride[axis] + window.extent(axis)).saturating_sub(size);
+                    let small = total / 2;
+                    let (begin, end) =
+                        if mode == "SAME_UPPER" { (small, total - small) } else { (total - small, small) };
+                    window.pads[axis] = begin;
+                    window.pads[axis + 2] = end;
+                }
+                Ok(())
+            }
+            other => Err(format!("auto_pad '{other}' is not supported")),
+        }
+    }
+}
+
+fn normalize_axis(axis: i64, rank: i64) -> Option<usize> {
+    let a = if axis < 0 { axis + rank } else { axis };
+    (0..rank).contains(&a).then_some(a as usize)
+}
+
+fn normalize_axis_inclusive(axis: i64, rank: i64) -> Option<usize> {
+    let a = if axis < 0 { axis + rank } else { axis };
+    (0..=rank).contains(&a).then_some(a as usize)
+}
+
+fn clamp_axis(axis: i64, rank: i64) -> i64 {
+    (if axis < 0 { axis + rank } else { axis }).clamp(0, rank)
+}
+
+/// ONNX Reshape semantics: 0 copies the input dimension (unless allowzero), -1 is inferred.
+fn reshape_target(input: &[usize], target: &[i64], allow_zero: bool) -> std::result::Result<Vec<usize>, String> {
+    let count: usize = input.iter().product();
+    let mut infer = None;
+    let mut shape = Vec::with_capacity(target.len());
+    for (i, &t) in target.iter().enumerate() {
+        shape.push(match t {
+            -1 if infer.is_none() => {
+                infer = Some(i);
+                1
+            }
+            0 if !allow_zero => *input.get(i).ok_or_else(|| format!("0 at axis {i} beyond the input's rank"))?,
+            t if t >= 0 => t as usize,
+            t => return Err(format!("invalid target dimension {t}")),
+        });
+    }
+    if let Some(i) = infer {
+        let known: usize = shape.iter().product();
+        if known == 0 || !count.is_multiple_of(known) {
+            return Err(format!("cannot infer -1 reshaping {input:?} to {target:?}"));
+        }
+        shape[i] = count / known;
+    }
+    Ok(shape)
+}
+
+/// ONNX Slice clamping for one axis: returns (first index, step, count).
+fn slice_range(start: i64, end: i64, step: i64, dim: usize) -> Option<(i64, i64, usize)> {
+    if step == 0 {
+        return None;
+    }
+    let d = dim as i64;
+    let norm = |v: i64| if v < 0 { v + d } else { v };
+    let (start, end) = if step > 0 {
+        (norm(start).clamp(0, d), norm(end).clamp(0, d))
+    } else {
+        (norm(start).clamp(-1, d - 1), norm(end).clamp(-1, d - 1))
+    };
+    let count = if step > 0 {
+        if end > start { (end - start + step - 1) / step } else { 0 }
+    } else if start > end {
+        (start - end + (-step) - 1) / (-step)
+    } else {
+        0
+    };
+    Some((start, step, count as usize))
+}
