@@ -230,17 +230,12 @@ impl Planner<'_> {
         let eps = cx.attrs.float("epsilon", 1e-5);
         let scale: Vec<f32> = gamma.iter().zip(&var).map(|(g, v)| g / (v + eps).sqrt()).collect();
         let shift: Vec<f32> = (0..channels).map(|c| beta[c] - mean[c] * scale[c]).collect();
-        match self.fusable_conv(&cx.node.inputs[0], &x).filter(|&s| matches!(self.steps[s].op, Op::Conv(_))) {
-            Some(step) => {
-                self.fold_affine_into_conv(step, &scale, &shift)?;
-                Ok(x)
-            }
-            None => {
-                let s = self.push_const(Tensor::new(scale.as_slice(), &Device::Cpu)?);
-                let t = self.push_const(Tensor::new(shift.as_slice(), &Device::Cpu)?);
-                self.emit(cx.node, Op::ChannelAffine, vec![x, s, t], xs)
-            }
+        if self.fold_batch_norm(&cx.node.inputs[0], &x, &scale, &shift)? {
+            return Ok(x);
         }
+        let s = self.push_const(Tensor::new(scale.as_slice(), &Device::Cpu)?);
+        let t = self.push_const(Tensor::new(shift.as_slice(), &Device::Cpu)?);
+        self.emit(cx.node, Op::ChannelAffine, vec![x, s, t], xs)
     }
 
     /// The activations a conv can apply to its output: fused into the conv producing x when
@@ -268,18 +263,11 @@ impl Planner<'_> {
             }
         };
         let x = cx.input(0)?;
-        match self.fusable_conv(&cx.node.inputs[0], &x) {
-            Some(step) => {
-                if let Op::Conv(c) | Op::ConvTranspose(c) = &mut self.steps[step].op {
-                    c.activation = activation;
-                }
-                Ok(x)
-            }
-            None => {
-                let shape = self.shape_of(&x);
-                self.emit(cx.node, Op::Unary(UnaryKind::Activation(activation)), vec![x], shape)
-            }
+        if self.fuse_activation(&cx.node.inputs[0], &x, activation) {
+            return Ok(x);
         }
+        let shape = self.shape_of(&x);
+        self.emit(cx.node, Op::Unary(UnaryKind::Activation(activation)), vec![x], shape)
     }
 
     /// The other elementwise functions of one input, Pow by a constant exponent among them.
