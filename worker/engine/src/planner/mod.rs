@@ -5,7 +5,7 @@
 //!
 //! This module holds the planner's state, `Model::plan`, the per-node dispatch and the helpers
 //! every lowering shares (`emit`, `push_const`, `shape_of`); `lower` holds one function per op
-//! family, and `fuse` the fusions they call.
+//! family, `fuse` the fusions they call, and `memory` the buffers' lifetimes and sharing.
 
 use std::collections::HashMap;
 
@@ -19,6 +19,7 @@ use crate::plan::{Plan, PlanInput, PlanOutput, Step, ValueRef};
 
 mod fuse;
 mod lower;
+mod memory;
 
 use lower::NodeCtx;
 
@@ -240,7 +241,8 @@ impl<'m> Planner<'m> {
         Ok(())
     }
 
-    /// Drops steps no output needs, renumbers constants, and records each slot's last reader.
+    /// Drops steps no output needs, renumbers constants, and records each slot's last reader
+    /// (`memory::plan_memory`).
     fn finish(mut self, inputs: Vec<PlanInput>, mut outputs: Vec<PlanOutput>) -> Plan {
         let mut needed = vec![false; self.slots];
         for o in &outputs {
@@ -280,73 +282,7 @@ impl<'m> Planner<'m> {
             remap(&mut o.value);
         }
 
-        let mut last_read: HashMap<usize, usize> = HashMap::new();
-        for (i, step) in steps.iter().enumerate() {
-            for r in &step.inputs {
-                if let ValueRef::Slot(s) = r {
-                    last_read.insert(*s, i);
-                }
-            }
-        }
-        // The step whose output owns the buffer each slot reads: itself, or for a view, its first
-        // input's owner. Inputs and views of constants own none of the plan's.
-        let mut owner: Vec<Option<usize>> = vec![None; self.slots];
-        for step in &steps {
-            owner[step.output] = match (step.op.may_view_input(step.inputs.len()), step.inputs.first()) {
-                (false, _) => Some(step.output),
-                (true, Some(ValueRef::Slot(s))) => owner[*s],
-                (true, _) => None,
-            };
-        }
-        // A buffer lives until the last read through any slot that owns or views it; one an output
-        // reads lives on.
-        let mut buffer_end: HashMap<usize, Option<usize>> = HashMap::new();
-        for o in &outputs {
-            if let ValueRef::Slot(s) = o.value {
-                last_read.remove(&s);
-                if let Some(buffer) = owner[s] {
-                    buffer_end.insert(buffer, None);
-                }
-            }
-        }
-        for (&slot, &step) in &last_read {
-            if let Some(buffer) = owner[slot] {
-                let end = buffer_end.entry(buffer).or_insert(Some(step));
-                *end = end.map(|e| e.max(step));
-            }
-        }
-        for (slot, step) in last_read {
-            if owner[slot] != Some(slot) {
-                steps[step].free.push(slot);
-            }
-        }
-        // Greedy by size: each lifetime, largest first, joins the first buffer free for all of it.
-        let made_at: HashMap<usize, usize> = steps.iter().enumerate().map(|(i, s)| (s.output, i)).collect();
-        let mut lifetimes: Vec<(usize, usize, usize, usize)> = buffer_end
-            .into_iter()
-            .filter_map(|(slot, end)| {
-                end.map(|last| (slot, made_at[&slot], last, steps[made_at[&slot]].shape.iter().product::<usize>()))
-            })
-            .collect();
-        lifetimes.sort_by_key(|&(_, first, _, len)| (std::cmp::Reverse(len), first));
-        let mut buffers: Vec<(usize, Vec<(usize, usize)>)> = Vec::new();
-        for (slot, first, last, len) in lifetimes {
-            let id = match buffers.iter().position(|(_, lives)| lives.iter().all(|&(f, l)| last < f || l < first)) {
-                Some(id) => id,
-                None => {
-                    buffers.push((len, Vec::new()));
-                    buffers.len() - 1
-                }
-            };
-            buffers[id].1.push((first, last));
-            steps[first].buffer = Some(id);
-            steps[last].recycle.push((slot, id));
-        }
-        for step in &mut steps {
-            step.free.sort_unstable();
-            step.recycle.sort_unstable();
-        }
-        let buffers = buffers.into_iter().map(|(len, _)| len).collect();
+        let buffers = memory::plan_memory(&mut steps, &outputs, self.slots);
         Plan { inputs, outputs, constants, steps, slots: self.slots, buffers }
     }
 }
