@@ -3,9 +3,8 @@
 
 use candle_core::{DType, Device, Tensor};
 
-use super::{
-    NodeAttrs, Planner, Value, clamp_axis, normalize_axis, normalize_axis_inclusive, reshape_target, slice_range,
-};
+use super::attrs::{NodeAttrs, clamp_axis, normalize_axis, normalize_axis_inclusive, reshape_target, slice_range};
+use super::{Planner, Value};
 use crate::error::{Error, Result};
 use crate::model::{Attr, Node};
 use crate::ops::*;
