@@ -1,4 +1,4 @@
-//! The plan: what the planner (`planner.rs`) makes of a model for one input size, and what every
+//! The plan: what the planner (`planner/`) makes of a model for one input size, and what every
 //! backend runs. Only data lives here, so backends depend on it without depending on the planner.
 
 use candle_core::Tensor;

@@ -8,7 +8,7 @@
 //! family, `fuse` the fusions they call, `memory` the buffers' lifetimes and sharing, and `attrs`
 //! attribute access and the small shape arithmetic the lowerings share.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use candle_core::{DType, Tensor};
 
@@ -99,11 +99,12 @@ struct Planner<'m> {
     values: HashMap<String, Value>,
     /// How many node inputs and graph outputs read each name: fusion needs a single reader.
     readers: HashMap<String, usize>,
+    /// The step that writes each slot, so a fusion can reach back to the step before it.
     producer: HashMap<usize, usize>,
     /// The nodes that read each name, by index into the model's nodes.
     consumers: HashMap<String, Vec<usize>>,
     /// Outputs of nodes already lowered as part of a fused pattern: their nodes are skipped.
-    fused: std::collections::HashSet<String>,
+    fused: HashSet<String>,
     slots: usize,
 }
 
