@@ -73,13 +73,14 @@ fn time_engine(model: &Model, case: &Case, inputs: &[Tensor], threads: usize) ->
 
 /// Time per op kind over one run, largest first: where the engine spends its time.
 fn profile(session: &Session<CpuBackend>, inputs: &[Tensor]) -> Vec<(String, f64)> {
-    let steps = &session.plan().steps;
+    // The backend's own kernel names ("Conv 3x3 winograd"), as the browser bench's profile gives them.
+    let labels = session.step_labels();
     let mut totals: Vec<(String, f64)> = Vec::new();
     let mut last = Instant::now();
     session
         .run_with(inputs, &mut |done, _| {
             let now = Instant::now();
-            let op = steps[done - 1].op.label();
+            let op = labels[done - 1].clone();
             let ms = (now - last).as_secs_f64() * 1000.0;
             match totals.iter_mut().find(|(name, _)| *name == op) {
                 Some(entry) => entry.1 += ms,

@@ -4,7 +4,7 @@ import { STAGES } from './protocol.js';
 
 /**
  * @import { Tool, ToolOptions, JobMessage, CancelMessage, WorkerMessage, ProgressMessage, ResultMessage,
- *           RemoveBackgroundOptions, CartoonifyOptions, Stage, TextJson } from './protocol.js'
+ *           RemoveBackgroundOptions, CartoonifyOptions, Stage, TextJson, ModelIndex } from './protocol.js'
  */
 
 /** How long a cancel may wait for the worker before it is stopped outright. */
@@ -140,13 +140,6 @@ const fromTemplate = (selector) => {
   if (!(copy instanceof HTMLElement)) throw new Error(`The page's ${selector} holds no element.`);
   return copy;
 };
-
-/**
- * The fields of models/index.json (models/src/publish.rs) this page reads.
- * @typedef {{ models: IndexModel[], assets: unknown[] }} ModelIndex
- * @typedef {{ id: string, tool: Tool, title: string, size: number, default: boolean,
- *             preprocess: { style_weights?: number } }} IndexModel
- */
 
 /**
  * A job's model ids and options, taken from the options shown when its file was added.

@@ -53,6 +53,17 @@
  *   Every message the worker sends.
  */
 
+/**
+ * models/index.json (models/src/publish.rs), which both sides read: the page to offer the models,
+ * the worker to fetch and verify them.
+ * @typedef {{ models: IndexModel[], assets: IndexFile[] }} ModelIndex
+ * @typedef {{ id: string, file: string, sha256: string, size: number }} IndexFile
+ * @typedef {IndexFile & { tool: Tool, title: string, default: boolean,
+ *             role?: 'detect' | 'recognise' | 'orientation', dictionary?: string,
+ *             preprocess: { style_weights?: number } }} IndexModel
+ *   `preprocess` holds more than this; these are the fields the page reads.
+ */
+
 export const STAGES = /** @type {const} */ ({
   download: 'Downloading model',
   prepare: 'Preparing',

@@ -6,7 +6,8 @@ import { buildFor } from './wasm/builds.js';
 /**
  * @import { Tool, ToolOptions, PageMessage, JobMessage, RemoveBackgroundOptions, CartoonifyOptions,
  *           ImageToTextOptions, Stage, ReadyMessage, FailedMessage,
- *           ProgressMessage, ResultMessage, ErrorMessage, CancelledMessage } from './protocol.js'
+ *           ProgressMessage, ResultMessage, ErrorMessage, CancelledMessage, ModelIndex, IndexModel,
+ *           IndexFile } from './protocol.js'
  */
 
 const MODEL_CACHE = 'lantern-models-v1';
@@ -40,14 +41,6 @@ const threaded = self.crossOriginIsolated === true;
  * @typedef {{ 'remove-background': RemoveBackgroundTool, cartoonify: CartoonifyTool,
  *             'image-to-text': ImageToTextTool }} ToolInstances
  * @typedef {ToolInstances[Tool]} ToolInstance
- */
-
-/**
- * The fields of models/index.json (models/src/publish.rs) this worker reads.
- * @typedef {{ models: IndexModel[], assets: IndexFile[] }} ModelIndex
- * @typedef {{ id: string, file: string, sha256: string, size: number }} IndexFile
- * @typedef {IndexFile & { tool: Tool, role?: 'detect' | 'recognise' | 'orientation', title: string,
- *             dictionary?: string }} IndexModel
  */
 
 /** @type {Engine} */

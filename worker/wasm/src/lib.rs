@@ -166,7 +166,7 @@ pub struct ProcessedImage {
 }
 
 /// A tool's options object from the page (the typedefs in site/protocol.js), read into its Rust
-/// struct: a missing or mistyped field is an error that names it, never a silent default.
+/// struct: a mistyped field, or a missing one that has no default below, is an error naming it.
 fn options<T: serde::de::DeserializeOwned>(value: JsValue) -> Result<T, JsError> {
     serde_wasm_bindgen::from_value(value).map_err(|e| JsError::new(&format!("invalid options: {e}")))
 }
