@@ -13,6 +13,7 @@
 mod backend;
 pub mod cpu;
 mod error;
+pub mod gpu;
 mod model;
 pub mod ops;
 mod plan;
@@ -23,6 +24,7 @@ pub use backend::Backend;
 pub use candle_core::{DType, Device, Tensor};
 pub use cpu::CpuBackend;
 pub use error::{Error, Result};
+pub use gpu::{GpuBackend, GpuOptions};
 pub use model::{Dim, Model, ValueInfo};
 pub use plan::{Plan, PlanInput, PlanOutput, Step, ValueRef};
 pub use session::Session;

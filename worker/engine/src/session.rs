@@ -1,6 +1,10 @@
 //! Running a plan: a backend executes steps in order over numbered slots, dropping each
 //! intermediate right after its last reader and handing back each buffer no later step reads.
 
+use std::future::Future;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+
 use candle_core::{DType, Tensor};
 
 use crate::backend::Backend;
@@ -44,12 +48,33 @@ impl<B: Backend> Session<B> {
     }
 
     /// As `run`, calling `progress(done, total)` after every step; returning false cancels.
+    /// For backends whose results are ready without an event loop: the CPU, and the GPU natively
+    /// (where the readback blocks). In a browser the GPU needs `run_async`.
     pub fn run_with(&self, inputs: &[Tensor], progress: &mut dyn FnMut(usize, usize) -> bool) -> Result<Vec<Tensor>> {
+        let run = pin!(self.run_async(inputs, progress));
+        match run.poll(&mut Context::from_waker(Waker::noop())) {
+            Poll::Ready(result) => result,
+            Poll::Pending => Err(Error::Backend(format!(
+                "{} returns results asynchronously: run it with run_async",
+                self.backend.name()
+            ))),
+        }
+    }
+
+    /// Runs the plan, calling `progress(done, total)` after every step (returning false cancels),
+    /// and resolves once the outputs are on the host. A backend that records the steps (the GPU)
+    /// reports progress as it records them, and does the work while this awaits the readback.
+    pub async fn run_async(
+        &self,
+        inputs: &[Tensor],
+        progress: &mut dyn FnMut(usize, usize) -> bool,
+    ) -> Result<Vec<Tensor>> {
         if inputs.len() != self.plan.inputs.len() {
             return Err(Error::Input(format!("expected {} inputs, got {}", self.plan.inputs.len(), inputs.len())));
         }
         let mut slots: Vec<Option<B::Tensor>> = (0..self.plan.slots).map(|_| None).collect();
-        for (spec, tensor) in self.plan.inputs.iter().zip(inputs) {
+        self.backend.begin_run(&self.state);
+        for (index, (spec, tensor)) in self.plan.inputs.iter().zip(inputs).enumerate() {
             if tensor.dims() != spec.shape.as_slice() {
                 return Err(Error::Input(format!(
                     "input '{}' has shape {:?}, the plan was made for {:?}",
@@ -59,7 +84,7 @@ impl<B: Backend> Session<B> {
                 )));
             }
             let tensor = tensor.to_dtype(DType::F32)?;
-            slots[spec.slot] = Some(self.backend.upload(&tensor)?);
+            slots[spec.slot] = Some(self.backend.upload(index, &tensor, &self.state)?);
         }
         let total = self.plan.steps.len();
         for (index, step) in self.plan.steps.iter().enumerate() {
@@ -79,7 +104,8 @@ impl<B: Backend> Session<B> {
                 return Err(Error::Cancelled);
             }
         }
-        self.plan
+        let outputs = self
+            .plan
             .outputs
             .iter()
             .map(|o| {
@@ -87,10 +113,10 @@ impl<B: Backend> Session<B> {
                     ValueRef::Const(c) => Some(&self.constants[c]),
                     ValueRef::Slot(s) => slots[s].as_ref(),
                 };
-                let t = t.ok_or_else(|| Error::Backend(format!("output '{}' was never computed", o.name)))?;
-                self.backend.download(t)
+                t.ok_or_else(|| Error::Backend(format!("output '{}' was never computed", o.name)))
             })
-            .collect()
+            .collect::<Result<Vec<&B::Tensor>>>()?;
+        self.backend.download(&outputs, &self.state).await
     }
 
     fn resolve<'s>(&'s self, slots: &'s [Option<B::Tensor>], r: ValueRef, step: &Step) -> Result<&'s B::Tensor> {

@@ -10,7 +10,7 @@ use std::any::TypeId;
 use candle_onnx::onnx::{
     self, AttributeProto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorProto, TypeProto, ValueInfoProto,
 };
-use lantern_engine::{Backend, CpuBackend, Error, Model, Session, Tensor};
+use lantern_engine::{Backend, CpuBackend, Error, GpuBackend, GpuOptions, Model, Session, Tensor};
 use prost::Message;
 
 /// Makes `$name::cpu` (and one test per further backend) call the generic body `$name(&backend)`,
@@ -22,6 +22,7 @@ macro_rules! test_on_backends {
             // The backends every test runs on, one `test name: value` line each (a `#[cfg(...)]` in
             // front if it needs a feature): add a backend here, and only here.
             cpu: super::CpuBackend,
+            gpu: super::gpu(),
         ]);
     };
     ($name:ident, [$($(#[$meta:meta])* $backend:ident: $value:expr,)*]) => {
@@ -29,6 +30,12 @@ macro_rules! test_on_backends {
             $($(#[$meta])* #[test] fn $backend() { super::$name(&$value) })*
         }
     };
+}
+
+/// The GPU backend on whatever adapter the machine has: lavapipe (software Vulkan) in CI.
+fn gpu() -> GpuBackend {
+    GpuBackend::new_blocking(GpuOptions { allow_software: true })
+        .expect("a GPU adapter (lavapipe: mesa-vulkan-drivers)")
 }
 
 /// The backend under test; each session a test makes gets its own clone of it.

@@ -39,12 +39,12 @@ impl Backend for CpuBackend {
         format!("cpu ({} threads)", rayon::current_num_threads())
     }
 
-    fn upload(&self, host: &Tensor) -> Result<Tensor> {
+    fn upload(&self, _index: usize, host: &Tensor, _state: &CpuState) -> Result<Tensor> {
         Ok(host.clone())
     }
 
-    fn download(&self, tensor: &Tensor) -> Result<Tensor> {
-        Ok(tensor.clone())
+    async fn download(&self, tensors: &[&Tensor], _state: &CpuState) -> Result<Vec<Tensor>> {
+        Ok(tensors.iter().map(|&t| t.clone()).collect())
     }
 
     /// Packs each conv's constant weights once for its micro-kernel (panels, or Winograd's
