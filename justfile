@@ -27,6 +27,9 @@ setup:
     command -v chromium >/dev/null || missing+=(chromium)
     command -v npm >/dev/null || missing+=(nodejs npm)
     command -v nginx >/dev/null || missing+=(nginx-light)
+    # A software Vulkan (lavapipe) and its loader: the GPU backend's native tests run on it.
+    [ -f /usr/share/vulkan/icd.d/lvp_icd.x86_64.json ] || missing+=(mesa-vulkan-drivers)
+    ldconfig -p | grep -q libvulkan.so.1 || missing+=(libvulkan1)
     if [ ${#missing[@]} -gt 0 ]; then
         apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
     fi

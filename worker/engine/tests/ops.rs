@@ -1228,3 +1228,8 @@ fn channel_constant_adds_fold_into_the_bias<B: TestBackend>(backend: &B) {
     assert_eq!(Model::from_bytes(&along_width).unwrap().plan(&[("x", &[1, 1, 1, 2])], None).unwrap().steps.len(), 2);
     assert_close(&run(backend, &along_width, &[1, 1, 1, 2], vec![1.0, 2.0]).1, &[2.25, 4.5]);
 }
+
+#[test]
+fn gpu_self_test_passes() {
+    pollster::block_on(gpu().self_test()).expect("the GPU agrees with the CPU");
+}

@@ -59,7 +59,7 @@ impl<'a> Lowering<'a> {
 
     fn checked_size(&self, floats: usize) -> Result<u64> {
         let bytes = (floats.max(1) * 4) as u64;
-        let limit = (self.limits.max_storage_buffer_binding_size as u64).min(self.limits.max_buffer_size);
+        let limit = self.limits.max_storage_buffer_binding_size.min(self.limits.max_buffer_size);
         if bytes > limit {
             return Err(Error::Backend(format!(
                 "a tensor of {} MiB is larger than this GPU binds at once ({} MiB)",

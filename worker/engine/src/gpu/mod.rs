@@ -17,6 +17,7 @@ mod layout;
 mod lower;
 mod reduce;
 mod resample;
+mod self_test;
 
 use std::cell::RefCell;
 use std::sync::{Arc, Mutex};
