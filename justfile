@@ -121,6 +121,11 @@ lint: setup
 test: setup lint references && test-browser
     cargo test --workspace
 
+# Time every model on the GPU backend beside onnxruntime's WebGPU provider on the same GPU (not a test;
+# the provider needs `pip install onnxruntime-ep-webgpu` and a real GPU)
+bench-gpu: setup models
+    LANTERN_PYTHON="{{venv}}/bin/python" cargo bench -q -p lantern-benches --bench gpu
+
 # Time every model, then the whole Image to text pipeline, natively beside onnxruntime CPU at the same thread counts (not a test)
 bench-native: setup models
     LANTERN_PYTHON="{{venv}}/bin/python" cargo bench -q -p lantern-benches --bench native

@@ -5,40 +5,19 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-use lantern_engine::{CpuBackend, Device, Model, Session, Tensor};
+use lantern_engine::{CpuBackend, Model, Session, Tensor};
 
-struct Case {
-    model: &'static str,
-    inputs: &'static [(&'static str, &'static [usize])],
-    /// The outputs the product uses; side outputs are not timed.
-    outputs: &'static [&'static str],
-    runs: usize,
-}
+#[path = "cases.rs"]
+mod cases;
+use cases::{CASES, Case, input};
 
-const CASES: &[Case] = &[
-    Case { model: "u2netp", inputs: &[("input.1", &[1, 3, 320, 320])], outputs: &["1959"], runs: 10 },
-    Case { model: "isnet-medium", inputs: &[("input", &[1, 3, 1024, 1024])], outputs: &["output"], runs: 3 },
-    Case { model: "ppocrv6-tiny-det", inputs: &[("x", &[1, 3, 960, 960])], outputs: &["fetch_name_0"], runs: 10 },
-    Case { model: "ppocrv6-tiny-rec", inputs: &[("x", &[8, 3, 48, 320])], outputs: &["fetch_name_0"], runs: 10 },
-    Case { model: "ppocrv6-small-det", inputs: &[("x", &[1, 3, 960, 960])], outputs: &["fetch_name_0"], runs: 5 },
-    Case { model: "ppocrv6-small-rec", inputs: &[("x", &[8, 3, 48, 320])], outputs: &["fetch_name_0"], runs: 5 },
-    Case {
-        model: "multistyle26",
-        inputs: &[("image", &[1, 3, 512, 512]), ("style_weights", &[26])],
-        outputs: &["stylized"],
-        runs: 10,
-    },
-];
-
-/// A smooth, deterministic image-like input in [-1, 1] (or a one-hot style vector).
-fn input(name: &str, shape: &[usize]) -> Tensor {
-    let n: usize = shape.iter().product();
-    let data: Vec<f32> = if name == "style_weights" {
-        (0..n).map(|i| if i == 3 { 1.0 } else { 0.0 }).collect()
-    } else {
-        (0..n).map(|i| ((i as f32 * 0.013).sin() * (i as f32 * 0.00071).cos()).clamp(-1.0, 1.0)).collect()
-    };
-    Tensor::from_vec(data, shape, &Device::Cpu).expect("shape matches data")
+/// Timed runs per model on the CPU: fewer for the models that take seconds a run.
+fn cpu_runs(model: &str) -> usize {
+    match model {
+        "isnet-medium" => 3,
+        "ppocrv6-small-det" | "ppocrv6-small-rec" => 5,
+        _ => 10,
+    }
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -60,7 +39,7 @@ fn time_engine(model: &Model, case: &Case, inputs: &[Tensor], threads: usize) ->
             eprintln!("{} at {threads} threads, ms per op kind: {}", case.model, ops.join(", "));
         }
         median(
-            (0..case.runs)
+            (0..cpu_runs(case.model))
                 .map(|_| {
                     let start = Instant::now();
                     session.run(inputs).expect("run");
@@ -98,7 +77,7 @@ fn time_onnxruntime(python: &str, model: &Path, inputs: &Path, case: &Case, thre
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("ort_native.py");
     let mut cmd = Command::new(python);
     cmd.arg(script).arg("--model").arg(model).arg("--inputs").arg(inputs);
-    cmd.args(["--threads", &threads.to_string(), "--runs", &case.runs.to_string()]);
+    cmd.args(["--threads", &threads.to_string(), "--runs", &cpu_runs(case.model).to_string()]);
     for o in case.outputs {
         cmd.args(["--output", o]);
     }
