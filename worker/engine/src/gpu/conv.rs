@@ -30,7 +30,13 @@ pub fn conv(cx: &mut Lowering, c: &Conv, args: &[GpuTensor], out: &GpuTensor) ->
     let bias = args.get(2).unwrap_or(&placeholder);
     let residual = if c.residual { &args[3] } else { &placeholder };
     let words = words(c, &args[0], out, args.len() > 2, c.residual)?;
-    Ok(vec![cx.dispatch(Kernel::Conv, &words, &[&args[0], &args[1], bias, residual, out], flat(out.len()))?])
+    let tensors = [&args[0], &args[1], bias, residual, out];
+    if c.group == 1 {
+        let s = &out.shape;
+        let tiles = [u32_of((s[2] * s[3]).div_ceil(64))?, u32_of(s[1].div_ceil(64))?, u32_of(s[0])?];
+        return Ok(vec![cx.dispatch(Kernel::ConvGemm, &words, &tensors, tiles)?]);
+    }
+    Ok(vec![cx.dispatch(Kernel::Conv, &words, &tensors, flat(out.len()))?])
 }
 
 /// inputs: x, weights [C, M/group, kh, kw], then the bias where the step has one.

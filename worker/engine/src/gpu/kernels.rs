@@ -29,6 +29,9 @@ pub enum Kernel {
     Binary,
     Unary,
     ChannelAffine,
+    /// Convolutions of one group, as an implicit GEMM in register tiles.
+    ConvGemm,
+    /// Grouped and depthwise convolutions, one output per invocation.
     Conv,
     ConvTranspose,
     Pool,
@@ -50,6 +53,7 @@ impl Kernel {
             Kernel::Binary => include_str!("wgsl/binary.wgsl"),
             Kernel::Unary => include_str!("wgsl/unary.wgsl"),
             Kernel::ChannelAffine => include_str!("wgsl/channel_affine.wgsl"),
+            Kernel::ConvGemm => include_str!("wgsl/conv_gemm.wgsl"),
             Kernel::Conv => include_str!("wgsl/conv.wgsl"),
             Kernel::ConvTranspose => include_str!("wgsl/conv_transpose.wgsl"),
             Kernel::Pool => include_str!("wgsl/pool.wgsl"),

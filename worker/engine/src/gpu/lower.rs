@@ -166,7 +166,10 @@ pub fn axis_words(values: impl IntoIterator<Item = i64>) -> Result<[u32; MAX_RAN
 /// Lowers one step: a view of its input where the op only renames elements, else its kernels
 /// writing into the plan's buffer for it (`planned`) or a buffer of its own.
 pub fn lower(cx: &mut Lowering, step: &Step, args: &[GpuTensor], planned: Option<usize>) -> Result<PreparedStep> {
-    let label = step.op.label();
+    let label = match &step.op {
+        Op::Conv(c) if c.group == 1 => c.label(" gemm"),
+        op => op.label(),
+    };
     if let Some(output) = view(&step.op, args, &step.shape)? {
         return Ok(PreparedStep { dispatches: Vec::new(), output, label });
     }

@@ -1,0 +1,119 @@
+// Dense convolution (group 1) as an implicit GEMM: output pixels × output channels, summed over
+// K = C·kh·kw, without an im2col buffer (the A tile gathers its inputs, padding read as zero).
+// A workgroup computes a 64-pixel × 64-channel tile of one image in steps of 16 along K through
+// workgroup memory; each invocation keeps a 4 × 4 block of it in registers, its rows and columns
+// 16 apart so that neighbouring invocations read neighbouring words. Words as conv.wgsl's.
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> w: array<f32>;
+@group(0) @binding(3) var<storage, read> bias: array<f32>;
+@group(0) @binding(4) var<storage, read> residual: array<f32>;
+@group(0) @binding(5) var<storage, read_write> y: array<f32>;
+
+const TILE = 64u;
+const STEP = 16u;
+
+var<workgroup> tile_a: array<array<f32, 64>, 16>;
+var<workgroup> tile_b: array<array<f32, 64>, 16>;
+
+@compute @workgroup_size(16, 16)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
+        @builtin(local_invocation_index) flat: u32) {
+    let c_in = word(9u);
+    let h = word(10u);
+    let wd = word(11u);
+    let m_out = word(12u);
+    let oh = word(13u);
+    let ow = word(14u);
+    let kh = word(15u);
+    let kw = word(16u);
+    let sy = word(17u);
+    let sx = word(18u);
+    let dy = word(19u);
+    let dx = word(20u);
+    let pt = i32(word(21u));
+    let pl = i32(word(22u));
+    let pixels = oh * ow;
+    let taps = kh * kw;
+    let k_total = c_in * taps;
+    let n = wid.z;
+    let p0 = wid.x * TILE;
+    let m0 = wid.y * TILE;
+    let image = offset(1u) + n * c_in * h * wd;
+
+    // Sums start from the bias, as the CPU's do: the same order of additions keeps the two close.
+    var acc: array<f32, 16>;
+    if (word(27u) != 0u) {
+        for (var j = 0u; j < 4u; j++) {
+            let m = min(m0 + lid.y + 16u * j, m_out - 1u);
+            let b = bias[offset(3u) + m];
+            for (var i = 0u; i < 4u; i++) {
+                acc[j * 4u + i] = b;
+            }
+        }
+    }
+    for (var k0 = 0u; k0 < k_total; k0 += STEP) {
+        // A: 16 K rows × 64 pixels; consecutive invocations take consecutive pixels.
+        for (var e = flat; e < STEP * TILE; e += 256u) {
+            let kk = e / TILE;
+            let p = p0 + e % TILE;
+            let k = k0 + kk;
+            var v = 0.0;
+            if (k < k_total && p < pixels) {
+                let c = k / taps;
+                let tap = k % taps;
+                let iy = i32((p / ow) * sy + (tap / kw) * dy) - pt;
+                let ix = i32((p % ow) * sx + (tap % kw) * dx) - pl;
+                if (iy >= 0 && iy < i32(h) && ix >= 0 && ix < i32(wd)) {
+                    v = x[image + (c * h + u32(iy)) * wd + u32(ix)];
+                }
+            }
+            tile_a[kk][e % TILE] = v;
+        }
+        // B: 16 K rows × 64 channels from weights [M][K]; consecutive invocations take consecutive K.
+        for (var e = flat; e < STEP * TILE; e += 256u) {
+            let kk = e % STEP;
+            let mm = e / STEP;
+            let k = k0 + kk;
+            let m = m0 + mm;
+            var v = 0.0;
+            if (k < k_total && m < m_out) {
+                v = w[offset(2u) + m * k_total + k];
+            }
+            tile_b[kk][mm] = v;
+        }
+        workgroupBarrier();
+        for (var kk = 0u; kk < STEP; kk++) {
+            let a = vec4<f32>(tile_a[kk][lid.x], tile_a[kk][lid.x + 16u], tile_a[kk][lid.x + 32u], tile_a[kk][lid.x + 48u]);
+            let b = vec4<f32>(tile_b[kk][lid.y], tile_b[kk][lid.y + 16u], tile_b[kk][lid.y + 32u], tile_b[kk][lid.y + 48u]);
+            for (var j = 0u; j < 4u; j++) {
+                let bj = b[j];
+                acc[j * 4u] += a.x * bj;
+                acc[j * 4u + 1u] += a.y * bj;
+                acc[j * 4u + 2u] += a.z * bj;
+                acc[j * 4u + 3u] += a.w * bj;
+            }
+        }
+        workgroupBarrier();
+    }
+
+    let code = word(24u);
+    let ca = real(25u);
+    let cb = real(26u);
+    for (var j = 0u; j < 4u; j++) {
+        let m = m0 + lid.y + 16u * j;
+        if (m >= m_out) {
+            continue;
+        }
+        for (var i = 0u; i < 4u; i++) {
+            let p = p0 + lid.x + 16u * i;
+            if (p < pixels) {
+                let at = (n * m_out + m) * pixels + p;
+                var v = unary(acc[j * 4u + i], code, ca, cb);
+                if (word(28u) != 0u) {
+                    v += residual[offset(4u) + at];
+                }
+                y[offset(5u) + at] = v;
+            }
+        }
+    }
+}
