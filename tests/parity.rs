@@ -29,10 +29,19 @@ fn load_case(name: &str) -> Case {
     Case { model: case["model"].as_str().unwrap().to_string(), inputs: names("inputs"), outputs: names("outputs") }
 }
 
-/// The GPU backend on whatever adapter the machine has: lavapipe (software Vulkan) in CI.
+/// The GPU backend on whatever adapter the machine has: lavapipe (software Vulkan) in CI. One
+/// device per test thread, shared by its tests: a driver may run out of devices long before a
+/// suite runs out of tests (NVIDIA's refused a 31st one in a row).
 fn gpu() -> GpuBackend {
-    GpuBackend::new_blocking(GpuOptions { allow_software: true })
-        .expect("a GPU adapter (lavapipe: mesa-vulkan-drivers)")
+    thread_local! {
+        // Leaked, never dropped: a device dropped as its thread ends reaches for wgpu's own
+        // thread-locals, already gone by then.
+        static GPU: &'static GpuBackend = Box::leak(Box::new(
+            GpuBackend::new_blocking(GpuOptions { allow_software: true })
+                .expect("a GPU adapter (lavapipe: mesa-vulkan-drivers)"),
+        ));
+    }
+    GPU.with(|gpu| (*gpu).clone())
 }
 
 /// Runs the case on `backend` and returns the largest absolute difference over all compared outputs.
