@@ -89,7 +89,7 @@ fn main() {
         let reader = reader(&manifest, det, rec);
         for &threads in &thread_counts {
             let ours = time_on(threads, || {
-                reader.read(&image, &mut |_, _, _| true).expect("read");
+                pollster::block_on(reader.read(&image, &mut |_, _, _| true)).expect("read");
             });
             let (theirs, ratio) = match time_paddle(&python, &models, det, rec, &image_path, threads) {
                 Some(t) => (format!("{t:.1}"), format!("{:.2}", ours / t)),

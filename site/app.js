@@ -3,8 +3,8 @@
 import { STAGES } from './protocol.js';
 
 /**
- * @import { Tool, ToolOptions, JobMessage, CancelMessage, WorkerMessage, ProgressMessage, ResultMessage,
- *           RemoveBackgroundOptions, CartoonifyOptions, Stage, TextJson, ModelIndex } from './protocol.js'
+ * @import { Tool, ToolOptions, StartMessage, JobMessage, CancelMessage, WorkerMessage, ProgressMessage, ResultMessage,
+ *           RemoveBackgroundOptions, CartoonifyOptions, Stage, TextJson, ModelIndex, BackendSetting } from './protocol.js'
  */
 
 /** How long a cancel may wait for the worker before it is stopped outright. */
@@ -18,12 +18,18 @@ const CANCEL_GRACE_MS = 300;
 
 /** The engine worker behind a promise per job; a worker that dies or will not stop is replaced. */
 class Engine {
-  /** @param {(backend: string) => void} onBackend */
-  constructor(onBackend) {
+  /**
+   * @param {BackendSetting} setting
+   * @param {(backend: string) => void} onBackend
+   */
+  constructor(setting, onBackend) {
+    this.setting = setting;
     this.onBackend = onBackend;
     this.nextId = 1;
     /** @type {RunningJob | null} */
     this.current = null;
+    /** Set when the backend setting changed during a job: the worker restarts once it ends. */
+    this.restartWhenIdle = false;
     this.start();
   }
 
@@ -35,6 +41,26 @@ class Engine {
       event.preventDefault();
       this.replace('The engine stopped unexpectedly (perhaps out of memory). It has been restarted; try again.');
     };
+    this.worker.postMessage(/** @satisfies {StartMessage} */ ({ type: 'start', backend: this.setting }));
+  }
+
+  /**
+   * Runs the models on what `setting` says from the next job on: the worker opens its backend
+   * once, at start, so it starts again (after the running job, if any).
+   * @param {BackendSetting} setting
+   */
+  useBackend(setting) {
+    this.setting = setting;
+    if (this.current) this.restartWhenIdle = true;
+    else this.restart();
+  }
+
+  restart() {
+    this.restartWhenIdle = false;
+    this.worker.terminate();
+    this.startError = undefined;
+    this.onBackend('restarting…');
+    this.start();
   }
 
   /** @param {WorkerMessage} message */
@@ -60,6 +86,7 @@ class Engine {
     if (!job) return;
     this.current = null;
     clearTimeout(job.stopTimer);
+    if (this.restartWhenIdle) this.restart();
     action(job);
   }
 
@@ -69,11 +96,9 @@ class Engine {
    * @param {Error} [error]
    */
   replace(message, error = new Error(message)) {
-    this.worker.terminate();
     const job = this.current;
     this.current = null;
-    this.onBackend('restarting…');
-    this.start();
+    this.restart();
     if (job) {
       clearTimeout(job.stopTimer);
       job.reject(error);
@@ -178,7 +203,21 @@ const TEXT_MODELS = [
 ];
 const ORIENTATION_MODEL = 'ppocr-cls';
 
-const engine = new Engine((backend) => {
+/** Where the backend setting is kept between visits. */
+const BACKEND_SETTING = 'lantern-backend';
+
+/** @returns {BackendSetting} The backend setting kept from an earlier visit, else Automatic. */
+function storedBackend() {
+  try {
+    const stored = localStorage.getItem(BACKEND_SETTING);
+    if (stored === 'cpu' || stored === 'gpu') return stored;
+  } catch {
+    // Storage can be refused (privacy settings, sandboxed frames): the page then starts on Automatic.
+  }
+  return 'auto';
+}
+
+const engine = new Engine(storedBackend(), (backend) => {
   $('#backend').textContent = backend;
   document.body.dataset.backend = backend;
 });
@@ -453,6 +492,17 @@ async function loadModels() {
 }
 
 function wire() {
+  const setting = $('#backend-setting', HTMLSelectElement);
+  setting.value = engine.setting;
+  setting.addEventListener('change', () => {
+    const chosen = /** @type {BackendSetting} */ (setting.value);
+    try {
+      localStorage.setItem(BACKEND_SETTING, chosen);
+    } catch {
+      // Without storage the choice still holds until the page is closed.
+    }
+    engine.useBackend(chosen);
+  });
   const tabs = $$('[role=tab]');
   for (const tab of tabs) {
     // Each tab's data-tool (index.html) names a tool.

@@ -3,6 +3,12 @@
 
 /**
  * Page → worker.
+ * @typedef {'auto' | 'cpu' | 'gpu'} BackendSetting
+ *   What the person chose to run the models on: 'auto' takes WebGPU where a hardware adapter passes
+ *   the self-test, else the CPU; 'cpu' never opens the GPU; 'gpu' takes any adapter, a software one
+ *   (SwiftShader) included, and falls back to the CPU only where none opens.
+ * @typedef {{ type: 'start', backend: BackendSetting }} StartMessage
+ *   The first message to a new worker; it loads nothing before it.
  * @typedef {'remove-background' | 'cartoonify' | 'image-to-text'} Tool
  * @typedef {{ type: 'job', id: number, tool: Tool, models: string[], image: ArrayBuffer,
  *             options: RemoveBackgroundOptions | CartoonifyOptions | ImageToTextOptions,
@@ -20,7 +26,7 @@
  * @typedef {{ title: string }} ImageToTextOptions
  *   `title` names the image inside the hOCR file.
  * @typedef {{ type: 'cancel', id: number }} CancelMessage
- * @typedef {JobMessage | CancelMessage} PageMessage
+ * @typedef {StartMessage | JobMessage | CancelMessage} PageMessage
  *   Every message the page sends.
  * @typedef {{ 'remove-background': RemoveBackgroundOptions, cartoonify: CartoonifyOptions,
  *             'image-to-text': ImageToTextOptions }} ToolOptions
@@ -30,7 +36,10 @@
 /**
  * Worker → page.
  * @typedef {{ type: 'ready', backend: string }} ReadyMessage
- *   `backend` says what runs the models, e.g. "threads: 8" or "single-thread".
+ *   `backend` says what runs the models: "WebGPU: <adapter>", or the CPU as "threads: 8" or
+ *   "single-thread", followed by why WebGPU is not used where it was there but failed, e.g.
+ *   "threads: 8 (WebGPU failed: …)". Sent once started, and again when a failing GPU hands over
+ *   to the CPU.
  * @typedef {{ type: 'failed', message: string }} FailedMessage
  *   The worker could not start at all.
  * @typedef {{ type: 'progress', id: number, stage: Stage, done: number, total: number }} ProgressMessage
@@ -38,6 +47,8 @@
  * @typedef {'download' | 'prepare' | 'run' | 'detect' | 'classify' | 'recognise' | 'encode'} Stage
  * @typedef {{ type: 'result', id: number, backend: string, width: number, height: number,
  *             milliseconds: number, image?: ImageResult, text?: TextResult }} ResultMessage
+ *   `backend` is what ran this job, as in ReadyMessage: a job the GPU failed reran on the CPU and
+ *   says so, e.g. "threads: 8 (WebGPU failed: …)".
  * @typedef {{ mime: string, bytes: ArrayBuffer }} ImageResult
  * @typedef {{ plain: string, json: string, hocr: string, pdf: ArrayBuffer }} TextResult
  *   The text in every download format; `json` holds the lines with polygons and confidences.

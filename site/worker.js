@@ -1,11 +1,12 @@
-// The engine worker: picks its wasm build once (threads or single, relaxed SIMD or not), keeps models in the
-// Cache API (verified by SHA-256), and runs one job at a time. Images never leave this worker.
+// The engine worker: picks its wasm build once (threads or single, relaxed SIMD or not), opens the
+// GPU where the person's setting allows and one works, keeps models in the Cache API (verified by
+// SHA-256), and runs one job at a time. Images never leave this worker.
 import { OUTPUT_TYPES } from './protocol.js';
 import { buildFor } from './wasm/builds.js';
 
 /**
  * @import { Tool, ToolOptions, PageMessage, JobMessage, RemoveBackgroundOptions, CartoonifyOptions,
- *           ImageToTextOptions, Stage, ReadyMessage, FailedMessage,
+ *           ImageToTextOptions, Stage, BackendSetting, ReadyMessage, FailedMessage,
  *           ProgressMessage, ResultMessage, ErrorMessage, CancelledMessage, ModelIndex, IndexModel,
  *           IndexFile } from './protocol.js'
  */
@@ -20,24 +21,39 @@ const threaded = self.crossOriginIsolated === true;
  * @typedef {object} Engine
  * @property {() => Promise<unknown>} default Instantiates the wasm, before anything else.
  * @property {(threads: number) => Promise<unknown>} initThreadPool Threads builds only.
- * @property {() => string} backend
- * @property {new (onnx: Uint8Array, entryJson: string) => RemoveBackgroundTool} RemoveBackground
- * @property {{ new (onnx: Uint8Array, entryJson: string): CartoonifyTool,
- *              ownModel(onnx: Uint8Array, preset: string): CartoonifyTool }} Cartoonify
- * @property {new (detOnnx: Uint8Array, detEntryJson: string, recOnnx: Uint8Array, recEntryJson: string,
- *                 dictionary: string, clsOnnx?: Uint8Array, clsEntryJson?: string) => ImageToTextTool} ImageToText
+ * @property {() => string} backend What runs the models on the CPU: "threads: 8", "single-thread".
+ * @property {(options: OpenGpuOptions) => Promise<OpenedGpu>} openGpu
+ *   Opens the best adapter and checks it against the CPU; rejects saying why where that fails.
+ * @property {new (onnx: Uint8Array, entryJson: string, backend: BackendChoice) => RemoveBackgroundTool} RemoveBackground
+ * @property {{ new (onnx: Uint8Array, entryJson: string, backend: BackendChoice): CartoonifyTool,
+ *              ownModel(onnx: Uint8Array, preset: string, backend: BackendChoice): CartoonifyTool }} Cartoonify
+ * @property {new (onnx: Uint8Array, entryJson: string) => Network} Network
+ * @property {new (detect: Network, recognise: Network, dictionary: string, orientation: Network | undefined,
+ *                 backend: BackendChoice) => ImageToTextTool} ImageToText
  *
+ * @typedef {{ allowSoftware: boolean }} OpenGpuOptions
+ *   `allowSoftware` accepts a software adapter (SwiftShader), which the CPU outruns.
+ * @typedef {{ adapter: string, free(): void }} OpenedGpu
+ *   `adapter` is wgpu's name for it; browsers may hide the name ("unnamed adapter (BrowserWebGpu)").
+ * @typedef {{ backend: 'cpu' | 'gpu' }} BackendChoice
+ *   Which backend a tool is built for: 'gpu' once `openGpu` has succeeded.
+ * @typedef {{ readonly __network: unique symbol }} Network
+ *   One network of Image to text with its models/index.json entry; the constructor takes it over.
  * @typedef {(done: number, total: number) => boolean} Progress
  *   Called as a network runs; returning false cancels it.
  * @typedef {{ bytes: Uint8Array<ArrayBuffer>, width: number, height: number }} ProcessedImage
  * @typedef {{ text: string, json: string, hocr: string, pdf: Uint8Array<ArrayBuffer>, width: number,
  *             height: number }} ProcessedText
+ *
+ * Each tool's `process` rejects with an Error named "GpuError" where the GPU failed the job (a
+ * lost device, memory, work it rejected) and the CPU could still run it; `free` releases the tool.
  * @typedef {{ process(image: Uint8Array, options: RemoveBackgroundOptions,
- *             progress: Progress): ProcessedImage }} RemoveBackgroundTool
- * @typedef {{ process(image: Uint8Array, options: CartoonifyOptions, progress: Progress): ProcessedImage }} CartoonifyTool
+ *             progress: Progress): Promise<ProcessedImage>, free(): void }} RemoveBackgroundTool
+ * @typedef {{ process(image: Uint8Array, options: CartoonifyOptions, progress: Progress): Promise<ProcessedImage>,
+ *             free(): void }} CartoonifyTool
  * @typedef {{ process(image: Uint8Array, options: ImageToTextOptions,
  *             progress: (stage: 'detect' | 'classify' | 'recognise', done: number, total: number) => boolean
- *             ): ProcessedText }} ImageToTextTool
+ *             ): Promise<ProcessedText>, free(): void }} ImageToTextTool
  * @typedef {{ 'remove-background': RemoveBackgroundTool, cartoonify: CartoonifyTool,
  *             'image-to-text': ImageToTextTool }} ToolInstances
  * @typedef {ToolInstances[Tool]} ToolInstance
@@ -45,8 +61,12 @@ const threaded = self.crossOriginIsolated === true;
 
 /** @type {Engine} */
 let engine;
-/** @type {string} */
-let backend;
+/** What runs the models now, as the page shows it (ReadyMessage). */
+let backend = '';
+/** What the CPU backend is called: "threads: 8", "single-thread". */
+let cpuBackend = '';
+/** Whether tools are built for the GPU: true from a successful `openGpu` until the GPU fails a job. */
+let onGpu = false;
 /** @type {ModelIndex} */
 let index;
 /** @type {Map<string, ToolInstance>} */
@@ -56,15 +76,23 @@ const cancelled = new Set();
 
 class Cancelled extends Error {}
 
-const started = (async () => {
+/** @type {(setting: BackendSetting) => void} */
+let begin;
+// Nothing loads before the page's start message says which backend the person chose.
+const started = new Promise((resolve) => {
+  begin = resolve;
+}).then(async (/** @type {BackendSetting} */ setting) => {
   engine = await import(`./wasm/${buildFor(threaded)}/lantern_wasm.js`);
   await engine.default();
   if (threaded) await engine.initThreadPool(navigator.hardwareConcurrency);
-  backend = engine.backend();
+  cpuBackend = engine.backend();
+  const gpu = await openGpu(setting);
+  onGpu = gpu.opened;
+  backend = gpu.opened ? gpu.label : gpu.why ? `${cpuBackend} (${gpu.why})` : cpuBackend;
   const response = await fetch('models/index.json', { cache: 'no-cache' });
   if (!response.ok) throw new Error(`the model list could not be loaded (HTTP ${response.status})`);
   index = await response.json();
-})();
+});
 
 started.then(
   () => postMessage(/** @satisfies {ReadyMessage} */ ({ type: 'ready', backend })),
@@ -72,9 +100,49 @@ started.then(
 );
 
 self.onmessage = (/** @type {MessageEvent<PageMessage>} */ { data }) => {
+  if (data.type === 'start') begin(data.backend);
   if (data.type === 'cancel') cancelled.add(data.id);
   if (data.type === 'job') run(data);
 };
+
+/**
+ * The GPU, where `setting` allows it and one opens and passes the engine's self-test. Automatic
+ * passes over a missing or software-only adapter without a word (the CPU outruns SwiftShader, and
+ * most browsers without a GPU have one of the two); a GPU that is there but fails says why.
+ * @param {BackendSetting} setting
+ * @returns {Promise<{ opened: true, label: string } | { opened: false, why: string | null }>}
+ */
+async function openGpu(setting) {
+  if (setting === 'cpu') return { opened: false, why: null };
+  const quiet = setting === 'auto';
+  // Browsers without WebGPU have no navigator.gpu; those that have it answer null without an adapter.
+  const adapter = 'gpu' in navigator ? await navigator.gpu.requestAdapter({ powerPreference: 'high-performance' }) : null;
+  if (!adapter) return { opened: false, why: quiet ? null : 'no WebGPU adapter' };
+  if (adapter.info.isFallbackAdapter && quiet) return { opened: false, why: null };
+  try {
+    const opened = await engine.openGpu({ allowSoftware: setting === 'gpu' });
+    // Browsers may hide the adapter's description: its vendor and architecture still tell it apart.
+    const { description, vendor, architecture } = adapter.info;
+    const name = description || [vendor, architecture].filter(Boolean).join(' ') || opened.adapter;
+    opened.free();
+    return { opened: true, label: `WebGPU: ${name}` };
+  } catch (e) {
+    return { opened: false, why: `WebGPU failed: ${e instanceof Error ? e.message : String(e)}` };
+  }
+}
+
+/**
+ * After the GPU failed a job: tools are built for the CPU from now on, and the page is told.
+ * @param {string} reason
+ */
+function leaveGpu(reason) {
+  onGpu = false;
+  backend = `${cpuBackend} (WebGPU failed: ${reason})`;
+  for (const tool of tools.values()) tool.free();
+  tools.clear();
+  ownModelKey = null;
+  postMessage(/** @satisfies {ReadyMessage} */ ({ type: 'ready', backend }));
+}
 
 /** @param {number} id */
 function checkCancelled(id) {
@@ -86,18 +154,18 @@ async function run(job) {
   const { id } = job;
   try {
     await started;
-    const tool = await toolFor(job);
-    checkCancelled(id);
-    postMessage(/** @satisfies {ProgressMessage} */ ({ type: 'progress', id, stage: 'prepare', done: 0, total: 1 }));
     const begin = performance.now();
-    /** @type {(stage: Stage) => Progress} */
-    const report = (stage) => (done, total) => {
-      postMessage(/** @satisfies {ProgressMessage} */ ({ type: 'progress', id, stage, done, total }));
-      return true;
-    };
-    // The types cannot tie `options` (nor the instance toolFor built) to `tool`, but they match: the
-    // page sends each tool its own options.
-    const result = /** @type {Runner<Tool>} */ (RUNNERS[job.tool])(tool, new Uint8Array(job.image), job.options, report);
+    let result;
+    try {
+      result = await attempt(job);
+    } catch (e) {
+      if (!(onGpu && e instanceof Error && e.name === 'GpuError')) throw e;
+      // The GPU failed (lost, out of memory, work it rejected): the CPU runs this job and the rest.
+      leaveGpu(e.message);
+      result = await attempt(job);
+    }
+    // On the GPU the worker reads messages while a job runs: a cancel may have come meanwhile.
+    checkCancelled(id);
     postMessage(
       /** @satisfies {ResultMessage} */ ({ type: 'result', id, backend, milliseconds: performance.now() - begin, ...result.message }),
       result.transfer,
@@ -111,6 +179,26 @@ async function run(job) {
 }
 
 /**
+ * Builds (or finds) the job's tool on the current backend and runs the job on it.
+ * @param {JobMessage} job
+ * @returns {Promise<Outcome>}
+ */
+async function attempt(job) {
+  const { id } = job;
+  const tool = await toolFor(job);
+  checkCancelled(id);
+  postMessage(/** @satisfies {ProgressMessage} */ ({ type: 'progress', id, stage: 'prepare', done: 0, total: 1 }));
+  /** @type {(stage: Stage) => Progress} */
+  const report = (stage) => (done, total) => {
+    postMessage(/** @satisfies {ProgressMessage} */ ({ type: 'progress', id, stage, done, total }));
+    return !cancelled.has(id);
+  };
+  // The types cannot tie `options` (nor the instance toolFor built) to `tool`, but they match: the
+  // page sends each tool its own options. The image is copied into the engine, so a rerun has it too.
+  return /** @type {Runner<Tool>} */ (RUNNERS[job.tool])(tool, new Uint8Array(job.image), job.options, report);
+}
+
+/**
  * A job's result message, less what `run` adds, and the buffers it transfers.
  * @typedef {{ message: Pick<ResultMessage, 'width' | 'height' | 'image' | 'text'>, transfer: Transferable[] }} Outcome
  */
@@ -118,7 +206,7 @@ async function run(job) {
 /**
  * @template {Tool} T
  * @typedef {(tool: ToolInstances[T], image: Uint8Array, options: ToolOptions[T],
- *            report: (stage: Stage) => Progress) => Outcome} Runner
+ *            report: (stage: Stage) => Progress) => Promise<Outcome>} Runner
  */
 
 /**
@@ -126,16 +214,16 @@ async function run(job) {
  * @type {{ [T in Tool]: Runner<T> }}
  */
 const RUNNERS = {
-  'remove-background'(tool, image, options, report) {
-    const result = tool.process(image, options, report('run'));
+  async 'remove-background'(tool, image, options, report) {
+    const result = await tool.process(image, options, report('run'));
     return imageResult(result, OUTPUT_TYPES[options.output]);
   },
-  cartoonify(tool, image, options, report) {
-    const result = tool.process(image, options, report('run'));
+  async cartoonify(tool, image, options, report) {
+    const result = await tool.process(image, options, report('run'));
     return imageResult(result, OUTPUT_TYPES[options.output]);
   },
-  'image-to-text'(tool, image, options, report) {
-    const result = tool.process(image, options, (stage, done, total) => report(stage)(done, total));
+  async 'image-to-text'(tool, image, options, report) {
+    const result = await tool.process(image, options, (stage, done, total) => report(stage)(done, total));
     const pdf = result.pdf.buffer;
     return {
       message: {
@@ -172,8 +260,11 @@ async function toolFor(job) {
     const bytes = new Uint8Array(job.ownModel);
     const key = `own:${preset}:${await sha256(bytes)}`;
     if (!tools.has(key)) {
-      if (ownModelKey !== null) tools.delete(ownModelKey);
-      tools.set(key, engine.Cartoonify.ownModel(bytes, preset));
+      if (ownModelKey !== null) {
+        tools.get(ownModelKey)?.free();
+        tools.delete(ownModelKey);
+      }
+      tools.set(key, engine.Cartoonify.ownModel(bytes, preset, backendChoice()));
       ownModelKey = key;
     }
     return /** @type {ToolInstance} */ (tools.get(key));
@@ -200,10 +291,13 @@ let ownModelKey = null;
  * @typedef {(entries: IndexModel[], files: Uint8Array[], id: number) => ToolInstances[T] | Promise<ToolInstances[T]>} Builder
  */
 
+/** @returns {BackendChoice} The backend tools are built for now. */
+const backendChoice = () => ({ backend: onGpu ? 'gpu' : 'cpu' });
+
 /** @type {{ [T in Tool]: Builder<T> }} */
 const BUILDERS = {
-  'remove-background': ([entry], [bytes]) => new engine.RemoveBackground(bytes, JSON.stringify(entry)),
-  cartoonify: ([entry], [bytes]) => new engine.Cartoonify(bytes, JSON.stringify(entry)),
+  'remove-background': ([entry], [bytes]) => new engine.RemoveBackground(bytes, JSON.stringify(entry), backendChoice()),
+  cartoonify: ([entry], [bytes]) => new engine.Cartoonify(bytes, JSON.stringify(entry), backendChoice()),
   async 'image-to-text'(entries, files, id) {
     /** @param {IndexModel['role']} name */
     const role = (name) => entries.findIndex((e) => e.role === name);
@@ -212,10 +306,9 @@ const BUILDERS = {
     const dictionary = index.assets.find((a) => a.id === entries[rec].dictionary);
     if (!dictionary) throw new Error(`The dictionary of "${entries[rec].title}" is not in the model list.`);
     const dictionaryText = new TextDecoder().decode(await loadFile(dictionary, id));
-    return new engine.ImageToText(
-      files[det], JSON.stringify(entries[det]), files[rec], JSON.stringify(entries[rec]), dictionaryText,
-      cls >= 0 ? files[cls] : undefined, cls >= 0 ? JSON.stringify(entries[cls]) : undefined,
-    );
+    /** @param {number} i */
+    const network = (i) => new engine.Network(files[i], JSON.stringify(entries[i]));
+    return new engine.ImageToText(network(det), network(rec), dictionaryText, cls >= 0 ? network(cls) : undefined, backendChoice());
   },
 };
 

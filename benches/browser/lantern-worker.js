@@ -32,7 +32,7 @@ async function load({ model, inputs: specs, outputs }) {
   inputNames = specs.map((input) => input.name);
   inputs = specs.map((input) => benchInput(input.name, input.shape));
   const session = await timed(() => {
-    runner = new wasm.ModelRunner(bytes.result.bytes);
+    runner = new wasm.ModelRunner(bytes.result.bytes, { backend: 'cpu' });
     runner.plan(inputNames, specs.map((input) => input.shape), outputs);
   });
   return { cached: bytes.result.cached, phases: { modelBytesMs: bytes.ms, sessionMs: session.ms } };
@@ -48,11 +48,11 @@ async function run() {
  * One more run, timed step by step: milliseconds per op kind, largest first. Where the time goes,
  * not a timing to compare (the callbacks cost a little).
  */
-function profile() {
+async function profile() {
   const ops = runner.stepOps;
   const totals = new Map();
   let last = performance.now();
-  runner.run(inputNames, inputs, (done) => {
+  await runner.run(inputNames, inputs, (done) => {
     const now = performance.now();
     totals.set(ops[done - 1], (totals.get(ops[done - 1]) ?? 0) + now - last);
     last = now;

@@ -34,4 +34,6 @@ window.parity = {
   environment: () => request('environment'),
   plan: (model, shapes) => request('plan', { model, shapes }),
   runCase: (name) => request('runCase', { name }),
+  openGpu: () => request('openGpu'),
+  runGpuCase: (args) => request('runGpuCase', args),
 };

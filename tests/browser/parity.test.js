@@ -1,6 +1,7 @@
 // The engine's parity with onnxruntime, in wasm in headless Chromium: the threaded builds on a
 // cross-origin isolated page and the single-thread builds on a page that is not, each with and
-// without relaxed SIMD. Needs
+// without relaxed SIMD. Then the GPU backend on Chromium's software WebGPU adapter (SwiftShader)
+// against the CPU backend in the same page, in the threaded and the single-thread build. Needs
 // `just build-wasm` and `just references`; `just test-browser` runs both first.
 
 import assert from 'node:assert/strict';
@@ -28,6 +29,27 @@ const builds = [
   { name: 'single-relaxed', isolated: false, relaxed: true },
 ];
 
+/** Opens the parity page for `build`; `inPage` calls into it, failing with all the page logged. */
+async function openParityPage(browser, build) {
+  const mounts = [`/wasm=${join(repo, 'dist/wasm')}`, `/node_modules=${join(repo, 'node_modules')}`, `/cache=${cache}`];
+  const { server, url } = await startServer({ root: join(repo, 'tests/browser'), mounts, isolated: build.isolated });
+  const page = await browser.newPage();
+  const consoleLines = [];
+  page.on('console', (message) => consoleLines.push(`[${message.type()}] ${message.text()}`));
+  page.on('pageerror', (error) => consoleLines.push(`[pageerror] ${error.stack ?? error.message}`));
+  await page.goto(`${url}parity.html?build=${build.name}`);
+  await page.waitForFunction(() => window.parity !== undefined);
+  async function inPage(label, fn, arg) {
+    try {
+      return await page.evaluate(fn, arg);
+    } catch (error) {
+      const logs = consoleLines.length ? consoleLines.join('\n') : '(the page logged nothing)';
+      throw new Error(`${build.name} build, ${label}: ${error.message}\npage console:\n${logs}`);
+    }
+  }
+  return { server, page, inPage };
+}
+
 describe('wasm parity in Chromium', { timeout: 900_000 }, () => {
   let browser;
 
@@ -46,27 +68,10 @@ describe('wasm parity in Chromium', { timeout: 900_000 }, () => {
     describe(`${build.name} build`, () => {
       let server;
       let page;
-      const consoleLines = [];
-
-      /** Calls into the page, failing with everything the page logged. */
-      async function inPage(label, fn, arg) {
-        try {
-          return await page.evaluate(fn, arg);
-        } catch (error) {
-          const logs = consoleLines.length ? consoleLines.join('\n') : '(the page logged nothing)';
-          throw new Error(`${build.name} build, ${label}: ${error.message}\npage console:\n${logs}`);
-        }
-      }
+      let inPage;
 
       before(async () => {
-        const mounts = [`/wasm=${join(repo, 'dist/wasm')}`, `/node_modules=${join(repo, 'node_modules')}`, `/cache=${cache}`];
-        const started = await startServer({ root: join(repo, 'tests/browser'), mounts, isolated: build.isolated });
-        server = started.server;
-        page = await browser.newPage();
-        page.on('console', (message) => consoleLines.push(`[${message.type()}] ${message.text()}`));
-        page.on('pageerror', (error) => consoleLines.push(`[pageerror] ${error.stack ?? error.message}`));
-        await page.goto(`${started.url}parity.html?build=${build.name}`);
-        await page.waitForFunction(() => window.parity !== undefined);
+        ({ server, page, inPage } = await openParityPage(browser, build));
       });
 
       after(async () => {
@@ -107,6 +112,69 @@ describe('wasm parity in Chromium', { timeout: 900_000 }, () => {
           t.diagnostic(`${build.name} ${name}: plan ${result.planMs.toFixed(0)} ms, run ${result.runMs.toFixed(0)} ms (${result.backend})`);
           for (const output of result.outputs) {
             assert.ok(output.maxAbsError <= bound, `${name}: output ${output.name} max |Δ| ${output.maxAbsError} exceeds ${bound}`);
+          }
+        });
+      }
+    });
+  }
+});
+
+// SwiftShader computes correctly but slowly: each network runs at a small input, cut from
+// onnxruntime's, on the GPU and the CPU of the same page. u2netp is declared at 320×320, which
+// SwiftShader takes minutes over, so it is declared again at 64×64.
+const gpuCases = [
+  { name: 'u2netp_astronaut', shape: [1, 3, 64, 64], resizeInput: true },
+  { name: 'ppocrv6-tiny-det_page', shape: [1, 3, 64, 128] },
+  { name: 'ppocrv6-tiny-rec_lines', shape: [1, 3, 48, 160] },
+];
+const gpuBound = 1e-4;
+
+describe('GPU backend parity on WebGPU (SwiftShader)', { timeout: 600_000 }, () => {
+  let browser;
+
+  before(async () => {
+    assert.ok(cache, 'LANTERN_CACHE must name the model cache (the justfile exports it)');
+    // Without this flag headless Chromium offers no adapter; with it, SwiftShader.
+    browser = await chromium.launch({ ...CHROMIUM, args: [...CHROMIUM.args, '--enable-unsafe-webgpu'] });
+  });
+
+  after(async () => {
+    await browser?.close();
+  });
+
+  for (const build of builds.filter((b) => b.relaxed)) {
+    describe(`${build.name} build`, () => {
+      let server;
+      let page;
+      let inPage;
+
+      before(async () => {
+        ({ server, page, inPage } = await openParityPage(browser, build));
+      });
+
+      after(async () => {
+        await page?.close();
+        server?.kill();
+      });
+
+      test('opens SwiftShader and passes the self-test', async (t) => {
+        const { adapter, info } = await inPage('openGpu', () => window.parity.openGpu());
+        t.diagnostic(`${build.name}: wgpu adapter "${adapter}", browser adapter ${JSON.stringify(info)}`);
+        assert.equal(info.architecture, 'swiftshader', 'the adapter is SwiftShader');
+        assert.equal(info.vendor, 'google');
+        assert.ok(info.isFallbackAdapter, 'SwiftShader is a fallback adapter');
+        assert.match(adapter, /BrowserWebGpu/, 'wgpu runs on the browser WebGPU');
+      });
+
+      for (const { name, shape, resizeInput } of gpuCases) {
+        test(`${name} at [${shape}]: GPU as the CPU`, async (t) => {
+          const result = await inPage(name, (args) => window.parity.runGpuCase(args), { name, shape, resizeInput });
+          for (const output of result.outputs) {
+            t.diagnostic(`${build.name} ${name}: output ${output.name} [${output.shape}] max |GPU − CPU| = ${output.maxAbsError.toExponential(3)}`);
+          }
+          t.diagnostic(`${build.name} ${name}: GPU ${result.gpuMs.toFixed(0)} ms, CPU ${result.cpuMs.toFixed(0)} ms`);
+          for (const output of result.outputs) {
+            assert.ok(output.maxAbsError <= gpuBound, `${name}: output ${output.name} differs by ${output.maxAbsError}, over ${gpuBound}`);
           }
         });
       }

@@ -281,7 +281,7 @@ impl<B: Backend + Clone> Cartoonifier<B> {
     }
 
     /// Runs `session` on 0..1 planes of its exact size; the result is in 0..1.
-    fn stylize_planes(
+    async fn stylize_planes(
         &self,
         session: &Session<B>,
         planes: &Planes,
@@ -310,7 +310,7 @@ impl<B: Backend + Clone> Cartoonifier<B> {
                 );
             }
         }
-        let output = session.run_with(&inputs, progress)?.remove(0);
+        let output = session.run_async(&inputs, progress).await?.remove(0);
         let values = output.flatten_all().and_then(|t| t.to_vec1::<f32>()).map_err(lantern_engine::Error::from)?;
         if values.len() != 3 * width * height {
             return Err(ToolError::Model(format!(
@@ -329,7 +329,7 @@ impl<B: Backend + Clone> Cartoonifier<B> {
     }
 
     /// The network's result on `planes` of any size: mirrored out to the model's multiple, cropped back.
-    fn stylize_padded(
+    async fn stylize_padded(
         &self,
         session: &Session<B>,
         planes: &Planes,
@@ -342,7 +342,7 @@ impl<B: Backend + Clone> Cartoonifier<B> {
             return Err(ToolError::Model("the image input is not [1, 3, h, w]".into()));
         };
         let padded = planes.window(0, 0, (planes.width, planes.height), (width, height));
-        let result = self.stylize_planes(session, &padded, weights, progress)?;
+        let result = self.stylize_planes(session, &padded, weights, progress).await?;
         Ok(result.window(0, 0, (planes.width, planes.height), (planes.width, planes.height)))
     }
 
@@ -358,7 +358,7 @@ impl<B: Backend + Clone> Cartoonifier<B> {
     }
 
     /// One pass at `width`×`height` (resized bilinearly from the photo), the result at that size.
-    pub fn stylize_at(
+    pub async fn stylize_at(
         &self,
         image: &RgbaImage,
         width: u32,
@@ -371,11 +371,11 @@ impl<B: Backend + Clone> Cartoonifier<B> {
         let planes = Planes::from_rgba(&resized);
         let multiple = self.model.multiple();
         let session = self.session(round_up(planes.width, multiple), round_up(planes.height, multiple))?;
-        Ok(self.stylize_padded(&session, &planes, &weights, progress)?.into_image())
+        Ok(self.stylize_padded(&session, &planes, &weights, progress).await?.into_image())
     }
 
     /// The photo over overlapping tiles at full resolution, feathered together.
-    pub fn stylize_tiled(
+    pub async fn stylize_tiled(
         &self,
         image: &RgbaImage,
         tile: u32,
@@ -404,7 +404,7 @@ impl<B: Backend + Clone> Cartoonifier<B> {
             for &left in &columns {
                 let window = planes.window(left, top, (tile_width, tile_height), (tile_width, tile_height));
                 let mut tile_progress = |done: usize, steps: usize| progress(index * steps + done, tiles * steps);
-                let result = self.stylize_padded(&session, &window, &weights, &mut tile_progress)?;
+                let result = self.stylize_padded(&session, &window, &weights, &mut tile_progress).await?;
                 for y in 0..tile_height {
                     let weight_y = feather(y, tile_height, overlap, top == 0, top + tile_height == planes.height);
                     for x in 0..tile_width {
@@ -429,7 +429,7 @@ impl<B: Backend + Clone> Cartoonifier<B> {
     }
 
     /// The cartoon at the photo's own size, alpha kept. `progress(done, total)` returning false cancels.
-    pub fn cartoonify(
+    pub async fn cartoonify(
         &self,
         image: &RgbaImage,
         options: &Options,
@@ -439,11 +439,11 @@ impl<B: Backend + Clone> Cartoonifier<B> {
         let stylized = match options.resolution {
             Resolution::Fast { long_side } => {
                 let (work_width, work_height) = self.working_size(width, height, long_side);
-                let small = self.stylize_at(image, work_width, work_height, &options.style, progress)?;
+                let small = self.stylize_at(image, work_width, work_height, &options.style, progress).await?;
                 imageops::resize(&small, width, height, FilterType::CatmullRom)
             }
             Resolution::FullDetail { tile, overlap } => {
-                self.stylize_tiled(image, tile, overlap, &options.style, progress)?
+                self.stylize_tiled(image, tile, overlap, &options.style, progress).await?
             }
         };
         Ok(blend_with_original(image, &stylized, options.strength))

@@ -66,7 +66,7 @@ impl Stage {
     }
 
     /// Plans for this input's shape (planning is cheap next to running) and runs once.
-    fn run<B: Backend>(
+    async fn run<B: Backend>(
         &self,
         input: Tensor,
         backend: B,
@@ -74,7 +74,7 @@ impl Stage {
     ) -> Result<(Vec<usize>, Vec<f32>), ToolError> {
         let shape = input.dims().to_vec();
         let plan = self.network.plan(&[(self.input.as_str(), &shape)], Some(&[self.output.as_str()]))?;
-        let output = Session::new(plan, backend)?.run_with(&[input], progress)?.remove(0);
+        let output = Session::new(plan, backend)?.run_async(&[input], progress).await?.remove(0);
         let dims = output.dims().to_vec();
         let values = output.flatten_all().and_then(|t| t.to_vec1::<f32>()).map_err(lantern_engine::Error::from)?;
         Ok((dims, values))
@@ -139,12 +139,12 @@ impl<B: Backend + Clone> TextReader<B> {
 
     /// The lines of text in reading order. `progress(stage, done, total)` reports each stage's
     /// share done (recognition counts lines); returning false cancels.
-    pub fn read(
+    pub async fn read(
         &self,
         image: &RgbaImage,
         progress: &mut dyn FnMut(ReadStage, usize, usize) -> bool,
     ) -> Result<Vec<TextLine>, ToolError> {
-        let boxes = self.detect(image, &mut |done, total| progress(ReadStage::Detect, done, total))?;
+        let boxes = self.detect(image, &mut |done, total| progress(ReadStage::Detect, done, total)).await?;
         if boxes.is_empty() {
             return Ok(Vec::new());
         }
@@ -157,7 +157,8 @@ impl<B: Backend + Clone> TextReader<B> {
         let mut crops: Vec<RgbaImage> = quads.iter().map(|quad| crop_quad(image, quad)).collect();
         let turns = match &self.orientation {
             Some(orientation) => {
-                self.orientations(orientation, &crops, &mut |done, total| progress(ReadStage::Orient, done, total))?
+                self.orientations(orientation, &crops, &mut |done, total| progress(ReadStage::Orient, done, total))
+                    .await?
             }
             None => vec![false; crops.len()],
         };
@@ -166,7 +167,7 @@ impl<B: Backend + Clone> TextReader<B> {
                 imageops::rotate180_in_place(crop);
             }
         }
-        let readings = self.recognise(&crops, &mut |done, total| progress(ReadStage::Recognise, done, total))?;
+        let readings = self.recognise(&crops, &mut |done, total| progress(ReadStage::Recognise, done, total)).await?;
         let mut lines: Vec<TextLine> = quads
             .into_iter()
             .zip(&turns)
@@ -183,7 +184,7 @@ impl<B: Backend + Clone> TextReader<B> {
     }
 
     /// Text boxes in the image's pixels.
-    fn detect(
+    async fn detect(
         &self,
         image: &RgbaImage,
         progress: &mut dyn FnMut(usize, usize) -> bool,
@@ -192,7 +193,7 @@ impl<B: Backend + Clone> TextReader<B> {
         let (width, height) =
             detection_size(image.width(), image.height(), pre.max_side.unwrap_or(960), pre.multiple.unwrap_or(32));
         let input = image_to_nchw(image, width, height, pre);
-        let (dims, values) = self.detector.run(input, self.backend.clone(), progress)?;
+        let (dims, values) = self.detector.run(input, self.backend.clone(), progress).await?;
         let [.., map_height, map_width] = dims[..] else {
             return Err(ToolError::Model(format!("the detection output has shape {dims:?}")));
         };
@@ -219,7 +220,7 @@ impl<B: Backend + Clone> TextReader<B> {
     /// Which crops to turn by 180°: those the classifier finds upside down with confidence, and,
     /// where it is unsure either way (long lines squeezed into its width), those on a page whose
     /// confident lines, weighted by length, are mostly upside down.
-    fn orientations(
+    async fn orientations(
         &self,
         orientation: &Stage,
         crops: &[RgbaImage],
@@ -234,7 +235,7 @@ impl<B: Backend + Clone> TextReader<B> {
         let threshold = orientation.postprocess.threshold.unwrap_or(0.9);
         let width = orientation.preprocess.width.unwrap_or(192);
         let input = padded_batch(crops.iter(), orientation.crop_height(), width, &orientation.preprocess);
-        let (dims, scores) = orientation.run(input, self.backend.clone(), progress)?;
+        let (dims, scores) = orientation.run(input, self.backend.clone(), progress).await?;
         if dims != [crops.len(), labels.len()] {
             return Err(ToolError::Model(format!("the orientation output has shape {dims:?}")));
         }
@@ -259,7 +260,7 @@ impl<B: Backend + Clone> TextReader<B> {
     }
 
     /// Text and confidence of every crop, in the crops' order. `progress` counts lines read.
-    fn recognise(
+    async fn recognise(
         &self,
         crops: &[RgbaImage],
         progress: &mut dyn FnMut(usize, usize) -> bool,
@@ -277,7 +278,7 @@ impl<B: Backend + Clone> TextReader<B> {
             let width = ((height as f32 * widest).ceil() as u32).max(pre.width.unwrap_or(320)).next_multiple_of(8);
             let input = padded_batch(batch.iter().map(|&i| &crops[i]), height, width, pre);
             let (dims, probabilities) =
-                self.recogniser.run(input, self.backend.clone(), &mut |_, _| progress(lines_read, crops.len()))?;
+                self.recogniser.run(input, self.backend.clone(), &mut |_, _| progress(lines_read, crops.len())).await?;
             let [n, steps, classes] = dims[..] else {
                 return Err(ToolError::Model(format!("the recognition output has shape {dims:?}")));
             };

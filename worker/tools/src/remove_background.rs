@@ -56,13 +56,13 @@ impl<B: Backend> BackgroundRemover<B> {
     }
 
     /// The mask at the network's working size, 0..1. `progress(done, total)` returning false cancels.
-    pub fn network_mask(
+    pub async fn network_mask(
         &self,
         image: &RgbaImage,
         progress: &mut dyn FnMut(usize, usize) -> bool,
     ) -> Result<ImageBuffer<Luma<f32>, Vec<f32>>, ToolError> {
         let input = image_to_nchw(image, self.size, self.size, &self.preprocess);
-        let output = self.session.run_with(&[input], progress)?.remove(0);
+        let output = self.session.run_async(&[input], progress).await?.remove(0);
         let mut values = output.flatten_all().and_then(|t| t.to_vec1::<f32>()).map_err(lantern_engine::Error::from)?;
         let expected = (self.size * self.size) as usize;
         if values.len() != expected {
@@ -81,12 +81,12 @@ impl<B: Backend> BackgroundRemover<B> {
     }
 
     /// The mask at the image's own resolution.
-    pub fn mask(
+    pub async fn mask(
         &self,
         image: &RgbaImage,
         progress: &mut dyn FnMut(usize, usize) -> bool,
     ) -> Result<GrayImage, ToolError> {
-        let small = self.network_mask(image, progress)?;
+        let small = self.network_mask(image, progress).await?;
         Ok(upscale_mask(&small, image.width(), image.height()))
     }
 }

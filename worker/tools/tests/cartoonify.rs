@@ -12,6 +12,7 @@ use lantern_models::{Manifest, cache_dir};
 use lantern_tools::ToolError;
 use lantern_tools::cartoonify::{Cartoonifier, Options, Resolution, Style, StyleModel, blend_with_original};
 use lantern_tools::input::decode;
+use pollster::block_on;
 
 fn eval_photo(name: &str) -> RgbaImage {
     let dir = std::env::var("LANTERN_EVAL")
@@ -97,14 +98,14 @@ fn tool_matches(npz: &str, style: Style) {
     let (width, height) = cartoonifier.working_size(photo.width(), photo.height(), Some(512));
     assert_eq!((width as usize, height as usize), (arrays["in.image"].dims()[3], arrays["in.image"].dims()[2]));
     let expected = reference_image(&arrays["out.stylized"]);
-    let ours = cartoonifier.stylize_at(&photo, width, height, &style, &mut |_, _| true).unwrap();
+    let ours = block_on(cartoonifier.stylize_at(&photo, width, height, &style, &mut |_, _| true)).unwrap();
     let (mean, largest) = difference(&eight_bit(&ours), &eight_bit(&expected));
     println!("{npz}: tool at {width}x{height} vs reference, mean {mean:.3} levels, max {largest}");
     // Our bilinear upscale of the photo differs slightly from PIL's, and the style amplifies it.
     assert!(mean < 1.5, "mean {mean}");
 
     let options = Options { style, strength: 1.0, resolution: Resolution::Fast { long_side: Some(512) } };
-    let full = cartoonifier.cartoonify(&photo, &options, &mut |_, _| true).unwrap();
+    let full = block_on(cartoonifier.cartoonify(&photo, &options, &mut |_, _| true)).unwrap();
     assert_eq!(full.dimensions(), photo.dimensions());
     let expected_full = eight_bit(&imageops::resize(&expected, photo.width(), photo.height(), FilterType::CatmullRom));
     let (mean, largest) = difference(&full, &expected_full);
@@ -156,7 +157,7 @@ fn tiles_meet_without_seams() {
     let start = Instant::now();
     let whole = blend_with_original(
         &photo,
-        &cartoonifier.stylize_at(&photo, 1200, 800, &style, &mut |_, _| true).unwrap(),
+        &block_on(cartoonifier.stylize_at(&photo, 1200, 800, &style, &mut |_, _| true)).unwrap(),
         1.0,
     );
     let untiled_time = start.elapsed();
@@ -164,11 +165,11 @@ fn tiles_meet_without_seams() {
         |tile| Options { style, strength: 1.0, resolution: Resolution::FullDetail { tile, overlap: 64 } };
 
     // One tile covering the photo is the untiled pass exactly: the tiling adds nothing of its own.
-    let single = cartoonifier.cartoonify(&photo, &tiled_options(1200), &mut |_, _| true).unwrap();
+    let single = block_on(cartoonifier.cartoonify(&photo, &tiled_options(1200), &mut |_, _| true)).unwrap();
     assert_eq!(difference(&single, &whole), (0.0, 0));
 
     let start = Instant::now();
-    let tiled = cartoonifier.cartoonify(&photo, &tiled_options(512), &mut |_, _| true).unwrap();
+    let tiled = block_on(cartoonifier.cartoonify(&photo, &tiled_options(512), &mut |_, _| true)).unwrap();
     let tiled_time = start.elapsed();
     assert_eq!(tiled.dimensions(), photo.dimensions());
     let (mean, largest) = difference(&tiled, &whole);
@@ -193,10 +194,10 @@ fn strength_blends_with_the_original_and_keeps_alpha() {
     let cartoonifier = multistyle();
     let fast =
         |strength| Options { style: Style::single(0), strength, resolution: Resolution::Fast { long_side: Some(256) } };
-    let none = cartoonifier.cartoonify(&photo, &fast(0.0), &mut |_, _| true).unwrap();
+    let none = block_on(cartoonifier.cartoonify(&photo, &fast(0.0), &mut |_, _| true)).unwrap();
     assert_eq!(none, photo);
-    let half = cartoonifier.cartoonify(&photo, &fast(0.5), &mut |_, _| true).unwrap();
-    let full = cartoonifier.cartoonify(&photo, &fast(1.0), &mut |_, _| true).unwrap();
+    let half = block_on(cartoonifier.cartoonify(&photo, &fast(0.5), &mut |_, _| true)).unwrap();
+    let full = block_on(cartoonifier.cartoonify(&photo, &fast(1.0), &mut |_, _| true)).unwrap();
     assert!(half.pixels().zip(photo.pixels()).all(|(h, p)| h[3] == p[3]));
     for ((h, f), p) in half.pixels().zip(full.pixels()).zip(photo.pixels()) {
         for c in 0..3 {
@@ -213,7 +214,7 @@ fn cancelling_stops_the_run() {
         strength: 1.0,
         resolution: Resolution::FullDetail { tile: 128, overlap: 16 },
     };
-    let result = multistyle().cartoonify(&eval_photo("chelsea.png"), &options, &mut |done, _| done < 10);
+    let result = block_on(multistyle().cartoonify(&eval_photo("chelsea.png"), &options, &mut |done, _| done < 10));
     assert!(matches!(result, Err(ToolError::Cancelled)), "{result:?}");
 }
 
@@ -250,12 +251,15 @@ fn animegan_keeps_the_photo_size() {
     let options =
         Options { style: Style::single(0), strength: 1.0, resolution: Resolution::Fast { long_side: Some(450) } };
     let start = Instant::now();
-    let result = cartoonifier.cartoonify(&photo, &options, &mut |_, _| true).unwrap();
+    let result = block_on(cartoonifier.cartoonify(&photo, &options, &mut |_, _| true)).unwrap();
     println!("animegan-arch on coffee {}x{} at 450 wide: {:.2?}", photo.width(), photo.height(), start.elapsed());
     assert_eq!(result.dimensions(), photo.dimensions());
     // 300 is no multiple of 8: each tile is mirrored out to 304 and cropped back.
     let tiled = Options { resolution: Resolution::FullDetail { tile: 300, overlap: 32 }, ..options };
-    assert_eq!(cartoonifier.cartoonify(&photo, &tiled, &mut |_, _| true).unwrap().dimensions(), photo.dimensions());
+    assert_eq!(
+        block_on(cartoonifier.cartoonify(&photo, &tiled, &mut |_, _| true)).unwrap().dimensions(),
+        photo.dimensions()
+    );
 }
 
 #[test]

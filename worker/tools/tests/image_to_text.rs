@@ -10,6 +10,7 @@ use lantern_engine::CpuBackend;
 use lantern_models::{Manifest, cache_dir};
 use lantern_tools::image_to_text::{NetworkSpec, Point, TextLine, TextReader, text};
 use lantern_tools::input::decode;
+use pollster::block_on;
 
 fn eval_file(name: &str) -> Vec<u8> {
     let dir = std::env::var("LANTERN_EVAL")
@@ -60,7 +61,7 @@ fn character_error_rate(expected: &str, read: &str) -> f32 {
 fn read_paragraph(reader: &TextReader<CpuBackend>, image: &RgbaImage, label: &str) -> (f32, Vec<TextLine>) {
     let expected = String::from_utf8(eval_file("rust-paragraph.txt")).unwrap();
     let start = Instant::now();
-    let lines = reader.read(image, &mut |_, _, _| true).unwrap();
+    let lines = block_on(reader.read(image, &mut |_, _, _| true)).unwrap();
     let read = text(&lines);
     let cer = character_error_rate(&expected, &read);
     println!("{label}: {} lines in {:.2?}, CER {cer:.4}\n{read}", lines.len(), start.elapsed());
@@ -217,7 +218,8 @@ fn overlap(a: &[Point; 4], b: &[Point; 4]) -> f32 {
 fn compare_with_paddle(pipeline: &str, det: &str, rec: &str, image: &str) -> f32 {
     let expected = reference_lines(pipeline, image);
     let reader = reader(det, rec, true);
-    let lines = reader.read(&decode(&eval_file(&format!("{image}.png"))).unwrap(), &mut |_, _, _| true).unwrap();
+    let lines =
+        block_on(reader.read(&decode(&eval_file(&format!("{image}.png"))).unwrap(), &mut |_, _, _| true)).unwrap();
     let mut unmatched: Vec<&TextLine> = lines.iter().collect();
     let (mut paddle_text, mut our_text, mut problems) = (Vec::new(), Vec::new(), Vec::new());
     for paddle in &expected {

@@ -9,6 +9,7 @@ use lantern_models::{Manifest, cache_dir};
 use lantern_tools::encode::ImageFormat;
 use lantern_tools::input::decode;
 use lantern_tools::remove_background::{BackgroundRemover, Output, encode};
+use pollster::block_on;
 
 fn eval_photo(name: &str) -> Vec<u8> {
     let dir = std::env::var("LANTERN_EVAL")
@@ -37,7 +38,7 @@ fn iou(a: &[f32], b: &[f32]) -> f32 {
 #[test]
 fn mask_matches_onnxruntime() {
     let image = decode(&eval_photo("astronaut.png")).unwrap();
-    let ours = remover().network_mask(&image, &mut |_, _| true).unwrap().into_raw();
+    let ours = block_on(remover().network_mask(&image, &mut |_, _| true)).unwrap().into_raw();
     let npz = cache_dir().join("references/u2netp_astronaut.npz");
     let arrays: HashMap<String, Tensor> = Tensor::read_npz(&npz)
         .unwrap_or_else(|e| panic!("{}: {e}; run `just references`", npz.display()))
@@ -54,7 +55,7 @@ fn mask_matches_onnxruntime() {
 #[test]
 fn outputs_keep_the_original_resolution() {
     let image = decode(&eval_photo("coffee.png")).unwrap();
-    let mask = remover().mask(&image, &mut |_, _| true).unwrap();
+    let mask = block_on(remover().mask(&image, &mut |_, _| true)).unwrap();
     assert_eq!(mask.dimensions(), image.dimensions());
     let png = image::load_from_memory(&encode(&image, &mask, Output::CutOut(ImageFormat::Png)).unwrap()).unwrap();
     assert_eq!((png.width(), png.height()), image.dimensions());
@@ -77,6 +78,6 @@ fn outputs_keep_the_original_resolution() {
 #[test]
 fn cancelling_stops_the_mask() {
     let image = decode(&eval_photo("chelsea.png")).unwrap();
-    let err = remover().mask(&image, &mut |done, _| done < 10).unwrap_err();
+    let err = block_on(remover().mask(&image, &mut |done, _| done < 10)).unwrap_err();
     assert!(matches!(err, lantern_tools::ToolError::Cancelled), "{err}");
 }

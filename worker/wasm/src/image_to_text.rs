@@ -2,14 +2,15 @@
 //! run per image; the results come back in every download format at once.
 
 use js_sys::Function;
-use lantern_engine::CpuBackend;
-use lantern_tools::image_to_text::{self, ReadStage, TextReader};
+use lantern_engine::{CpuBackend, GpuBackend};
+use lantern_tools::image_to_text::{self, NetworkSpec, ReadStage, TextReader};
 use lantern_tools::input::decode;
 use lantern_tools::text_formats;
 use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 
 use crate::IndexEntry;
+use crate::backend::{self, OnBackend, build_on, on_backend};
 
 /// JPEG quality of the page image inside the searchable PDF.
 const PDF_QUALITY: u8 = 85;
@@ -23,7 +24,7 @@ struct ImageToTextOptions {
 
 #[wasm_bindgen]
 pub struct ImageToText {
-    reader: TextReader<CpuBackend>,
+    reader: OnBackend<TextReader<CpuBackend>, TextReader<GpuBackend>>,
 }
 
 /// What was read, in each download format; `json` also carries the lines' polygons for display.
@@ -37,38 +38,53 @@ pub struct TextResult {
     pub height: u32,
 }
 
+/// One network of Image to text: its file and its models/index.json entry.
+#[wasm_bindgen]
+pub struct Network {
+    onnx: Vec<u8>,
+    entry: IndexEntry,
+}
+
+#[wasm_bindgen]
+impl Network {
+    #[wasm_bindgen(constructor)]
+    pub fn new(onnx: Vec<u8>, entry_json: &str) -> Result<Network, JsError> {
+        Ok(Network { onnx, entry: IndexEntry::parse(entry_json)? })
+    }
+}
+
+impl Network {
+    fn spec(&self) -> NetworkSpec<'_> {
+        self.entry.spec(&self.onnx)
+    }
+}
+
 #[wasm_bindgen]
 impl ImageToText {
-    /// Each network with its models/index.json entry; the orientation classifier is optional.
+    /// Reads text with these networks (the orientation classifier is optional) and the
+    /// recogniser's dictionary, on the backend a `BackendChoice` (site/worker.js) names.
     #[wasm_bindgen(constructor)]
     pub fn new(
-        det_onnx: &[u8],
-        det_entry: &str,
-        rec_onnx: &[u8],
-        rec_entry: &str,
+        detect: Network,
+        recognise: Network,
         dictionary: &str,
-        cls_onnx: Option<Vec<u8>>,
-        cls_entry: Option<String>,
+        orientation: Option<Network>,
+        backend: JsValue,
     ) -> Result<ImageToText, JsError> {
-        let (det, rec) = (IndexEntry::parse(det_entry)?, IndexEntry::parse(rec_entry)?);
-        let cls = match (&cls_onnx, cls_entry) {
-            (Some(onnx), Some(json)) => Some((onnx, IndexEntry::parse(&json)?)),
-            (None, None) => None,
-            _ => return Err(JsError::new("the orientation network needs both its file and its entry")),
-        };
-        let cls_spec = cls.as_ref().map(|(onnx, entry)| entry.spec(onnx));
-        let reader =
-            TextReader::new(&det.spec(det_onnx), &rec.spec(rec_onnx), dictionary, cls_spec.as_ref(), CpuBackend)?;
+        let (det, rec) = (detect.spec(), recognise.spec());
+        let cls = orientation.as_ref().map(Network::spec);
+        let reader = build_on!(backend::chosen(backend)?, backend => TextReader::new(&det, &rec, dictionary, cls.as_ref(), backend)?);
         Ok(ImageToText { reader })
     }
 
     /// Reads the text in `image`; `options` is `ImageToTextOptions` in site/protocol.js.
     /// `progress(stage, done, total)` names the stage ("detect", "classify", "recognise") and its
-    /// share done (lines, while recognising); returning false cancels.
-    pub fn process(&self, image: &[u8], options: JsValue, progress: &Function) -> Result<TextResult, JsError> {
+    /// share done (lines, while recognising); returning false cancels. Engine failures on the GPU
+    /// reject as a "GpuError".
+    pub async fn process(&self, image: Vec<u8>, options: JsValue, progress: Function) -> Result<TextResult, JsValue> {
         let ImageToTextOptions { title } = crate::options(options)?;
-        let picture = decode(image)?;
-        let lines = self.reader.read(&picture, &mut |stage, done, total| {
+        let picture = decode(&image).map_err(JsError::from)?;
+        let mut report = |stage, done: usize, total: usize| {
             let stage = match stage {
                 ReadStage::Detect => "detect",
                 ReadStage::Orient => "classify",
@@ -77,13 +93,15 @@ impl ImageToText {
             progress
                 .call3(&JsValue::NULL, &JsValue::from_str(stage), &(done as u32).into(), &(total as u32).into())
                 .map_or(true, |v| v.is_truthy())
-        })?;
+        };
+        let lines = on_backend!(&self.reader, reader => reader.read(&picture, &mut report).await)
+            .map_err(|e| self.reader.error(e))?;
         let (width, height) = picture.dimensions();
         Ok(TextResult {
             text: image_to_text::text(&lines),
             json: text_formats::json(&lines, width, height),
             hocr: text_formats::hocr(&lines, width, height, &title),
-            pdf: text_formats::searchable_pdf(&picture, &lines, PDF_QUALITY)?,
+            pdf: text_formats::searchable_pdf(&picture, &lines, PDF_QUALITY).map_err(JsError::from)?,
             width,
             height,
         })

@@ -1,29 +1,35 @@
 //! Lantern's engine in the browser: a `ModelRunner` holds one model, is planned for an input
-//! size and runs on the CPU backend, spread over a pool of Web Workers in the threaded build.
+//! size and runs on the CPU backend, spread over a pool of Web Workers in the threaded build, or
+//! on the GPU through WebGPU once `openGpu` has opened one. The tools are built the same way.
 //!
 //! ```js
-//! import init, { initThreadPool, ModelRunner } from "./lantern_wasm.js";
+//! import init, { initThreadPool, openGpu, ModelRunner } from "./lantern_wasm.js";
 //! await init();
 //! await initThreadPool(navigator.hardwareConcurrency); // threaded build only
-//! const runner = new ModelRunner(new Uint8Array(await (await fetch("u2netp.onnx")).arrayBuffer()));
+//! await openGpu({ allowSoftware: false }); // for { backend: "gpu" } below; rejects without a usable GPU
+//! const bytes = new Uint8Array(await (await fetch("u2netp.onnx")).arrayBuffer());
+//! const runner = new ModelRunner(bytes, { backend: "gpu" });
 //! runner.plan(["input.1"], [[1, 3, 320, 320]]);
-//! const [mask] = runner.run(["input.1"], [pixels]);
+//! const [mask] = await runner.run(["input.1"], [pixels]);
 //! ```
 
+mod backend;
 mod cartoonify;
 mod image_to_text;
 mod remove_background;
 
 use js_sys::{Array, Float32Array, Function, Object, Reflect, Uint32Array};
-use lantern_engine::{CpuBackend, DType, Device, Model, Session, Tensor};
+use lantern_engine::{CpuBackend, DType, Device, GpuBackend, Model, Session, Tensor};
 use lantern_models::{Postprocess, Preprocess};
 use lantern_tools::encode::ImageFormat;
 use lantern_tools::image_to_text::NetworkSpec;
 use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 
+use backend::{OnBackend, build_on, on_backend};
+pub use backend::{OpenedGpu, open_gpu};
 pub use cartoonify::Cartoonify;
-pub use image_to_text::{ImageToText, TextResult};
+pub use image_to_text::{ImageToText, Network, TextResult};
 pub use remove_background::RemoveBackground;
 #[cfg(feature = "threads")]
 pub use wasm_bindgen_rayon::init_thread_pool;
@@ -34,8 +40,8 @@ fn start() {
     console_error_panic_hook::set_once();
 }
 
-/// How this build runs the engine: "threads: N" on the worker pool, or "single-thread", then
-/// ", relaxed SIMD" for the builds whose kernels use it.
+/// How this build runs the engine on the CPU: "threads: N" on the worker pool, or
+/// "single-thread", then ", relaxed SIMD" for the builds whose kernels use it.
 #[wasm_bindgen]
 pub fn backend() -> String {
     let threads = if cfg!(feature = "threads") {
@@ -50,15 +56,17 @@ pub fn backend() -> String {
 #[wasm_bindgen]
 pub struct ModelRunner {
     model: Model,
-    session: Option<Session<CpuBackend>>,
+    backend: OnBackend<CpuBackend, GpuBackend>,
+    session: Option<OnBackend<Session<CpuBackend>, Session<GpuBackend>>>,
 }
 
 #[wasm_bindgen]
 impl ModelRunner {
-    /// Reads an ONNX model from its bytes.
+    /// Reads an ONNX model from its bytes, to run on the backend a `BackendChoice`
+    /// (site/worker.js) names.
     #[wasm_bindgen(constructor)]
-    pub fn new(bytes: &[u8]) -> Result<ModelRunner, JsError> {
-        Ok(ModelRunner { model: Model::from_bytes(bytes)?, session: None })
+    pub fn new(bytes: &[u8], backend: JsValue) -> Result<ModelRunner, JsError> {
+        Ok(ModelRunner { model: Model::from_bytes(bytes)?, backend: backend::chosen(backend)?, session: None })
     }
 
     /// The model's input names, in the model's order.
@@ -94,28 +102,29 @@ impl ModelRunner {
         // Drop the old session first, so its folded weights are freed before the new plan folds its own.
         self.session = None;
         let plan = self.model.plan(&input_shapes, outputs.as_deref())?;
-        self.session = Some(Session::new(plan, CpuBackend)?);
+        self.session = Some(build_on!(self.backend.clone(), backend => Session::new(plan, backend)?));
         Ok(())
     }
 
     /// Each step's op, labelled as profiles tell kernels apart, in the order `run` reports them to `progress`.
     #[wasm_bindgen(getter, js_name = stepOps)]
     pub fn step_ops(&self) -> Vec<String> {
-        self.session.as_ref().map_or_else(Vec::new, |s| s.step_labels())
+        self.session.as_ref().map_or_else(Vec::new, |session| on_backend!(session, s => s.step_labels()))
     }
 
     /// Runs the plan on one array per named input (row-major, the planned shape) and returns
     /// the planned outputs in order; `progress(done, total)`, if given, is called after every
-    /// step (a falsy return cancels).
+    /// step (a falsy return cancels). On the GPU, steps are reported as they are recorded, and
+    /// the promise resolves once the outputs are read back.
     #[wasm_bindgen(unchecked_return_type = "{ name: string, shape: number[], data: Float32Array }[]")]
-    pub fn run(
+    pub async fn run(
         &self,
         names: Vec<String>,
         data: Vec<Float32Array>,
         progress: Option<Function>,
     ) -> Result<Array, JsError> {
         let session = self.session.as_ref().ok_or_else(|| JsError::new("run called before plan"))?;
-        let plan = session.plan();
+        let plan = on_backend!(session, s => s.plan());
         if names.len() != data.len() {
             return Err(JsError::new(&format!("{} input names but {} arrays", names.len(), data.len())));
         }
@@ -140,10 +149,11 @@ impl ModelRunner {
                 Ok(Tensor::from_vec(values, input.shape.as_slice(), &Device::Cpu)?)
             })
             .collect::<Result<Vec<Tensor>, JsError>>()?;
-        let results = match &progress {
-            Some(progress) => session.run_with(&inputs, &mut js_progress(progress))?,
-            None => session.run(&inputs)?,
+        let mut report: Box<dyn FnMut(usize, usize) -> bool> = match &progress {
+            Some(progress) => Box::new(js_progress(progress)),
+            None => Box::new(|_, _| true),
         };
+        let results = on_backend!(session, s => s.run_async(&inputs, &mut report).await)?;
         let outputs = Array::new();
         for (output, tensor) in plan.outputs.iter().zip(results) {
             let values = tensor.flatten_all()?.to_dtype(DType::F32)?.to_vec1::<f32>()?;

@@ -1,41 +1,53 @@
-//! Remove background for the worker: one instance per model, planned once, run per image.
+//! Remove background for the worker: one instance per model and backend, planned once, run per image.
 
 use js_sys::Function;
-use lantern_engine::CpuBackend;
+use lantern_engine::{CpuBackend, GpuBackend};
 use lantern_tools::input::decode;
 use lantern_tools::remove_background::{BackgroundRemover, Output, encode};
 use wasm_bindgen::prelude::*;
 
+use crate::backend::{self, OnBackend, build_on, on_backend};
 use crate::{Encoding, IndexEntry, ProcessedImage};
 
 #[wasm_bindgen]
 pub struct RemoveBackground {
-    remover: BackgroundRemover<CpuBackend>,
+    remover: OnBackend<BackgroundRemover<CpuBackend>, BackgroundRemover<GpuBackend>>,
 }
 
 #[wasm_bindgen]
 impl RemoveBackground {
-    /// `entry_json` is the model's entry in models/index.json.
+    /// `entry_json` is the model's entry in models/index.json; `backend` is a `BackendChoice`
+    /// (site/worker.js). Planning on the GPU fails as a "GpuError" where the network does not fit it.
     #[wasm_bindgen(constructor)]
-    pub fn new(onnx: &[u8], entry_json: &str) -> Result<RemoveBackground, JsError> {
+    pub fn new(onnx: &[u8], entry_json: &str, backend: JsValue) -> Result<RemoveBackground, JsValue> {
         let entry = IndexEntry::parse(entry_json)?;
-        let remover = BackgroundRemover::new(onnx, &entry.preprocess, &entry.postprocess, CpuBackend)?;
+        let backend = backend::chosen(backend)?;
+        let side = backend.side();
+        let remover = build_on!(backend, backend => BackgroundRemover::new(onnx, &entry.preprocess, &entry.postprocess, backend)
+            .map_err(|e| side.error(e))?);
         Ok(RemoveBackground { remover })
     }
 
     /// Decodes `image`, removes its background at full resolution and encodes it as
     /// `options.output` ("png", "webp", "jpeg" on `options.background` "#rrggbb", or "mask"):
     /// `RemoveBackgroundOptions` in site/protocol.js. `progress(done, total)` is called after
-    /// every network step.
-    pub fn process(&self, image: &[u8], options: JsValue, progress: &Function) -> Result<ProcessedImage, JsError> {
+    /// every network step. Engine failures on the GPU reject as a "GpuError".
+    pub async fn process(
+        &self,
+        image: Vec<u8>,
+        options: JsValue,
+        progress: Function,
+    ) -> Result<ProcessedImage, JsValue> {
         let encoding: Encoding = crate::options(options)?;
         let output = match encoding.output.as_str() {
             "mask" => Output::Mask,
             _ => Output::CutOut(encoding.format()?),
         };
-        let picture = decode(image)?;
-        let mask = self.remover.mask(&picture, &mut crate::js_progress(progress))?;
-        let bytes = encode(&picture, &mask, output)?;
+        let picture = decode(&image).map_err(JsError::from)?;
+        let mut progress = crate::js_progress(&progress);
+        let mask = on_backend!(&self.remover, remover => remover.mask(&picture, &mut progress).await)
+            .map_err(|e| self.remover.error(e))?;
+        let bytes = encode(&picture, &mask, output).map_err(JsError::from)?;
         Ok(ProcessedImage { bytes, width: picture.width(), height: picture.height() })
     }
 }

@@ -3,7 +3,6 @@
 //! (conv.rs, elementwise.rs, layout.rs, reduce.rs, resample.rs); this file holds what they share.
 
 use candle_core::DType;
-use wgpu::util::DeviceExt;
 
 use super::kernels::{FIRST_PARAM, Kernel, Kernels, PARAM_WORDS, WORKGROUP};
 use super::{GpuTensor, PreparedStep, conv, elementwise, layout, reduce, resample};
@@ -21,6 +20,7 @@ pub struct Dispatch {
 /// What lowering a session's steps builds up: its buffers, and the device to make more with.
 pub struct Lowering<'a> {
     device: &'a wgpu::Device,
+    queue: &'a wgpu::Queue,
     kernels: &'a Kernels,
     limits: wgpu::Limits,
     buffers: Vec<wgpu::Buffer>,
@@ -29,8 +29,22 @@ pub struct Lowering<'a> {
 }
 
 impl<'a> Lowering<'a> {
-    pub fn new(device: &'a wgpu::Device, kernels: &'a Kernels, limits: wgpu::Limits) -> Self {
-        Lowering { device, kernels, limits, buffers: Vec::new(), placeholder: None }
+    pub fn new(device: &'a wgpu::Device, queue: &'a wgpu::Queue, kernels: &'a Kernels, limits: wgpu::Limits) -> Self {
+        Lowering { device, queue, kernels, limits, buffers: Vec::new(), placeholder: None }
+    }
+
+    /// A buffer holding `contents`, written through the queue before the first run's work. A
+    /// buffer mapped at creation would be simpler, but on a lost device the browser refuses to map
+    /// it and wgpu panics; a queued write on a lost device does nothing, and the run then fails.
+    fn filled(&self, label: &str, contents: &[u8], usage: wgpu::BufferUsages) -> wgpu::Buffer {
+        let buffer = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some(label),
+            size: contents.len() as u64,
+            usage: usage | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        self.queue.write_buffer(&buffer, 0, contents);
+        buffer
     }
 
     /// A new storage buffer of `floats` f32, or why the adapter cannot hold it in one binding.
@@ -49,11 +63,8 @@ impl<'a> Lowering<'a> {
     pub fn buffer_with(&mut self, values: &[f32], label: &str) -> Result<usize> {
         self.checked_size(values.len())?;
         let contents: &[u8] = if values.is_empty() { &[0; 4] } else { bytemuck::cast_slice(values) };
-        self.buffers.push(self.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-            label: Some(label),
-            contents,
-            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
-        }));
+        let buffer = self.filled(label, contents, wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC);
+        self.buffers.push(buffer);
         Ok(self.buffers.len() - 1)
     }
 
@@ -95,11 +106,7 @@ impl<'a> Lowering<'a> {
             *slot = u32_of(t.offset)?;
         }
         block[FIRST_PARAM..FIRST_PARAM + words.len()].copy_from_slice(words);
-        let params = self.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-            label: Some("params"),
-            contents: bytemuck::cast_slice(&block),
-            usage: wgpu::BufferUsages::UNIFORM,
-        });
+        let params = self.filled("params", bytemuck::cast_slice(&block), wgpu::BufferUsages::UNIFORM);
         let pipeline = self.kernels.pipeline(self.device, kernel);
         let mut entries = vec![wgpu::BindGroupEntry { binding: 0, resource: params.as_entire_binding() }];
         for (i, t) in tensors.iter().enumerate() {

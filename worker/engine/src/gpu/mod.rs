@@ -46,7 +46,8 @@ pub struct GpuBackend {
     adapter: String,
     kernels: std::rc::Rc<Kernels>,
     /// The first error the GPU raised outside a run's error scopes (a kernel that failed to
-    /// compile, a bind group it refused while a session was prepared): the next run fails with it.
+    /// compile, a bind group it refused while a session was prepared), or its loss (a driver
+    /// crash, the browser's GPU process gone), worded for a person: the next run fails with it.
     uncaptured: Arc<Mutex<Option<String>>>,
 }
 
@@ -79,8 +80,18 @@ impl GpuBackend {
         let first = uncaptured.clone();
         // wgpu's default handler panics, which in a browser would end the worker mid-job.
         device.on_uncaptured_error(Arc::new(move |error: wgpu::Error| {
-            first.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert_with(|| error.to_string());
+            first
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get_or_insert_with(|| format!("the GPU rejected the work: {error}"));
         }));
+        // A lost device does nothing and raises no error: work on it just never completes.
+        let lost = uncaptured.clone();
+        device.set_device_lost_callback(move |reason, message| {
+            lost.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get_or_insert_with(|| format!("the GPU was lost ({reason:?}): {message}"));
+        });
         Ok(GpuBackend { device, queue, adapter: describe(&info), kernels, uncaptured })
     }
 
@@ -161,7 +172,7 @@ impl Backend for GpuBackend {
 
     fn prepare(&self, plan: &Plan, constants: Vec<Tensor>) -> Result<(Vec<GpuTensor>, GpuState)> {
         let limits = self.device.limits();
-        let mut cx = Lowering::new(&self.device, &self.kernels, limits);
+        let mut cx = Lowering::new(&self.device, &self.queue, &self.kernels, limits);
         let constants = constants
             .iter()
             .map(|c| {
@@ -282,7 +293,7 @@ impl Backend for GpuBackend {
             return Err(Error::Backend(format!("the GPU rejected the work: {error}")));
         }
         if let Some(error) = self.uncaptured.lock().unwrap_or_else(|e| e.into_inner()).clone() {
-            return Err(Error::Backend(format!("the GPU rejected the work: {error}")));
+            return Err(Error::Backend(error));
         }
         receiver
             .await

@@ -46,9 +46,13 @@ fn main() -> anyhow::Result<()> {
     let square = imageops::resize(&square, arguments.size, arguments.size, FilterType::Lanczos3);
     std::fs::create_dir_all(&arguments.out)?;
     for index in 0..styles {
-        let styled =
-            cartoonifier
-                .stylize_at(&square, arguments.size, arguments.size, &Style::single(index), &mut |_, _| true)?;
+        let styled = pollster::block_on(cartoonifier.stylize_at(
+            &square,
+            arguments.size,
+            arguments.size,
+            &Style::single(index),
+            &mut |_, _| true,
+        ))?;
         let thumbnail = blend_with_original(&square, &styled, 1.0);
         let jpeg = encode_image(&thumbnail, ImageFormat::Jpeg { background: [255, 255, 255], quality: 85 })?;
         std::fs::write(arguments.out.join(format!("style-{:02}.jpg", index + 1)), jpeg)?;

@@ -24,7 +24,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     let plane = offset(1u) + (i / (ow * oh)) * u32(h * wd);
     var acc = 0.0;
     if (kind == 0u) {
-        acc = -3.4028235e38;
+        // The lowest f32 written exactly: Tint (Chromium) refuses the shorter 3.4028235e38 as beyond f32.
+        acc = -3.4028234663852886e38;
     }
     var rows = 0u;
     var columns = 0u;

@@ -15,7 +15,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     let len = word(9u);
     let inner = word(10u);
     let first = (row / inner) * len * inner + row % inner;
-    var m = -3.4028235e38;
+    // The lowest f32 written exactly: Tint (Chromium) refuses the shorter 3.4028235e38 as beyond f32.
+    var m = -3.4028234663852886e38;
     for (var k = lid; k < len; k += 256u) {
         m = max(m, x[offset(1u) + first + k * inner]);
     }
