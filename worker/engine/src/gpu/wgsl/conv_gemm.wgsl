@@ -1,7 +1,7 @@
 // Dense convolution (group 1) as an implicit GEMM: output pixels × output channels, summed over
 // K = C·kh·kw, without an im2col buffer (the A tile gathers its inputs, padding read as zero).
 // A workgroup computes a 64-pixel × 64-channel tile of one image in steps of 16 along K through
-// workgroup memory; each invocation keeps a 4 × 4 block of it in registers, its rows and columns
+// workgroup memory (16 × 64 inputs, 16 × 64 weights); each invocation keeps a 4 × 4 block of it in registers, its rows and columns
 // 16 apart so that neighbouring invocations read neighbouring words. Words as conv.wgsl's.
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read> w: array<f32>;
@@ -51,23 +51,53 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
             }
         }
     }
+    // A: 16 K rows × 64 pixels per step. An invocation loads the same pixel every step, in rows
+    // a_row, a_row + 4, a_row + 8, a_row + 12, so its pixel's window origin is worked out once and
+    // each row's (channel, tap) is carried forward by 16 K per step with additions: dividing per
+    // value cost more than the multiply-adds it fed. K stays in ONNX's order (channel, then tap),
+    // the order the CPU sums in.
+    let a_col = flat % TILE;
+    let a_row = flat / TILE;
+    let p = p0 + a_col;
+    let in_image = p < pixels;
+    let py = i32((p / ow) * sy) - pt;
+    let px = i32((p % ow) * sx) - pl;
+    let step_c = STEP / taps;
+    let step_ky = (STEP % taps) / kw;
+    let step_kx = (STEP % taps) % kw;
+    var rows_c: array<u32, 4>;
+    var rows_ky: array<u32, 4>;
+    var rows_kx: array<u32, 4>;
+    for (var i = 0u; i < 4u; i++) {
+        let k = a_row + 4u * i;
+        rows_c[i] = k / taps;
+        rows_ky[i] = (k % taps) / kw;
+        rows_kx[i] = (k % taps) % kw;
+    }
     for (var k0 = 0u; k0 < k_total; k0 += STEP) {
-        // A: 16 K rows × 64 pixels; consecutive invocations take consecutive pixels.
-        for (var e = flat; e < STEP * TILE; e += 256u) {
-            let kk = e / TILE;
-            let p = p0 + e % TILE;
-            let k = k0 + kk;
+        for (var i = 0u; i < 4u; i++) {
+            let c = rows_c[i];
+            let iy = py + i32(rows_ky[i] * dy);
+            let ix = px + i32(rows_kx[i] * dx);
             var v = 0.0;
-            if (k < k_total && p < pixels) {
-                let c = k / taps;
-                let tap = k % taps;
-                let iy = i32((p / ow) * sy + (tap / kw) * dy) - pt;
-                let ix = i32((p % ow) * sx + (tap % kw) * dx) - pl;
-                if (iy >= 0 && iy < i32(h) && ix >= 0 && ix < i32(wd)) {
-                    v = x[image + (c * h + u32(iy)) * wd + u32(ix)];
-                }
+            if (in_image && c < c_in && iy >= 0 && iy < i32(h) && ix >= 0 && ix < i32(wd)) {
+                v = x[image + (c * h + u32(iy)) * wd + u32(ix)];
             }
-            tile_a[kk][e % TILE] = v;
+            tile_a[a_row + 4u * i][a_col] = v;
+            var kx = rows_kx[i] + step_kx;
+            var ky = rows_ky[i] + step_ky;
+            var next_c = c + step_c;
+            if (kx >= kw) {
+                kx -= kw;
+                ky += 1u;
+            }
+            if (ky >= kh) {
+                ky -= kh;
+                next_c += 1u;
+            }
+            rows_c[i] = next_c;
+            rows_ky[i] = ky;
+            rows_kx[i] = kx;
         }
         // B: 16 K rows × 64 channels from weights [M][K]; consecutive invocations take consecutive K.
         for (var e = flat; e < STEP * TILE; e += 256u) {
