@@ -1,6 +1,8 @@
 //! The models every native bench times, each at the size the product runs it, with its inputs.
 
-use lantern_engine::{Device, Tensor};
+use std::time::Instant;
+
+use lantern_engine::{Backend, Device, Session, Tensor};
 
 pub struct Case {
     pub model: &'static str,
@@ -32,4 +34,27 @@ pub fn input(name: &str, shape: &[usize]) -> Tensor {
         (0..n).map(|i| ((i as f32 * 0.013).sin() * (i as f32 * 0.00071).cos()).clamp(-1.0, 1.0)).collect()
     };
     Tensor::from_vec(data, shape, &Device::Cpu).expect("shape matches data")
+}
+
+/// Time per op kind over one run, largest first: where the engine spends its time.
+pub fn profile<B: Backend>(session: &Session<B>, inputs: &[Tensor]) -> Vec<(String, f64)> {
+    // The backend's own kernel names ("Conv 3x3 winograd"), as the browser bench's profile gives them.
+    let labels = session.step_labels();
+    let mut totals: Vec<(String, f64)> = Vec::new();
+    let mut last = Instant::now();
+    session
+        .run_with(inputs, &mut |done, _| {
+            let now = Instant::now();
+            let op = labels[done - 1].clone();
+            let ms = (now - last).as_secs_f64() * 1000.0;
+            match totals.iter_mut().find(|(name, _)| *name == op) {
+                Some(entry) => entry.1 += ms,
+                None => totals.push((op, ms)),
+            }
+            last = now;
+            true
+        })
+        .expect("run");
+    totals.sort_by(|a, b| b.1.total_cmp(&a.1));
+    totals
 }

@@ -3,7 +3,8 @@
 //! C++ kernels that onnxruntime-web's WebGPU bundle compiles to wasm). A run includes the upload
 //! of the inputs and the one readback of the outputs, on both sides. Prints the medians of 20
 //! runs after 3 warm-up runs, their ratio, and the engine's largest difference from onnxruntime's
-//! CPU provider on the same input; `LANTERN_BENCH_JSON=file` also writes them as JSON.
+//! CPU provider on the same input; `LANTERN_BENCH_JSON=file` also writes them as JSON, and
+//! `LANTERN_PROFILE=1` prints where each model's time goes, one step waited for at a time.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -13,7 +14,7 @@ use lantern_engine::{Backend, GpuBackend, GpuOptions, Model, Session, Tensor};
 
 #[path = "cases.rs"]
 mod cases;
-use cases::{CASES, input};
+use cases::{CASES, input, profile};
 
 const WARMUP: usize = 3;
 const RUNS: usize = 20;
@@ -44,7 +45,8 @@ fn main() {
         std::env::var("LANTERN_BENCH_ONLY").ok().map(|s| s.split(',').map(String::from).collect());
     let scratch = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("bench-gpu-inputs");
     let manifest = lantern_models::Manifest::load_default().expect("models manifest");
-    let gpu = GpuBackend::new_blocking(GpuOptions { allow_software: true }).expect("a GPU adapter");
+    let gpu =
+        GpuBackend::new_blocking(GpuOptions { allow_software: true, ..Default::default() }).expect("a GPU adapter");
     println!("GPU: {}", gpu.adapter());
     println!("| model | input | Lantern GPU ms (first) | ORT WebGPU ms (first) | Lantern/ORT | max abs vs ORT CPU |");
     println!("|---|---|---|---|---|---|");
@@ -90,6 +92,15 @@ fn main() {
                 })
                 .collect(),
         );
+        if std::env::var_os("LANTERN_PROFILE").is_some() {
+            let options = GpuOptions { allow_software: true, wait_per_step: true };
+            let stepped = GpuBackend::new_blocking(options).expect("a GPU adapter");
+            let plan = model.plan(&shapes, Some(case.outputs)).expect("plan");
+            let session = Session::new(plan, stepped).expect("session");
+            session.run(&inputs).expect("run");
+            let ops: Vec<String> = profile(&session, &inputs).iter().map(|(op, ms)| format!("{op} {ms:.2}")).collect();
+            eprintln!("{}, ms per kernel, each step waited for: {}", case.model, ops.join(", "));
+        }
         let theirs = onnxruntime(&python, &path, &dir, case.outputs);
         let shape = format!("{:?}", case.inputs[0].1);
         let (theirs_ms, ratio) = match theirs["median_ms"].as_f64() {

@@ -9,7 +9,7 @@ use lantern_engine::{CpuBackend, Model, Session, Tensor};
 
 #[path = "cases.rs"]
 mod cases;
-use cases::{CASES, Case, input};
+use cases::{CASES, Case, input, profile};
 
 /// Timed runs per model on the CPU: fewer for the models that take seconds a run.
 fn cpu_runs(model: &str) -> usize {
@@ -48,29 +48,6 @@ fn time_engine(model: &Model, case: &Case, inputs: &[Tensor], threads: usize) ->
                 .collect(),
         )
     })
-}
-
-/// Time per op kind over one run, largest first: where the engine spends its time.
-fn profile(session: &Session<CpuBackend>, inputs: &[Tensor]) -> Vec<(String, f64)> {
-    // The backend's own kernel names ("Conv 3x3 winograd"), as the browser bench's profile gives them.
-    let labels = session.step_labels();
-    let mut totals: Vec<(String, f64)> = Vec::new();
-    let mut last = Instant::now();
-    session
-        .run_with(inputs, &mut |done, _| {
-            let now = Instant::now();
-            let op = labels[done - 1].clone();
-            let ms = (now - last).as_secs_f64() * 1000.0;
-            match totals.iter_mut().find(|(name, _)| *name == op) {
-                Some(entry) => entry.1 += ms,
-                None => totals.push((op, ms)),
-            }
-            last = now;
-            true
-        })
-        .expect("run");
-    totals.sort_by(|a, b| b.1.total_cmp(&a.1));
-    totals
 }
 
 fn time_onnxruntime(python: &str, model: &Path, inputs: &Path, case: &Case, threads: usize) -> Option<f64> {

@@ -37,7 +37,7 @@ fn gpu() -> GpuBackend {
         // Leaked, never dropped: a device dropped as its thread ends reaches for wgpu's own
         // thread-locals, already gone by then.
         static GPU: &'static GpuBackend = Box::leak(Box::new(
-            GpuBackend::new_blocking(GpuOptions { allow_software: true })
+            GpuBackend::new_blocking(GpuOptions { allow_software: true, ..Default::default() })
                 .expect("a GPU adapter (lavapipe: mesa-vulkan-drivers)"),
         ));
     }

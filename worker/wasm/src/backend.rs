@@ -37,7 +37,7 @@ pub struct OpenedGpu {
 #[wasm_bindgen(js_name = openGpu)]
 pub async fn open_gpu(options: JsValue) -> Result<OpenedGpu, JsError> {
     let OpenGpuOptions { allow_software } = crate::options(options)?;
-    let gpu = GpuBackend::new(GpuOptions { allow_software }).await?;
+    let gpu = GpuBackend::new(GpuOptions { allow_software, wait_per_step: false }).await?;
     gpu.self_test().await?;
     let adapter = gpu.adapter().to_string();
     GPU.with(|slot| *slot.borrow_mut() = Some(gpu));

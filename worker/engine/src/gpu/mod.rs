@@ -36,6 +36,9 @@ pub struct GpuOptions {
     /// Accept a software adapter (SwiftShader in Chromium, lavapipe natively): right for tests,
     /// where it is the only one, and wrong for people, whose CPU backend is faster than either.
     pub allow_software: bool,
+    /// Natively only: submit every step on its own and wait for it, so that a run's progress
+    /// callbacks time each step (profiles). Many times slower; never for real runs.
+    pub wait_per_step: bool,
 }
 
 /// Runs plans on a GPU. Clones share the device and the compiled kernels.
@@ -45,6 +48,7 @@ pub struct GpuBackend {
     queue: wgpu::Queue,
     adapter: String,
     kernels: std::rc::Rc<Kernels>,
+    wait_per_step: bool,
     /// The first error the GPU raised outside a run's error scopes (a kernel that failed to
     /// compile, a bind group it refused while a session was prepared), or its loss (a driver
     /// crash, the browser's GPU process gone), worded for a person: the next run fails with it.
@@ -64,6 +68,9 @@ impl GpuBackend {
             .await
             .map_err(|e| Error::Backend(format!("no GPU adapter: {e}")))?;
         let info = adapter.get_info();
+        if options.wait_per_step && cfg!(target_arch = "wasm32") {
+            return Err(Error::Backend("a browser cannot wait for each step: time steps natively".into()));
+        }
         if info.device_type == wgpu::DeviceType::Cpu && !options.allow_software {
             return Err(Error::Backend(format!("the only GPU adapter is a software one ({})", describe(&info))));
         }
@@ -92,7 +99,8 @@ impl GpuBackend {
                 .unwrap_or_else(|e| e.into_inner())
                 .get_or_insert_with(|| format!("the GPU was lost ({reason:?}): {message}"));
         });
-        Ok(GpuBackend { device, queue, adapter: describe(&info), kernels, uncaptured })
+        let wait_per_step = options.wait_per_step;
+        Ok(GpuBackend { device, queue, adapter: describe(&info), kernels, wait_per_step, uncaptured })
     }
 
     /// As `new`, blocking until the adapter answers: natively only.
@@ -160,6 +168,23 @@ struct Recording {
     /// Out-of-memory, then validation: dropped (when a run is cancelled) in the reverse of the
     /// order they were pushed, as error scopes must be popped.
     errors: [wgpu::ErrorScopeGuard; 2],
+}
+
+impl GpuBackend {
+    /// Submits what `recording` holds, waits for the GPU to finish it, and goes on recording into
+    /// a new pass: one step at a time, for `GpuOptions::wait_per_step`.
+    fn finish_step(&self, recording: &mut Recording) -> Result<()> {
+        let mut encoder = self.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("run") });
+        let pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor::default()).forget_lifetime();
+        drop(std::mem::replace(&mut recording.pass, pass));
+        let done = std::mem::replace(&mut recording.encoder, encoder);
+        self.queue.submit([done.finish()]);
+        #[cfg(not(target_arch = "wasm32"))]
+        self.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| Error::Backend(format!("the GPU did not finish: {e}")))?;
+        Ok(())
+    }
 }
 
 impl Backend for GpuBackend {
@@ -248,6 +273,9 @@ impl Backend for GpuBackend {
             recording.pass.set_bind_group(0, &dispatch.bind_group, &[]);
             let [x, y, z] = dispatch.workgroups;
             recording.pass.dispatch_workgroups(x, y, z);
+        }
+        if self.wait_per_step {
+            self.finish_step(recording)?;
         }
         Ok(prepared.output.clone())
     }
