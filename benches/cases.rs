@@ -1,5 +1,6 @@
 //! The models every native bench times, each at the size the product runs it, with its inputs.
 
+use std::path::Path;
 use std::time::Instant;
 
 use lantern_engine::{Backend, Device, Session, Tensor};
@@ -25,8 +26,28 @@ pub const CASES: &[Case] = &[
     },
 ];
 
+impl Case {
+    /// Each input's name and shape, as `Model::plan` takes them.
+    pub fn shapes(&self) -> Vec<(&'static str, &'static [usize])> {
+        self.inputs.to_vec()
+    }
+
+    /// The case's inputs, also written into `dir` as `<input name>.npy` for onnxruntime to read.
+    pub fn write_inputs(&self, dir: &Path) -> Vec<Tensor> {
+        std::fs::create_dir_all(dir).expect("scratch folder");
+        self.inputs
+            .iter()
+            .map(|(name, shape)| {
+                let t = input(name, shape);
+                t.write_npy(dir.join(format!("{name}.npy"))).expect("write input");
+                t
+            })
+            .collect()
+    }
+}
+
 /// A smooth, deterministic image-like input in [-1, 1] (or a one-hot style vector).
-pub fn input(name: &str, shape: &[usize]) -> Tensor {
+fn input(name: &str, shape: &[usize]) -> Tensor {
     let n: usize = shape.iter().product();
     let data: Vec<f32> = if name == "style_weights" {
         (0..n).map(|i| if i == 3 { 1.0 } else { 0.0 }).collect()

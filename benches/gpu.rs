@@ -10,11 +10,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-use lantern_engine::{Backend, GpuBackend, GpuOptions, Model, Session, Tensor};
+use lantern_engine::{Backend, GpuBackend, GpuOptions, Model, Session};
 
 #[path = "cases.rs"]
 mod cases;
-use cases::{CASES, input, profile};
+use cases::{CASES, profile};
 
 const WARMUP: usize = 3;
 const RUNS: usize = 20;
@@ -59,17 +59,8 @@ fn main() {
         };
         let model = Model::from_bytes(&bytes).expect("model loads");
         let dir = scratch.join(case.model);
-        std::fs::create_dir_all(&dir).expect("scratch folder");
-        let inputs: Vec<Tensor> = case
-            .inputs
-            .iter()
-            .map(|(name, shape)| {
-                let t = input(name, shape);
-                t.write_npy(dir.join(format!("{name}.npy"))).expect("write input");
-                t
-            })
-            .collect();
-        let shapes: Vec<(&str, &[usize])> = case.inputs.iter().map(|(n, s)| (*n, *s)).collect();
+        let inputs = case.write_inputs(&dir);
+        let shapes = case.shapes();
         let plan = model.plan(&shapes, Some(case.outputs)).expect("plan");
         let started = Instant::now();
         let session = Session::new(plan, gpu.clone()).expect("session");

@@ -9,7 +9,7 @@ use lantern_engine::{CpuBackend, Model, Session, Tensor};
 
 #[path = "cases.rs"]
 mod cases;
-use cases::{CASES, Case, input, profile};
+use cases::{CASES, Case, profile};
 
 /// Timed runs per model on the CPU: fewer for the models that take seconds a run.
 fn cpu_runs(model: &str) -> usize {
@@ -28,7 +28,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 fn time_engine(model: &Model, case: &Case, inputs: &[Tensor], threads: usize) -> f64 {
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("thread pool");
     pool.install(|| {
-        let shapes: Vec<(&str, &[usize])> = case.inputs.iter().map(|(n, s)| (*n, *s)).collect();
+        let shapes = case.shapes();
         let plan = model.plan(&shapes, Some(case.outputs)).expect("plan");
         let session = Session::new(plan, CpuBackend).expect("session");
         for _ in 0..2 {
@@ -83,16 +83,7 @@ fn main() {
         let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}; run `just models`", path.display()));
         let model = Model::from_bytes(&bytes).expect("model loads");
         let dir = scratch.join(case.model);
-        std::fs::create_dir_all(&dir).expect("scratch folder");
-        let inputs: Vec<Tensor> = case
-            .inputs
-            .iter()
-            .map(|(name, shape)| {
-                let t = input(name, shape);
-                t.write_npy(dir.join(format!("{name}.npy"))).expect("write input");
-                t
-            })
-            .collect();
+        let inputs = case.write_inputs(&dir);
         let shape = format!("{:?}", case.inputs[0].1);
         for &threads in &thread_counts {
             let ours = time_engine(&model, case, &inputs, threads);
