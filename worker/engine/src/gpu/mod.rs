@@ -171,11 +171,17 @@ struct Recording {
 }
 
 impl GpuBackend {
+    /// A command encoder with a compute pass open on it, for a run's dispatches.
+    fn new_pass(&self) -> (wgpu::CommandEncoder, wgpu::ComputePass<'static>) {
+        let mut encoder = self.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("run") });
+        let pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor::default()).forget_lifetime();
+        (encoder, pass)
+    }
+
     /// Submits what `recording` holds, waits for the GPU to finish it, and goes on recording into
     /// a new pass: one step at a time, for `GpuOptions::wait_per_step`.
     fn finish_step(&self, recording: &mut Recording) -> Result<()> {
-        let mut encoder = self.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("run") });
-        let pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor::default()).forget_lifetime();
+        let (encoder, pass) = self.new_pass();
         drop(std::mem::replace(&mut recording.pass, pass));
         let done = std::mem::replace(&mut recording.encoder, encoder);
         self.queue.submit([done.finish()]);
@@ -249,8 +255,7 @@ impl Backend for GpuBackend {
     fn begin_run(&self, state: &GpuState) {
         let validation = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let errors = [self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory), validation];
-        let mut encoder = self.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("run") });
-        let pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor::default()).forget_lifetime();
+        let (encoder, pass) = self.new_pass();
         // A recording left by a cancelled run is dropped here, never submitted.
         *state.run.borrow_mut() = Some(Recording { pass, encoder, errors });
     }
