@@ -14,6 +14,7 @@ mod backend;
 pub mod cpu;
 mod error;
 pub mod gpu;
+mod lifetimes;
 mod model;
 pub mod ops;
 mod plan;

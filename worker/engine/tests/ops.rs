@@ -533,6 +533,10 @@ fn conv_matches_direct_loop<B: TestBackend>(backend: &B) {
         // depthwise rows wide enough for register blocks between padded edges, with an activation
         ConvCase { group: 3, pads: [2, 2, 2, 2], activation: Some("Relu"), ..ConvCase::new(3, 3, [6, 37], [5, 5]) },
         ConvCase { group: 2, dilation: [1, 2], pads: [1, 2, 1, 2], ..ConvCase::new(2, 2, [4, 26], [3, 3]) },
+        // depthwise over rows and columns narrower than the kernel reaches (a photo 1 px wide)
+        ConvCase { group: 3, pads: [2, 2, 2, 2], ..ConvCase::new(3, 3, [1, 1], [5, 5]) },
+        ConvCase { group: 3, pads: [2, 2, 2, 2], ..ConvCase::new(3, 3, [40, 1], [5, 5]) },
+        ConvCase { group: 3, pads: [1, 1, 1, 1], ..ConvCase::new(3, 3, [2, 3], [3, 3]) },
         // a residual Add after a clamp, over whole and ragged tiles, and after a GELU-like pass
         ConvCase { residual: true, activation: Some("Relu"), ..ConvCase::new(9, 9, [5, 11], [1, 1]) },
         ConvCase { residual: true, pads: [1, 1, 1, 1], ..ConvCase::new(70, 70, [3, 9], [3, 3]) },
@@ -796,6 +800,55 @@ fn instance_norm_and_reductions<B: TestBackend>(backend: &B) {
     let (dims, y) = run(backend, &mean, &[2, 2], vec![1.0, 3.0, 5.0, 9.0]);
     assert_eq!(dims, [2]);
     assert_close(&y, &[2.0, 7.0]);
+}
+
+/// Concatenations of computed values, which the GPU writes in place: one nested in another, a
+/// value read again after it is placed (Relu of the first input), the same value twice, and an
+/// axis with rows before it (never in place).
+test_on_backends!(concatenations_of_computed_values);
+fn concatenations_of_computed_values<B: TestBackend>(backend: &B) {
+    let x = [1.0f32, -2.0, 3.0, -4.0, 5.0, -6.0];
+    let neg: Vec<f32> = x.iter().map(|v| -v).collect();
+    let abs: Vec<f32> = x.iter().map(|v| v.abs()).collect();
+    let relu: Vec<f32> = neg.iter().map(|v| v.max(0.0)).collect();
+    let axis1 = || vec![attr_int("axis", 1)];
+    let nested = model(
+        13,
+        &[1, 2, 3],
+        vec![],
+        vec![
+            node("Neg", &["x"], &["a"], vec![]),
+            node("Abs", &["x"], &["b"], vec![]),
+            node("Concat", &["b", "x"], &["inner"], axis1()),
+            node("Relu", &["a"], &["d"], vec![]),
+            node("Concat", &["a", "inner", "d"], &["y"], axis1()),
+        ],
+    );
+    let (dims, y) = run(backend, &nested, &[1, 2, 3], x.to_vec());
+    assert_eq!(dims, [1, 8, 3]);
+    assert_close(&y, &[neg.as_slice(), &abs, &x, &relu].concat());
+
+    let twice = model(
+        13,
+        &[1, 2, 3],
+        vec![],
+        vec![node("Neg", &["x"], &["a"], vec![]), node("Concat", &["a", "a"], &["y"], axis1())],
+    );
+    assert_close(&run(backend, &twice, &[1, 2, 3], x.to_vec()).1, &[neg.as_slice(), &neg].concat());
+
+    let rows = model(
+        13,
+        &[2, 3],
+        vec![],
+        vec![
+            node("Neg", &["x"], &["a"], vec![]),
+            node("Abs", &["x"], &["b"], vec![]),
+            node("Concat", &["a", "b"], &["y"], axis1()),
+        ],
+    );
+    let (dims, y) = run(backend, &rows, &[2, 3], x.to_vec());
+    assert_eq!(dims, [2, 6]);
+    assert_close(&y, &[&neg[..3], &abs[..3], &neg[3..], &abs[3..]].concat());
 }
 
 // Backend-free: the shape path folds in the planner, so only the plan is checked.

@@ -110,8 +110,10 @@ fn depthwise(operands: ConvOperands, conv: &Conv, [oh, ow]: [usize; 2], output: 
     let dh = win.dilation[0];
     let pt = win.pads[0] as isize;
     let taps = column_taps(win, w, ow);
-    let inside_first = taps.iter().map(|t| t.1).max().unwrap_or(0);
-    let inside_last = taps.iter().map(|t| t.2).min().unwrap_or(0).max(inside_first);
+    // Within the row: on a row narrower than the kernel's reach, a tap's first inside column can
+    // lie past its end (a 5-wide kernel over a 1-wide row).
+    let inside_first = taps.iter().map(|t| t.1).max().unwrap_or(0).min(ow);
+    let inside_last = taps.iter().map(|t| t.2).min().unwrap_or(0).clamp(inside_first, ow);
     let block = packed::depthwise_block_width();
     let blocked =
         if sw == 1 { inside_first..inside_first + (inside_last - inside_first) / block * block } else { 0..0 };

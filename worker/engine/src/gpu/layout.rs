@@ -62,18 +62,37 @@ pub fn contiguous_slice(ranges: &[(i64, i64, usize)], shape: &[usize]) -> Option
     Some(ranges.iter().zip(&own).map(|(&(start, _, _), &s)| start as usize * s).sum())
 }
 
+/// Copies each input of a concatenation along `axis` into its slice of `out`, but for those
+/// written there in place (`memory::layout`).
 pub fn concat(cx: &mut Lowering, axis: usize, args: &[GpuTensor], out: &GpuTensor) -> Result<Vec<Dispatch>> {
     let writes = signed(&strides(&out.shape));
+    let in_place = concat_in_place(axis, args, out);
     let mut at = 0;
     let mut dispatches = Vec::with_capacity(args.len());
-    for x in args {
-        if x.len() > 0 {
+    for (x, placed) in args.iter().zip(in_place) {
+        if x.len() > 0 && !placed {
             let reads = signed(&strides(&x.shape));
             dispatches.push(copy(cx, &x.shape, (x, &reads, 0), (out, &writes, at * writes[axis]))?);
         }
         at += x.shape[axis] as i64;
     }
     Ok(dispatches)
+}
+
+/// Per input of a concatenation along `axis` into `out`, whether it already is its slice of
+/// `out`: the same buffer at the slice's offset, where every axis before `axis` is 1, so each
+/// slice is one run of elements.
+pub fn concat_in_place(axis: usize, args: &[GpuTensor], out: &GpuTensor) -> Vec<bool> {
+    let contiguous = out.shape[..axis].iter().all(|&d| d == 1);
+    let inner: usize = out.shape[axis + 1..].iter().product();
+    let mut at = 0;
+    args.iter()
+        .map(|x| {
+            let placed = contiguous && x.buffer == out.buffer && x.offset == out.offset + at * inner;
+            at += x.shape[axis];
+            placed
+        })
+        .collect()
 }
 
 /// One copy per index, each moving the slab it picks: [outer, 1, inner] of the input to

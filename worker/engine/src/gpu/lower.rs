@@ -5,6 +5,7 @@
 use candle_core::DType;
 
 use super::kernels::{FIRST_PARAM, Kernel, Kernels, PARAM_WORDS, WORKGROUP};
+use super::memory::Home;
 use super::{GpuTensor, PreparedStep, conv, elementwise, layout, reduce, resample};
 use crate::error::{Error, Result};
 use crate::ops::Op;
@@ -171,23 +172,31 @@ pub fn axis_words(values: impl IntoIterator<Item = i64>) -> Result<[u32; MAX_RAN
 }
 
 /// Lowers one step: a view of its input where the op only renames elements, else its kernels
-/// writing into the plan's buffer for it (`planned`) or a buffer of its own.
-pub fn lower(cx: &mut Lowering, step: &Step, args: &[GpuTensor], planned: Option<usize>) -> Result<PreparedStep> {
+/// writing at `home` (`memory::layout`).
+pub fn lower(cx: &mut Lowering, step: &Step, args: &[GpuTensor], home: Home) -> Result<PreparedStep> {
     let label = match &step.op {
         Op::Conv(c) if c.group == 1 => c.label(" gemm"),
         op => op.label(),
     };
-    if let Some(output) = view(&step.op, args, &step.shape)? {
-        return Ok(PreparedStep { dispatches: Vec::new(), output, label });
-    }
-    let len: usize = step.shape.iter().product();
-    // WebGPU forbids binding one buffer as an input and the output of a dispatch; the plan's
-    // lifetimes never ask for it, and a buffer of its own keeps that true whatever the plan says.
-    let buffer = match planned {
-        Some(b) if args.iter().all(|a| a.buffer != b) => b,
-        _ => cx.buffer(len, "output")?,
+    let x = &args[0];
+    let (buffer, offset) = match (view_offset(&step.op, args.len(), &x.shape)?, home) {
+        (Some(offset), Home::View) => {
+            let output = GpuTensor { buffer: x.buffer, offset: x.offset + offset, shape: step.shape.clone() };
+            return Ok(PreparedStep { dispatches: Vec::new(), output, label });
+        }
+        (None, Home::Buffer { buffer, offset }) => (buffer, offset),
+        _ => return Err(Error::Backend("the GPU's layout and its lowering disagree on a view".into())),
     };
-    let out = GpuTensor { buffer, offset: 0, shape: step.shape.clone() };
+    let out = GpuTensor { buffer, offset, shape: step.shape.clone() };
+    // WebGPU forbids binding one buffer as an input and the output of a dispatch; the layout never
+    // asks for it (a concatenation does not read the inputs already in place).
+    let in_place = match step.op {
+        Op::Concat { axis } => layout::concat_in_place(axis, args, &out),
+        _ => vec![false; args.len()],
+    };
+    if args.iter().zip(in_place).any(|(a, placed)| a.buffer == buffer && !placed) {
+        return Err(Error::Backend("the GPU's layout binds one buffer as an input and the output".into()));
+    }
     let dispatches = match &step.op {
         Op::Conv(c) => conv::conv(cx, c, args, &out)?,
         Op::ConvTranspose(c) => conv::conv_transpose(cx, c, args, &out)?,
@@ -211,19 +220,14 @@ pub fn lower(cx: &mut Lowering, step: &Step, args: &[GpuTensor], planned: Option
     Ok(PreparedStep { dispatches, output: out, label })
 }
 
-/// The step's output as a view of its first input, where it is one: a reshape, a cast to f32, a
-/// single-input concat, or a slice of contiguous elements.
-fn view(op: &Op, args: &[GpuTensor], shape: &[usize]) -> Result<Option<GpuTensor>> {
-    let x = &args[0];
-    let offset = match op {
-        Op::Reshape | Op::Cast(DType::F32) => 0,
+/// Where a step's output is a view of its first input (of shape `input`), the offset into it: a
+/// reshape, a cast to f32, a single-input concat, or a slice of contiguous elements.
+pub fn view_offset(op: &Op, inputs: usize, input: &[usize]) -> Result<Option<usize>> {
+    Ok(match op {
+        Op::Reshape | Op::Cast(DType::F32) => Some(0),
         Op::Cast(dtype) => return Err(Error::Backend(format!("the GPU runs f32 only, not {dtype:?}"))),
-        Op::Concat { .. } if args.len() == 1 => 0,
-        Op::Slice { ranges } => match layout::contiguous_slice(ranges, &x.shape) {
-            Some(offset) => offset,
-            None => return Ok(None),
-        },
-        _ => return Ok(None),
-    };
-    Ok(Some(GpuTensor { buffer: x.buffer, offset: x.offset + offset, shape: shape.to_vec() }))
+        Op::Concat { .. } if inputs == 1 => Some(0),
+        Op::Slice { ranges } => layout::contiguous_slice(ranges, input),
+        _ => None,
+    })
 }

@@ -1,9 +1,10 @@
 //! The GPU backend: the plan's steps as WGSL compute kernels through `wgpu`, on WebGPU in the
 //! browser and on Vulkan natively (lavapipe in the tests, a real GPU elsewhere).
 //!
-//! Everything a run touches is made once per session in `prepare`: one buffer per constant, per
-//! plan input and per activation buffer of the plan, every kernel's parameters in one uniform
-//! buffer, and one bind group per dispatch. A run then only records the dispatches into one
+//! Everything a run touches is made once per session in `prepare`: one buffer per constant and
+//! per plan input, the activation buffers of the backend's own layout (`memory`, which writes
+//! concatenations in place), every kernel's parameters in a uniform buffer, and one bind group
+//! per dispatch. A run then only records the dispatches into one
 //! compute pass, copies the outputs into one staging buffer and awaits one readback: the browser
 //! maps buffers only when its event loop turns, so a run can wait for the GPU once, at its end.
 //!
@@ -15,6 +16,7 @@ mod elementwise;
 mod kernels;
 mod layout;
 mod lower;
+mod memory;
 mod reduce;
 mod resample;
 mod self_test;
@@ -29,6 +31,7 @@ use crate::error::{Error, Result};
 use crate::plan::{Plan, Step, ValueRef};
 use kernels::Kernels;
 use lower::{Dispatch, Lowering};
+use memory::Home;
 
 /// How to pick the adapter.
 #[derive(Debug, Clone, Copy, Default)]
@@ -201,10 +204,10 @@ impl Backend for GpuBackend {
         format!("WebGPU: {}", self.adapter)
     }
 
-    fn prepare(&self, plan: &Plan, constants: Vec<Tensor>) -> Result<(Vec<GpuTensor>, GpuState)> {
+    fn prepare(&self, plan: &Plan, constants_host: Vec<Tensor>) -> Result<(Vec<GpuTensor>, GpuState)> {
         let limits = self.device.limits();
         let mut cx = Lowering::new(&self.device, &self.queue, &self.kernels, limits);
-        let constants = constants
+        let constants = constants_host
             .iter()
             .map(|c| {
                 let values = c.flatten_all()?.to_dtype(DType::F32)?.to_vec1::<f32>()?;
@@ -220,15 +223,16 @@ impl Backend for GpuBackend {
                 Ok(GpuTensor { buffer, offset: 0, shape: input.shape.clone() })
             })
             .collect::<Result<Vec<_>>>()?;
+        let layout = memory::layout(plan, &constants_host)?;
         let activation_buffers =
-            plan.buffers.iter().map(|&floats| cx.buffer(floats, "activations")).collect::<Result<Vec<_>>>()?;
+            layout.buffers.iter().map(|&floats| cx.buffer(floats, "activations")).collect::<Result<Vec<_>>>()?;
 
         let mut slots: Vec<Option<GpuTensor>> = vec![None; plan.slots];
         for (input, tensor) in plan.inputs.iter().zip(&inputs) {
             slots[input.slot] = Some(tensor.clone());
         }
         let mut steps = Vec::with_capacity(plan.steps.len());
-        for step in &plan.steps {
+        for (index, step) in plan.steps.iter().enumerate() {
             let args = step
                 .inputs
                 .iter()
@@ -239,7 +243,11 @@ impl Backend for GpuBackend {
                     }),
                 })
                 .collect::<Result<Vec<_>>>()?;
-            let prepared = lower::lower(&mut cx, step, &args, step.buffer.map(|b| activation_buffers[b])).map_err(
+            let home = match layout.homes[index] {
+                Home::Buffer { buffer, offset } => Home::Buffer { buffer: activation_buffers[buffer], offset },
+                Home::View => Home::View,
+            };
+            let prepared = lower::lower(&mut cx, step, &args, home).map_err(
                 |e| match e {
                     Error::Backend(reason) => Error::node(&step.node, step.op.name(), reason),
                     other => other,

@@ -1,8 +1,9 @@
 //! Memory: when each slot is last read, which buffer each step's output lives in, how long each
-//! buffer lives, and the greedy packing of those lifetimes into shared activation buffers.
+//! buffer lives, and their packing into shared activation buffers (`lifetimes::pack`).
 
 use std::collections::HashMap;
 
+use crate::lifetimes::{Lifetime, pack};
 use crate::plan::{PlanOutput, Step, ValueRef};
 
 /// Fills in each step's `free`, `buffer` and `recycle` for the pruned, renumbered `steps`, and
@@ -17,10 +18,11 @@ pub(super) fn plan_memory(steps: &mut [Step], outputs: &[PlanOutput], slots: usi
             steps[step].free.push(slot);
         }
     }
-    let (buffers, assigned) = assign_buffers(lifetimes(steps, buffer_end));
-    for (life, id) in assigned {
+    let lives = lifetimes(steps, buffer_end);
+    let (buffers, assigned) = pack(&lives.iter().map(|&(_, life)| life).collect::<Vec<_>>());
+    for ((slot, life), id) in lives.into_iter().zip(assigned) {
         steps[life.first].buffer = Some(id);
-        steps[life.last].recycle.push((life.slot, id));
+        steps[life.last].recycle.push((slot, id));
     }
     for step in steps.iter_mut() {
         step.free.sort_unstable();
@@ -85,49 +87,17 @@ fn buffer_ends(
     buffer_end
 }
 
-/// A buffer's life: the slot that owns it, the step that writes it, the step that last reads it,
-/// and its length in floats.
-#[derive(Debug, Clone, Copy)]
-struct Lifetime {
-    slot: usize,
-    first: usize,
-    last: usize,
-    len: usize,
-}
-
-/// The lifetimes of the buffers that end within the plan (those outputs read live on).
-fn lifetimes(steps: &[Step], buffer_end: HashMap<usize, Option<usize>>) -> Vec<Lifetime> {
+/// The lifetimes of the buffers that end within the plan (those outputs read live on), each
+/// with the slot that owns its buffer.
+fn lifetimes(steps: &[Step], buffer_end: HashMap<usize, Option<usize>>) -> Vec<(usize, Lifetime)> {
     let made_at: HashMap<usize, usize> = steps.iter().enumerate().map(|(i, s)| (s.output, i)).collect();
     buffer_end
         .into_iter()
         .filter_map(|(slot, end)| {
-            end.map(|last| Lifetime {
-                slot,
-                first: made_at[&slot],
-                last,
-                len: steps[made_at[&slot]].shape.iter().product::<usize>(),
+            end.map(|last| {
+                let first = made_at[&slot];
+                (slot, Lifetime { first, last, len: steps[first].shape.iter().product::<usize>() })
             })
         })
         .collect()
-}
-
-/// Greedy by size: each lifetime, largest first, joins the first buffer free for all of it.
-/// Returns each buffer's length, and each lifetime with the buffer it joined.
-fn assign_buffers(mut lifetimes: Vec<Lifetime>) -> (Vec<usize>, Vec<(Lifetime, usize)>) {
-    lifetimes.sort_by_key(|life| (std::cmp::Reverse(life.len), life.first));
-    let mut buffers: Vec<(usize, Vec<(usize, usize)>)> = Vec::new();
-    let mut assigned = Vec::with_capacity(lifetimes.len());
-    for life in lifetimes {
-        let free = |lives: &[(usize, usize)]| lives.iter().all(|&(f, l)| life.last < f || l < life.first);
-        let id = match buffers.iter().position(|(_, lives)| free(lives)) {
-            Some(id) => id,
-            None => {
-                buffers.push((life.len, Vec::new()));
-                buffers.len() - 1
-            }
-        };
-        buffers[id].1.push((life.first, life.last));
-        assigned.push((life, id));
-    }
-    (buffers.into_iter().map(|(len, _)| len).collect(), assigned)
 }
