@@ -206,8 +206,14 @@ fn reflect(i: usize, length: usize) -> usize {
     if folded < length { folded } else { period - folded }
 }
 
-fn round_up(value: usize, multiple: u32) -> usize {
-    value.div_ceil(multiple as usize) * multiple as usize
+/// The smallest side a style network is run at: a smaller photo or tile is mirrored out to it and
+/// cropped back. Reflect padding needs an input larger than the pad, and these networks pad by up
+/// to 4 (multistyle26's 9×9 input layer) and then halve the image two or three times.
+const MIN_NETWORK_SIDE: usize = 32;
+
+/// The side a network runs at for `value` pixels: a multiple of `multiple`, at least `MIN_NETWORK_SIDE`.
+fn network_side(value: usize, multiple: u32) -> usize {
+    value.max(MIN_NETWORK_SIDE).div_ceil(multiple as usize) * multiple as usize
 }
 
 pub struct Cartoonifier<B: Backend + Clone> {
@@ -370,7 +376,7 @@ impl<B: Backend + Clone> Cartoonifier<B> {
         let resized = imageops::resize(image, width, height, FilterType::Triangle);
         let planes = Planes::from_rgba(&resized);
         let multiple = self.model.multiple();
-        let session = self.session(round_up(planes.width, multiple), round_up(planes.height, multiple))?;
+        let session = self.session(network_side(planes.width, multiple), network_side(planes.height, multiple))?;
         Ok(self.stylize_padded(&session, &planes, &weights, progress).await?.into_image())
     }
 
@@ -393,7 +399,7 @@ impl<B: Backend + Clone> Cartoonifier<B> {
         let rows = tile_starts(planes.height, tile, overlap);
         let (tile_width, tile_height) = (tile.min(planes.width), tile.min(planes.height));
         let multiple = self.model.multiple();
-        let session = self.session(round_up(tile_width, multiple), round_up(tile_height, multiple))?;
+        let session = self.session(network_side(tile_width, multiple), network_side(tile_height, multiple))?;
 
         let plane = planes.width * planes.height;
         let mut sum = vec![0.0f32; 3 * plane];

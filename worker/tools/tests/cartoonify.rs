@@ -269,3 +269,26 @@ fn animegan_preset_rejects_other_graphs() {
     let result = Cartoonifier::new(&onnx, StyleModel::AnimeGan, CpuBackend);
     assert!(matches!(&result, Err(ToolError::Model(reason)) if reason.contains("one image")), "{:?}", result.err());
 }
+
+/// Photos down to one pixel on a side, and as narrow as a column: each is cartoonified at its
+/// own size in both resolutions, by both networks, never refused for its size nor a panic.
+#[test]
+fn narrow_and_tiny_photos_are_cartoonified() {
+    let photo = eval_photo("coffee.png");
+    let animegan = Cartoonifier::new(&animegan_onnx(), StyleModel::AnimeGan, CpuBackend).unwrap();
+    for (name, cartoonifier) in [("multistyle26", &multistyle()), ("animegan-arch", &animegan)] {
+        for (width, height) in [(1, 1), (1, 40), (16, 16), (3, 700), (700, 2)] {
+            let image = imageops::resize(&photo, width, height, FilterType::Triangle);
+            for resolution in [Resolution::Fast { long_side: None }, Resolution::FullDetail { tile: 512, overlap: 64 }]
+            {
+                let options = Options { style: Style::single(0), strength: 1.0, resolution };
+                let result = block_on(cartoonifier.cartoonify(&image, &options, &mut |_, _| true));
+                assert_eq!(
+                    result.map(|r| r.dimensions()).map_err(|e| e.to_string()),
+                    Ok((width, height)),
+                    "{name} on {width}×{height}, {resolution:?}"
+                );
+            }
+        }
+    }
+}

@@ -274,3 +274,17 @@ fn tiny_reads_as_paddle_does() {
 fn small_reads_as_paddle_does() {
     matches_paddle("ppocrv6-small", "ppocrv6-small-det", "ppocrv6-small-rec");
 }
+
+/// Images down to one pixel on a side, and as narrow as a column: each is read (finding nothing,
+/// or what it holds), never a panic, which inside the browser's thread pool would hang the job.
+#[test]
+fn narrow_and_tiny_images_are_read() {
+    let reader = reader("ppocrv6-tiny-det", "ppocrv6-tiny-rec", true);
+    let paragraph = paragraph();
+    for (width, height) in [(1, 1), (1, 40), (16, 16), (16, 200), (200, 16), (31, 31), (4000, 1), (1, 4000)] {
+        let image = imageops::resize(&paragraph, width, height, imageops::FilterType::Triangle);
+        let lines = block_on(reader.read(&image, &mut |_, _, _| true));
+        println!("{width}×{height}: {:?}", lines.as_ref().map(|l| text(l)));
+        assert!(lines.is_ok(), "{width}×{height}: {lines:?}");
+    }
+}

@@ -81,3 +81,16 @@ fn cancelling_stops_the_mask() {
     let err = block_on(remover().mask(&image, &mut |done, _| done < 10)).unwrap_err();
     assert!(matches!(err, lantern_tools::ToolError::Cancelled), "{err}");
 }
+
+/// Photos down to one pixel on a side, and as narrow as a column: each gets a mask of its own
+/// size, never a refusal for its size nor a panic.
+#[test]
+fn narrow_and_tiny_photos_get_a_mask() {
+    let photo = decode(&eval_photo("coffee.png")).unwrap();
+    let remover = remover();
+    for (width, height) in [(1, 1), (1, 40), (16, 16), (3, 4000), (4000, 2)] {
+        let image = image::imageops::resize(&photo, width, height, image::imageops::FilterType::Triangle);
+        let mask = block_on(remover.mask(&image, &mut |_, _| true)).map(|m| m.dimensions()).map_err(|e| e.to_string());
+        assert_eq!(mask, Ok((width, height)), "{width}×{height}");
+    }
+}

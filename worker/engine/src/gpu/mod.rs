@@ -247,12 +247,10 @@ impl Backend for GpuBackend {
                 Home::Buffer { buffer, offset } => Home::Buffer { buffer: activation_buffers[buffer], offset },
                 Home::View => Home::View,
             };
-            let prepared = lower::lower(&mut cx, step, &args, home).map_err(
-                |e| match e {
-                    Error::Backend(reason) => Error::node(&step.node, step.op.name(), reason),
-                    other => other,
-                },
-            )?;
+            let prepared = lower::lower(&mut cx, step, &args, home).map_err(|e| match e {
+                Error::Backend(reason) => Error::node(&step.node, step.op.name(), reason),
+                other => other,
+            })?;
             slots[step.output] = Some(prepared.output.clone());
             steps.push(prepared);
         }
