@@ -802,9 +802,9 @@ fn instance_norm_and_reductions<B: TestBackend>(backend: &B) {
     assert_close(&y, &[2.0, 7.0]);
 }
 
-/// Concatenations of computed values, which the GPU writes in place: one nested in another, a
-/// value read again after it is placed (Relu of the first input), the same value twice, and an
-/// axis with rows before it (never in place).
+// Concatenations of computed values, which the GPU writes in place: one nested in another, a
+// value read again after it is placed (Relu of the first input), the same value twice, and an
+// axis with rows before it (never in place).
 test_on_backends!(concatenations_of_computed_values);
 fn concatenations_of_computed_values<B: TestBackend>(backend: &B) {
     let x = [1.0f32, -2.0, 3.0, -4.0, 5.0, -6.0];
