@@ -1,6 +1,6 @@
 // The page: files in, results out. It knows jobs and images, never tensors; the engine worker
 // does the rest (see protocol.js for every message).
-import { STAGES } from './protocol.js';
+import { STAGES, engineFailure } from './protocol.js';
 
 /**
  * @import { Tool, ToolOptions, StartMessage, JobMessage, CancelMessage, WorkerMessage, ProgressMessage, ResultMessage,
@@ -41,7 +41,13 @@ class Engine {
       event.preventDefault();
       this.replace('The engine stopped unexpectedly (perhaps out of memory). It has been restarted; try again.');
     };
-    this.worker.postMessage(/** @satisfies {StartMessage} */ ({ type: 'start', backend: this.setting }));
+    // A name of this worker's own: a panic told after the worker is replaced is not heard, and
+    // another tab's engine never speaks on it.
+    const panics = `lantern-panics-${Date.now()}-${Math.random().toString(36).slice(2)}`;
+    /** @type {BroadcastChannel} */
+    this.panics = new BroadcastChannel(panics);
+    this.panics.onmessage = ({ data }) => this.replace(engineFailure(data));
+    this.worker.postMessage(/** @satisfies {StartMessage} */ ({ type: 'start', backend: this.setting, panics }));
   }
 
   /**
@@ -58,6 +64,7 @@ class Engine {
   restart() {
     this.restartWhenIdle = false;
     this.worker.terminate();
+    this.panics.close();
     this.startError = undefined;
     this.onBackend('restarting…');
     this.start();
@@ -75,7 +82,10 @@ class Engine {
     if (!job || message.id !== job.id) return;
     if (message.type === 'progress') job.onProgress(message);
     else if (message.type === 'result') this.settle((j) => j.resolve(message));
-    else if (message.type === 'error') this.settle((j) => j.reject(new Error(message.message)));
+    else if (message.type === 'error') {
+      if (message.broken) this.restartWhenIdle = true;
+      this.settle((j) => j.reject(new Error(message.message)));
+    }
     else if (message.type === 'cancelled') this.settle((j) => j.reject(new CancelledError()));
   }
 

@@ -7,16 +7,21 @@
  *   What the person chose to run the models on: 'auto' takes WebGPU where a hardware adapter passes
  *   the self-test, else the CPU; 'cpu' never opens the GPU; 'gpu' takes any adapter, a software one
  *   (SwiftShader) included, and falls back to the CPU only where none opens.
- * @typedef {{ type: 'start', backend: BackendSetting }} StartMessage
- *   The first message to a new worker; it loads nothing before it.
+ * @typedef {{ type: 'start', backend: BackendSetting, panics: string }} StartMessage
+ *   The first message to a new worker; it loads nothing before it. `panics` names the
+ *   BroadcastChannel on which the engine tells a panic on any of its threads (the message is the
+ *   panic's text): a panic stops its thread, and on a pool thread the job waiting for it would
+ *   wait forever, so the page ends the job and starts a new worker. One name per worker.
  * @typedef {'remove-background' | 'cartoonify' | 'image-to-text'} Tool
  * @typedef {{ type: 'job', id: number, tool: Tool, models: string[], image: ArrayBuffer,
  *             options: RemoveBackgroundOptions | CartoonifyOptions | ImageToTextOptions,
- *             ownModel?: ArrayBuffer }} JobMessage
+ *             ownModel?: ArrayBuffer, debug?: 'panic' }} JobMessage
  *   `image` is the file's bytes, transferred (never copied, never sent anywhere else).
  *   `models` are ids from models/index.json: one for the image tools; detection, recognition and
  *   optionally orientation for Image to text. `ownModel` replaces them with a network the person
- *   picked from their own disk (Cartoonify), run by `options.preset`.
+ *   picked from their own disk (Cartoonify), run by `options.preset`. `debug: 'panic'` makes the
+ *   engine panic once the tool is ready (on a pool thread where there is a pool): tests send it to
+ *   check that a panic ends only its own job; the page never does.
  * @typedef {{ output: 'png' | 'webp' | 'jpeg' | 'mask', background?: string, quality?: number }} RemoveBackgroundOptions
  *   `background` is a CSS hex colour for JPEG output (default white); `quality` is JPEG's (default 90).
  * @typedef {{ first: number, second: number, mix: number, strength: number, detail: 'fast' | 'full',
@@ -57,7 +62,9 @@
  * @typedef {{ text: string, confidence: number, polygon: [number, number][], paragraph: number }} TextLine
  *   `polygon` is the corners top-left, top-right, bottom-right, bottom-left as read, in the image's
  *   pixels; `confidence` is 0..1; the lines of one paragraph share its number.
- * @typedef {{ type: 'error', id: number, message: string }} ErrorMessage
+ * @typedef {{ type: 'error', id: number, message: string, broken?: true }} ErrorMessage
+ *   `broken`: the engine trapped (a panic, memory exhausted) and its state can no longer be trusted;
+ *   the page starts a new worker before the next job.
  * @typedef {{ type: 'cancelled', id: number }} CancelledMessage
  * @typedef {ReadyMessage | FailedMessage | ProgressMessage | ResultMessage | ErrorMessage
  *            | CancelledMessage} WorkerMessage
@@ -91,3 +98,10 @@ export const OUTPUT_TYPES = /** @type {const} */ ({
   jpeg: 'image/jpeg',
   mask: 'image/png',
 });
+
+/**
+ * What a job that the engine failed on says, and the page after a panic: `why` is the panic's
+ * message and place, or the trap's own words.
+ * @param {string} why
+ */
+export const engineFailure = (why) => `Something went wrong inside the engine (${why}). It has been restarted; other images are not affected.`;

@@ -1,12 +1,12 @@
 // The engine worker: picks its wasm build once (threads or single, relaxed SIMD or not), opens the
 // GPU where the person's setting allows and one works, keeps models in the Cache API (verified by
 // SHA-256), and runs one job at a time. Images never leave this worker.
-import { OUTPUT_TYPES } from './protocol.js';
+import { OUTPUT_TYPES, engineFailure } from './protocol.js';
 import { buildFor } from './wasm/builds.js';
 
 /**
  * @import { Tool, ToolOptions, PageMessage, JobMessage, RemoveBackgroundOptions, CartoonifyOptions,
- *           ImageToTextOptions, Stage, BackendSetting, ReadyMessage, FailedMessage,
+ *           ImageToTextOptions, Stage, BackendSetting, StartMessage, ReadyMessage, FailedMessage,
  *           ProgressMessage, ResultMessage, ErrorMessage, CancelledMessage, ModelIndex, IndexModel,
  *           IndexFile } from './protocol.js'
  */
@@ -22,6 +22,10 @@ const threaded = self.crossOriginIsolated === true;
  * @property {() => Promise<unknown>} default Instantiates the wasm, before anything else.
  * @property {(threads: number) => Promise<unknown>} initThreadPool Threads builds only.
  * @property {() => string} backend What runs the models on the CPU: "threads: 8", "single-thread".
+ * @property {(channel: string) => void} reportPanicsTo
+ *   Names the BroadcastChannel on which a panic on any engine thread is told (StartMessage).
+ * @property {() => void} debugPanic Panics, on a pool thread where there is one (JobMessage `debug`).
+ * @property {() => string | undefined} panicMessage What the first panic said, and where.
  * @property {(options: OpenGpuOptions) => Promise<OpenedGpu>} openGpu
  *   Opens the best adapter and checks it against the CPU; rejects saying why where that fails.
  * @property {new (onnx: Uint8Array, entryJson: string, backend: BackendChoice) => RemoveBackgroundTool} RemoveBackground
@@ -76,14 +80,15 @@ const cancelled = new Set();
 
 class Cancelled extends Error {}
 
-/** @type {(setting: BackendSetting) => void} */
+/** @type {(start: StartMessage) => void} */
 let begin;
 // Nothing loads before the page's start message says which backend the person chose.
 const started = new Promise((resolve) => {
   begin = resolve;
-}).then(async (/** @type {BackendSetting} */ setting) => {
+}).then(async (/** @type {StartMessage} */ { backend: setting, panics }) => {
   engine = await import(`./wasm/${buildFor(threaded)}/lantern_wasm.js`);
   await engine.default();
+  engine.reportPanicsTo(panics);
   if (threaded) await engine.initThreadPool(navigator.hardwareConcurrency);
   cpuBackend = engine.backend();
   const gpu = await openGpu(setting);
@@ -100,7 +105,7 @@ started.then(
 );
 
 self.onmessage = (/** @type {MessageEvent<PageMessage>} */ { data }) => {
-  if (data.type === 'start') begin(data.backend);
+  if (data.type === 'start') begin(data);
   if (data.type === 'cancel') cancelled.add(data.id);
   if (data.type === 'job') run(data);
 };
@@ -172,7 +177,17 @@ async function run(job) {
     );
   } catch (e) {
     if (e instanceof Cancelled) postMessage(/** @satisfies {CancelledMessage} */ ({ type: 'cancelled', id }));
-    else postMessage(/** @satisfies {ErrorMessage} */ ({ type: 'error', id, message: e instanceof Error ? e.message : String(e) }));
+    else if (e instanceof WebAssembly.RuntimeError) {
+      // A trap (a panic, memory exhausted) leaves the engine's memory as it was mid-step; a panic
+      // said why before it trapped.
+      let why = e.message;
+      try {
+        why = engine.panicMessage() ?? why;
+      } catch {
+        // The trap's own words, then.
+      }
+      postMessage(/** @satisfies {ErrorMessage} */ ({ type: 'error', id, message: engineFailure(why), broken: true }));
+    } else postMessage(/** @satisfies {ErrorMessage} */ ({ type: 'error', id, message: e instanceof Error ? e.message : String(e) }));
   } finally {
     cancelled.delete(id);
   }
@@ -188,6 +203,7 @@ async function attempt(job) {
   const tool = await toolFor(job);
   checkCancelled(id);
   postMessage(/** @satisfies {ProgressMessage} */ ({ type: 'progress', id, stage: 'prepare', done: 0, total: 1 }));
+  if (job.debug === 'panic') engine.debugPanic();
   /** @type {(stage: Stage) => Progress} */
   const report = (stage) => (done, total) => {
     postMessage(/** @satisfies {ProgressMessage} */ ({ type: 'progress', id, stage, done, total }));

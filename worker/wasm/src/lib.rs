@@ -18,6 +18,8 @@ mod cartoonify;
 mod image_to_text;
 mod remove_background;
 
+use std::sync::OnceLock;
+
 use js_sys::{Array, Float32Array, Function, Object, Reflect, Uint32Array};
 use lantern_engine::{CpuBackend, DType, Device, GpuBackend, Model, Session, Tensor};
 use lantern_models::{Postprocess, Preprocess};
@@ -34,10 +36,54 @@ pub use remove_background::RemoveBackground;
 #[cfg(feature = "threads")]
 pub use wasm_bindgen_rayon::init_thread_pool;
 
-/// Panics print their message to the console instead of a bare "unreachable" trap.
+/// The BroadcastChannel a panic is told on, once the page has named one (`reportPanicsTo`).
+static PANIC_CHANNEL: OnceLock<String> = OnceLock::new();
+/// The first panic's message and place: the instance is replaced after it, so one is enough.
+static PANIC: OnceLock<String> = OnceLock::new();
+
+/// Panics print their message to the console instead of a bare "unreachable" trap, and are told
+/// to the page. A panic aborts its thread: on a pool thread, the job waiting for that thread's
+/// work would wait forever, and nothing on this worker's own thread can notice (it is the one
+/// waiting). The page ends the job with the message and starts a new worker.
 #[wasm_bindgen(start)]
 fn start() {
-    console_error_panic_hook::set_once();
+    std::panic::set_hook(Box::new(|info| {
+        console_error_panic_hook::hook(info);
+        let message = info.payload_as_str().unwrap_or("a panic");
+        let said = match info.location() {
+            Some(at) => format!("{message}, at {}:{}", at.file(), at.line()),
+            None => message.to_string(),
+        };
+        let said = PANIC.get_or_init(|| said);
+        if let Some(name) = PANIC_CHANNEL.get()
+            && let Ok(channel) = web_sys::BroadcastChannel::new(name)
+        {
+            let _ = channel.post_message(&JsValue::from_str(said));
+            channel.close();
+        }
+    }));
+}
+
+/// What the first panic said, and where: for the worker, once a call has trapped.
+#[wasm_bindgen(js_name = panicMessage)]
+pub fn panic_message() -> Option<String> {
+    PANIC.get().cloned()
+}
+
+/// Names the page's BroadcastChannel for panics on any of this engine's threads; the first name
+/// given holds.
+#[wasm_bindgen(js_name = reportPanicsTo)]
+pub fn report_panics_to(channel: String) {
+    let _ = PANIC_CHANNEL.set(channel);
+}
+
+/// Panics, on a thread of the pool in the threaded build: for the tests that check a panic ends
+/// its job with an error and the jobs after it still run. The page never calls it.
+#[wasm_bindgen(js_name = debugPanic)]
+pub fn debug_panic() {
+    #[cfg(feature = "threads")]
+    rayon::scope(|scope| scope.spawn(|_| panic!("a panic provoked on a pool thread, for a test")));
+    panic!("a panic provoked for a test");
 }
 
 /// How this build runs the engine on the CPU: "threads: N" on the worker pool, or
