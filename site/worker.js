@@ -104,6 +104,15 @@ started.then(
   (e) => postMessage(/** @satisfies {FailedMessage} */ ({ type: 'failed', message: `The engine could not start: ${e.message ?? e}` })),
 );
 
+// A host's Content-Security-Policy stricter than the one in server-headers/ (one that blocks the
+// pool's blob: workers, say) would leave the engine waiting for them without a word.
+self.addEventListener('securitypolicyviolation', (event) => {
+  // lib.webworker's event map lacks this event, which workers do get.
+  const e = /** @type {SecurityPolicyViolationEvent} */ (event);
+  const message = `The engine could not start: the site's Content-Security-Policy does not allow what it needs (${e.effectiveDirective}: ${e.blockedURI || 'inline'}); server-headers/README.md gives the policy Lantern needs.`;
+  postMessage(/** @satisfies {FailedMessage} */ ({ type: 'failed', message }));
+});
+
 self.onmessage = (/** @type {MessageEvent<PageMessage>} */ { data }) => {
   if (data.type === 'start') begin(data);
   if (data.type === 'cancel') cancelled.add(data.id);

@@ -1,5 +1,6 @@
 //! Serves Lantern's static files on 127.0.0.1. Pages are cross-origin isolated (COOP, COEP and
-//! CORP on every response) because the threaded wasm build needs SharedArrayBuffer.
+//! CORP on every response) because the threaded wasm build needs SharedArrayBuffer, and every
+//! response carries the site's Content-Security-Policy.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -61,6 +62,13 @@ async fn javascript_modules(request: Request, next: Next) -> Response {
     response
 }
 
+/// What a Lantern page may load: everything from its own origin, wasm compiled from its own files
+/// ('wasm-unsafe-eval'), the thread pool's workers, which wasm-bindgen-rayon starts from blob:
+/// copies of its own script, and results shown from the blob: and data: URLs it makes. Every
+/// host config in this folder sends the same (README.md; the static-host tests check they agree).
+/// No `frame-ancestors`: any page may embed Lantern.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self' blob:; connect-src 'self'; img-src 'self' blob: data:; style-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'";
+
 fn router(args: &Args) -> Router {
     let mut router = args
         .mounts
@@ -69,7 +77,11 @@ fn router(args: &Args) -> Router {
         .fallback_service(ServeDir::new(&args.root))
         .layer(middleware::from_fn(javascript_modules))
         // Always revalidate, so a rebuilt wasm is picked up on reload.
-        .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-cache")));
+        .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-cache")))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+        ));
     if !args.no_isolation {
         for (name, value) in [
             ("cross-origin-opener-policy", "same-origin"),

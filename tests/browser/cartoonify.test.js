@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 
-import { describeInEachBuild, photo, referenceArray, runJobs } from './site-page.js';
+import { describeInEachBuild, download, photo, referenceArray, runJobs } from './site-page.js';
 
 /** A reference image output (NCHW, 0..1 or −1..1) as 8-bit RGB values in pixel order. */
 function referencePixels(caseName, key, range) {
@@ -25,16 +25,17 @@ function referencePixels(caseName, key, range) {
   return { width, height, pixels: out };
 }
 
-/** The finished job's download decoded in the page: size and RGB values in pixel order. */
-function resultPixels(job) {
-  return job.evaluate(async (item) => {
-    const link = item.querySelector('.download');
-    const bitmap = await createImageBitmap(await (await fetch(link.href)).blob());
+/** The finished job's download decoded in the page: its name, size and RGB values in pixel order. */
+async function resultPixels(job) {
+  const { name, bytes } = await download(job.locator('.download').first());
+  const decoded = await job.page().evaluate(async (file) => {
+    const bitmap = await createImageBitmap(new Blob([new Uint8Array(file)]));
     const context = new OffscreenCanvas(bitmap.width, bitmap.height).getContext('2d');
     context.drawImage(bitmap, 0, 0);
     const rgba = context.getImageData(0, 0, bitmap.width, bitmap.height).data;
-    return { width: bitmap.width, height: bitmap.height, name: link.download, pixels: Array.from(rgba.filter((_, i) => i % 4 !== 3)) };
-  });
+    return { width: bitmap.width, height: bitmap.height, pixels: Array.from(rgba.filter((_, i) => i % 4 !== 3)) };
+  }, Array.from(bytes));
+  return { ...decoded, name };
 }
 
 function meanDifference(a, b) {
@@ -103,10 +104,11 @@ describeInEachBuild('Cartoonify in the browser', (mode, site) => {
       await page.locator('input[name=ct-detail][value=fast]').check();
       const job = page.locator('.job').last();
       assert.equal(await job.getAttribute('data-state'), 'done', await job.textContent());
-      const size = await job.evaluate(async (item) => {
-        const bitmap = await createImageBitmap(await (await fetch(item.querySelector('.download').href)).blob());
+      const { bytes } = await download(job.locator('.download').first());
+      const size = await page.evaluate(async (file) => {
+        const bitmap = await createImageBitmap(new Blob([new Uint8Array(file)]));
         return [bitmap.width, bitmap.height];
-      });
+      }, Array.from(bytes));
       assert.deepEqual(size, [4000, 3000]);
       t.diagnostic(`4000×3000 in full detail: ${((Date.now() - started) / 1000).toFixed(1)} s, ${await job.locator('.status').textContent()}`);
     });

@@ -31,3 +31,24 @@ export function startServer({ root, mounts = [], isolated }) {
     server.on('exit', (code) => reject(new Error(`lantern-serve exited with ${code}: ${stderr}`)));
   });
 }
+
+/**
+ * Records every Content-Security-Policy violation in `context`'s pages: their
+ * `securitypolicyviolation` events, and what Chromium logs of one (workers included). The site's
+ * tests run under lantern-serve's policy and assert the list stays empty.
+ * @param {import('playwright-core').BrowserContext} context
+ * @returns {Promise<string[]>}
+ */
+export async function watchCsp(context) {
+  const violations = [];
+  await context.exposeBinding('reportCspViolation', (_source, violation) => violations.push(violation));
+  await context.addInitScript(() => {
+    addEventListener('securitypolicyviolation', (e) => {
+      globalThis.reportCspViolation(`${e.effectiveDirective} blocked ${e.blockedURI} at ${e.sourceFile}:${e.lineNumber}`);
+    });
+  });
+  context.on('console', (message) => {
+    if (/Content Security Policy/i.test(message.text())) violations.push(message.text());
+  });
+  return violations;
+}

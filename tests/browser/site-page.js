@@ -1,16 +1,17 @@
 // What the site's browser tests share: the two builds, opening the built site in each, and
 // running files through the page as a person would.
 
+import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { after, before, describe } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 
 import { unzipSync } from 'fflate';
 import npyjs from 'npyjs';
 import { chromium } from 'playwright-core';
 
-import { CHROMIUM, repo, startServer } from './serve.js';
+import { CHROMIUM, repo, startServer, watchCsp } from './serve.js';
 
 export const evalDir = process.env.LANTERN_EVAL ?? join(repo, '../shared/eval');
 export const photo = (name) => join(evalDir, 'photos', name);
@@ -21,24 +22,28 @@ export const modes = [
   { name: 'single-thread', isolated: false },
 ];
 
-/** Serves dist/ for `mode` and opens the site; resolves once the engine says which backend runs. */
+/**
+ * Serves dist/ for `mode` and opens the site; resolves once the engine says which backend runs.
+ * `cspViolations` collects what the site's Content-Security-Policy blocked (`watchCsp`).
+ */
 export async function openSite(browser, mode) {
   const { server, url } = await startServer({ root: join(repo, 'dist'), isolated: mode.isolated });
   // Without isolation the page would install its service-worker fallback and become isolated.
   const context = await browser.newContext({ serviceWorkers: mode.isolated ? 'allow' : 'block' });
+  const cspViolations = await watchCsp(context);
   // Every request the page makes, so tests can check that no image leaves it.
   const requests = [];
   context.on('request', (r) => requests.push({ url: r.url(), method: r.method(), body: r.postDataBuffer()?.length ?? 0 }));
   const page = await context.newPage();
   await page.goto(url);
   await page.waitForFunction(() => /^(threads|single)/.test(document.body.dataset.backend ?? ''), null, { timeout: 120_000 });
-  return { server, url, context, page, requests };
+  return { server, url, context, page, requests, cspViolations };
 }
 
 /**
  * One Chromium for `title`, and the site opened in each build: `defineTests(mode, site)` defines
- * the tests of one build, where `site` holds `{ server, url, context, page, requests }` once
- * they run.
+ * the tests of one build, where `site` holds `{ server, url, context, page, requests,
+ * cspViolations }` once they run. Each build's last test checks that nothing broke the CSP.
  */
 export function describeInEachBuild(title, defineTests) {
   describe(title, { timeout: 1_200_000 }, () => {
@@ -56,6 +61,9 @@ export function describeInEachBuild(title, defineTests) {
           site.server?.kill();
         });
         defineTests(mode, site);
+        test('nothing breaks the Content-Security-Policy', () => {
+          assert.deepEqual(site.cspViolations, []);
+        });
       });
     }
   });
@@ -81,4 +89,15 @@ export function referenceArray(caseName, key) {
   const npz = unzipSync(readFileSync(join(process.env.LANTERN_CACHE, `references/${caseName}.npz`)));
   const bytes = npz[`${key}.npy`];
   return new npyjs().parse(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+}
+
+/**
+ * What a person gets by clicking `link` (a finished job's download): the file's name and bytes.
+ * Read through the browser's download rather than fetched in the page: results are blob: URLs,
+ * which the site's Content-Security-Policy lets the page show but not fetch.
+ * @param {import('playwright-core').Locator} link
+ */
+export async function download(link) {
+  const [file] = await Promise.all([link.page().waitForEvent('download'), link.click()]);
+  return { name: file.suggestedFilename(), bytes: readFileSync(await file.path()) };
 }

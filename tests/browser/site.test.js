@@ -10,8 +10,8 @@ import { after, before, describe, test } from 'node:test';
 
 import { chromium } from 'playwright-core';
 
-import { CHROMIUM, repo, startServer } from './serve.js';
-import { describeInEachBuild, photo, referenceArray, runJobs } from './site-page.js';
+import { CHROMIUM, repo, startServer, watchCsp } from './serve.js';
+import { describeInEachBuild, download, photo, referenceArray, runJobs } from './site-page.js';
 
 /** onnxruntime's mask from a parity case, stretched to 0..1 when the tool stretches it. */
 function referenceMask(name, output, stretch) {
@@ -26,11 +26,11 @@ function referenceMask(name, output, stretch) {
   return Array.from(data, (v) => (v - lo) / (hi - lo));
 }
 
-/** Reads a finished job's download in the page: size, alpha range, and pixels at `side`² if asked. */
-function inspectResult(job, side = 0) {
-  return job.evaluate(async (item, sample) => {
-    const href = item.querySelector('.download').href;
-    const bitmap = await createImageBitmap(await (await fetch(href)).blob());
+/** Reads a finished job's download, decoded in the page: size, alpha range, and pixels at `side`² if asked. */
+async function inspectResult(job, side = 0) {
+  const { name, bytes } = await download(job.locator('.download').first());
+  const result = await job.page().evaluate(async ([file, sample]) => {
+    const bitmap = await createImageBitmap(new Blob([new Uint8Array(file)]));
     const full = new OffscreenCanvas(bitmap.width, bitmap.height).getContext('2d');
     full.drawImage(bitmap, 0, 0);
     const pixels = full.getImageData(0, 0, bitmap.width, bitmap.height).data;
@@ -47,8 +47,9 @@ function inspectResult(job, side = 0) {
       ctx.drawImage(bitmap, 0, 0, sample, sample);
       small = Array.from(ctx.getImageData(0, 0, sample, sample).data.filter((_, i) => i % 4 === 0), (v) => v / 255);
     }
-    return { width: bitmap.width, height: bitmap.height, minAlpha, maxAlpha, small, download: item.querySelector('.download').download };
-  }, side);
+    return { width: bitmap.width, height: bitmap.height, minAlpha, maxAlpha, small };
+  }, [Array.from(bytes), side]);
+  return { ...result, download: name };
 }
 
 function iou(a, b) {
@@ -164,6 +165,7 @@ describe('Remove background recovers', { timeout: 600_000 }, () => {
   test('a damaged model download is refused, kept out of the cache, and a retry works', async () => {
     const { server, url } = await startServer({ root: join(repo, 'dist'), isolated: true });
     const context = await browser.newContext();
+    const cspViolations = await watchCsp(context);
     try {
       const page = await context.newPage();
       await page.route('**/models/*.onnx', async (route) => {
@@ -178,6 +180,30 @@ describe('Remove background recovers', { timeout: 600_000 }, () => {
       await page.unroute('**/models/*.onnx');
       job = await runJobs(page, [photo('coffee.png')]);
       assert.equal(await job.getAttribute('data-state'), 'done', await job.textContent());
+      assert.deepEqual(cspViolations, []);
+    } finally {
+      await context.close();
+      server.kill();
+    }
+  });
+
+  test("a host's stricter CSP that blocks the pool's workers stops the engine with a message, not a hang", async () => {
+    const { server, url } = await startServer({ root: join(repo, 'dist'), isolated: true });
+    const context = await browser.newContext();
+    try {
+      await context.route('**/*', async (route) => {
+        const response = await route.fetch();
+        const headers = response.headers();
+        const policy = headers['content-security-policy'];
+        if (policy) headers['content-security-policy'] = policy.replace("worker-src 'self' blob:", "worker-src 'self'");
+        await route.fulfill({ response, headers });
+      });
+      const page = await context.newPage();
+      await page.goto(url);
+      await page.waitForFunction(() => document.body.dataset.backend === 'unavailable', null, { timeout: 30_000 });
+      const job = await runJobs(page, [photo('coffee.png')]);
+      assert.equal(await job.getAttribute('data-state'), 'error');
+      assert.match(await job.locator('.error').textContent(), /Content-Security-Policy does not allow what it needs \(worker-src: blob\)/);
     } finally {
       await context.close();
       server.kill();
@@ -187,6 +213,7 @@ describe('Remove background recovers', { timeout: 600_000 }, () => {
   test('cancelling a running job stops it and the next job runs', async () => {
     const { server, url } = await startServer({ root: join(repo, 'dist'), isolated: false });
     const context = await browser.newContext({ serviceWorkers: 'block' });
+    const cspViolations = await watchCsp(context);
     try {
       const page = await context.newPage();
       await page.goto(url);
@@ -196,6 +223,7 @@ describe('Remove background recovers', { timeout: 600_000 }, () => {
       await page.waitForFunction(() => document.querySelector('.job').dataset.state === 'cancelled');
       const job = await runJobs(page, [photo('coffee.png')]);
       assert.equal(await job.getAttribute('data-state'), 'done', await job.textContent());
+      assert.deepEqual(cspViolations, []);
     } finally {
       await context.close();
       server.kill();

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
@@ -17,6 +17,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 
 import { chromium } from 'playwright-core';
+
+import { startServer } from './serve.js';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 const nginxBinary = '/usr/sbin/nginx';
@@ -39,6 +41,11 @@ const site = {
   'ocr/dict.txt': 'a\nb\né\n',
   'manifest.json': '{"models": []}\n',
 };
+
+/** lantern-serve's Content-Security-Policy, which every host config must send as it is. */
+const contentSecurityPolicy = /const CONTENT_SECURITY_POLICY: &str = "([^"]+)";/.exec(
+  readFileSync(join(repo, 'server-headers/src/main.rs'), 'utf8'),
+)[1];
 
 const assetResponse = { corp: 'same-origin', cache: 'max-age=300' };
 const documentResponse = { type: 'text/html; charset=utf-8', corp: 'cross-origin', cache: 'no-cache' };
@@ -209,6 +216,20 @@ async function withTimeout(promise, ms, message) {
   }
 }
 
+test('every host config and lantern-serve send the same Content-Security-Policy', async () => {
+  for (const config of ['nginx.conf', '.htaccess', 'Caddyfile', '_headers', 'vercel.json']) {
+    const text = readFileSync(join(repo, 'server-headers', config), 'utf8');
+    assert.ok(text.includes(contentSecurityPolicy), `server-headers/${config} lacks the policy`);
+  }
+  const { server, url } = await startServer({ root: join(repo, 'server-headers'), isolated: false });
+  try {
+    const response = await fetch(url);
+    assert.equal(response.headers.get('content-security-policy'), contentSecurityPolicy);
+  } finally {
+    server.kill();
+  }
+});
+
 describe('static hosting', { timeout: 120_000 }, () => {
   let work;
   let browser;
@@ -281,8 +302,9 @@ describe('static hosting', { timeout: 120_000 }, () => {
           coep: response.headers.get('cross-origin-embedder-policy'),
           corp: response.headers.get('cross-origin-resource-policy'),
           cache: response.headers.get('cache-control'),
+          csp: response.headers.get('content-security-policy'),
         };
-        assert.deepEqual(actual, { ...expected, status: 200, coop: 'same-origin', coep: 'require-corp' });
+        assert.deepEqual(actual, { ...expected, status: 200, coop: 'same-origin', coep: 'require-corp', csp: contentSecurityPolicy });
       }
     });
 

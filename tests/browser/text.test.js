@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { before, test } from 'node:test';
 
 import { getDocument } from 'pdfjs-dist/legacy/build/pdf.mjs';
-import { describeInEachBuild, evalDir, runJobs } from './site-page.js';
+import { describeInEachBuild, download, evalDir, runJobs } from './site-page.js';
 
 const paragraph = join(evalDir, 'ocr/rust-paragraph.png');
 const expected = readFileSync(join(evalDir, 'ocr/rust-paragraph.txt'), 'utf8');
@@ -32,21 +32,15 @@ function characterErrorRate(want, got) {
 }
 
 /** Every download of a finished job, read in the page: text files as strings, the PDF as bytes. */
-function downloads(job) {
-  return job.evaluate(async (item) => {
-    const read = async (selector) => {
-      const link = item.querySelector(selector);
-      return { name: link.download, blob: await (await fetch(link.href)).blob() };
-    };
-    const out = {};
-    for (const kind of ['txt', 'json', 'hocr']) {
-      const { name, blob } = await read(`.download.${kind}`);
-      out[kind] = { name, text: await blob.text() };
-    }
-    const { name, blob } = await read('.download.pdf');
-    out.pdf = { name, bytes: Array.from(new Uint8Array(await blob.arrayBuffer())) };
-    return out;
-  });
+async function downloads(job) {
+  const out = {};
+  for (const kind of ['txt', 'json', 'hocr']) {
+    const { name, bytes } = await download(job.locator(`.download.${kind}`));
+    out[kind] = { name, text: bytes.toString('utf8') };
+  }
+  const { name, bytes } = await download(job.locator('.download.pdf'));
+  out.pdf = { name, bytes: Array.from(bytes) };
+  return out;
 }
 
 async function pdfText(bytes) {

@@ -13,8 +13,8 @@ import { after, before, describe, test } from 'node:test';
 
 import { chromium } from 'playwright-core';
 
-import { CHROMIUM, repo, startServer } from './serve.js';
-import { evalDir, photo, runJobs } from './site-page.js';
+import { CHROMIUM, repo, startServer, watchCsp } from './serve.js';
+import { download, evalDir, photo, runJobs } from './site-page.js';
 
 /** The page's label once the engine is ready on the CPU (threads or single) or the GPU. */
 const READY = /^(threads|single|WebGPU)/;
@@ -41,20 +41,22 @@ async function croppedPng(page, file, name, crop) {
 }
 
 /** The finished job's image download, decoded in the page: RGB values in pixel order, or only alpha. */
-function resultPixels(job, { alpha = false } = {}) {
-  return job.evaluate(async (item, alpha) => {
-    const bitmap = await createImageBitmap(await (await fetch(item.querySelector('.download').href)).blob());
+async function resultPixels(job, { alpha = false } = {}) {
+  const { bytes } = await download(job.locator('.download').first());
+  return job.page().evaluate(async ([file, alpha]) => {
+    const bitmap = await createImageBitmap(new Blob([new Uint8Array(file)]));
     const context = new OffscreenCanvas(bitmap.width, bitmap.height).getContext('2d');
     context.drawImage(bitmap, 0, 0);
     const rgba = context.getImageData(0, 0, bitmap.width, bitmap.height).data;
     return Array.from(rgba.filter((_, i) => (i % 4 === 3) === alpha));
-  }, alpha);
+  }, [Array.from(bytes), alpha]);
 }
 
 describe('The site on WebGPU (SwiftShader)', { timeout: 600_000 }, () => {
   let browser;
   let server;
   let context;
+  let cspViolations;
   let page;
 
   before(async () => {
@@ -62,6 +64,7 @@ describe('The site on WebGPU (SwiftShader)', { timeout: 600_000 }, () => {
     const started = await startServer({ root: join(repo, 'dist'), isolated: true });
     server = started.server;
     context = await browser.newContext();
+    cspViolations = await watchCsp(context);
     page = await context.newPage();
     await page.goto(started.url);
     await page.waitForFunction((ready) => new RegExp(ready).test(document.body.dataset.backend ?? ''), READY.source, { timeout: 120_000 });
@@ -146,6 +149,10 @@ describe('The site on WebGPU (SwiftShader)', { timeout: 600_000 }, () => {
     assert.equal(onGpu.backend, 'WebGPU: google swiftshader');
     assert.match(onGpu.text, /^Hundreds of/);
     assert.equal(onGpu.text, onCpu.text);
+  });
+
+  test('nothing breaks the Content-Security-Policy', () => {
+    assert.deepEqual(cspViolations, []);
   });
 
   test('a GPU lost mid-session hands the job to the CPU, which says so, and keeps the rest', async () => {
