@@ -296,7 +296,6 @@ function defaultModel(tool) {
 /** @param {Iterable<File>} files */
 function addFiles(files) {
   for (const file of files) {
-    if (!file.type.startsWith('image/') && file.type !== '') continue;
     const item = fromTemplate('#job-template');
     const tool = TOOLS[currentTool];
     $('.tool-name', HTMLElement, item).textContent = tool.label;
@@ -304,6 +303,13 @@ function addFiles(files) {
     $('.status', HTMLElement, item).textContent = 'Waiting';
     item.dataset.tool = currentTool;
     const job = { file, item, tool: currentTool, ...tool.job(file) };
+    // Said here, not read into memory for the engine to refuse: it may be a video of gigabytes.
+    // A file of no type (some pasted images, unknown extensions) goes on for the engine to judge.
+    if (!file.type.startsWith('image/') && file.type !== '') {
+      $('#queue').append(item);
+      fail(job, `“${file.name}” is a ${file.type} file, not an image.`);
+      continue;
+    }
     $('.cancel', HTMLElement, item).addEventListener('click', () => cancel(job));
     $('#queue').append(item);
     queue.push(job);
@@ -332,6 +338,18 @@ function setState(job, state, status) {
   $('.status', HTMLElement, job.item).textContent = status;
 }
 
+/**
+ * Marks `job` failed, saying why.
+ * @param {QueuedJob} job
+ * @param {string} message
+ */
+function fail(job, message) {
+  setState(job, 'error', 'Failed');
+  const error = $('.error', HTMLElement, job.item);
+  error.textContent = message;
+  error.hidden = false;
+}
+
 async function pump() {
   if (running || queue.length === 0) return;
   running = true;
@@ -357,12 +375,7 @@ async function pump() {
     job.item.dataset.backend = result.backend;
   } catch (e) {
     if (e instanceof CancelledError) setState(job, 'cancelled', 'Cancelled');
-    else {
-      setState(job, 'error', 'Failed');
-      const error = $('.error', HTMLElement, job.item);
-      error.textContent = e instanceof Error ? e.message : String(e);
-      error.hidden = false;
-    }
+    else fail(job, e instanceof Error ? e.message : String(e));
   } finally {
     running = false;
     pump();

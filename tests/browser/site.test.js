@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { crc32 } from 'node:zlib';
 
 import { chromium } from 'playwright-core';
 
@@ -152,6 +153,43 @@ describeInEachBuild('Remove background in the browser', (mode, site) => {
     assert.match(await broken.locator('.error').textContent(), /damaged or incomplete/);
     const job = await runJobs(page, [photo('horse.png')]);
     assert.equal(await job.getAttribute('data-state'), 'done');
+  });
+
+  test('a file that is not an image gets a message of its own, and the queue goes on', async () => {
+    const before = await page.locator('.job').count();
+    await page.setInputFiles('#files', [
+      { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('not a picture') },
+      { name: 'horse.png', mimeType: 'image/png', buffer: readFileSync(photo('horse.png')) },
+    ]);
+    await page.waitForFunction((n) => document.querySelectorAll('.job')[n + 1]?.dataset.state === 'done', before, { timeout: 60_000 });
+    const refused = page.locator('.job').nth(before);
+    assert.equal(await refused.getAttribute('data-state'), 'error');
+    assert.equal(await refused.locator('.error').textContent(), '“notes.txt” is a text/plain file, not an image.');
+  });
+
+  test('a PNG claiming 60000×60000 in a few bytes is refused by its claimed size', async () => {
+    // In wasm32 the decoder cannot even open it (its buffer size overflows); the header names it.
+    const chunk = (type, data) => {
+      const body = Buffer.concat([Buffer.from(type), data]);
+      const length = Buffer.alloc(4);
+      length.writeUInt32BE(data.length);
+      const crc = Buffer.alloc(4);
+      crc.writeUInt32BE(crc32(body));
+      return Buffer.concat([length, body, crc]);
+    };
+    const header = Buffer.alloc(13);
+    header.writeUInt32BE(60000, 0);
+    header.writeUInt32BE(60000, 4);
+    header.set([8, 6, 0, 0, 0], 8);
+    const png = Buffer.concat([
+      Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+      chunk('IHDR', header),
+      chunk('IDAT', Buffer.alloc(0)),
+      chunk('IEND', Buffer.alloc(0)),
+    ]);
+    const job = await runJobs(page, [{ name: 'huge.png', mimeType: 'image/png', buffer: png }]);
+    assert.equal(await job.getAttribute('data-state'), 'error');
+    assert.match(await job.locator('.error').textContent(), /^The image is 60000×60000; Lantern handles up to/);
   });
 });
 

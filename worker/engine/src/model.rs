@@ -56,7 +56,8 @@ impl Model {
             return Err(Error::Model("the file is empty".into()));
         }
         let proto = onnx::ModelProto::decode(bytes)
-            .map_err(|e| Error::Model(format!("not a readable ONNX protobuf (truncated or corrupt?): {e}")))?;
+            // The decoder's own words ("invalid wire type") mean nothing to the person who picked the file.
+            .map_err(|_| Error::Model("the file is not an ONNX model, or it is truncated or damaged".into()))?;
         let graph = proto.graph.ok_or_else(|| Error::Model("the file holds no graph".into()))?;
         let opset = proto
             .opset_import

@@ -877,6 +877,16 @@ fn unsorted_graphs_are_ordered<B: TestBackend>(backend: &B) {
     assert_close(&run(backend, &bytes, &[2], vec![-1.0, 2.0]).1, &[-1.0, -2.0]);
 }
 
+// Backend-free: loading refuses what is not a model, in words for the person who picked it.
+#[test]
+fn files_that_are_not_models_are_refused_in_plain_words() {
+    let whole = model(13, &[2], vec![], vec![node("Neg", &["x"], &["y"], vec![])]);
+    for bytes in [&b"GIF89a, a picture and no model"[..], &whole[..whole.len() / 2]] {
+        let err = Model::from_bytes(bytes).err().expect("refused");
+        assert_eq!(err.to_string(), "invalid model: the file is not an ONNX model, or it is truncated or damaged");
+    }
+}
+
 // Backend-free: planning refuses the model before any backend sees it.
 #[test]
 fn unknown_op_names_the_node() {

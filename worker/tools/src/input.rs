@@ -52,6 +52,16 @@ fn classify(e: ImageError, width: u32, height: u32) -> InputError {
     }
 }
 
+fn too_large(width: u32, height: u32) -> bool {
+    u64::from(width) * u64::from(height) > MAX_PIXELS || width > MAX_SIDE || height > MAX_SIDE
+}
+
+/// The size the file's header claims, read without decoding.
+fn claimed_size(bytes: &[u8]) -> Option<(u32, u32)> {
+    let size = imagesize::blob_size(bytes).ok()?;
+    Some((u32::try_from(size.width).ok()?, u32::try_from(size.height).ok()?))
+}
+
 /// Decodes the first frame of `bytes`, rotated and flipped upright per its EXIF orientation.
 /// 16-bit, grey, palette and CMYK sources all become 8-bit RGBA.
 pub fn decode(bytes: &[u8]) -> Result<RgbaImage, InputError> {
@@ -65,12 +75,17 @@ pub fn decode(bytes: &[u8]) -> Result<RgbaImage, InputError> {
     }
     // Headers are read without limits so a refusal can name the size; pixels are decoded with them.
     reader.no_limits();
-    let mut decoder = reader.into_decoder().map_err(|e| classify(e, 0, 0))?;
+    let mut decoder = reader.into_decoder().map_err(|e| match claimed_size(bytes) {
+        // The decoder may refuse a huge image before saying its size (in wasm32 a 60000×60000
+        // PNG's buffer size overflows): its header still names it.
+        Some((width, height)) if too_large(width, height) => InputError::TooLarge { width, height },
+        _ => classify(e, 0, 0),
+    })?;
     let (width, height) = decoder.dimensions();
     if width == 0 || height == 0 {
         return Err(InputError::NoPixels);
     }
-    if u64::from(width) * u64::from(height) > MAX_PIXELS || width > MAX_SIDE || height > MAX_SIDE {
+    if too_large(width, height) {
         return Err(InputError::TooLarge { width, height });
     }
     let mut limits = Limits::default();

@@ -129,6 +129,11 @@ fn huge_images_are_refused_before_decoding() {
     assert_eq!(err, InputError::TooLarge { width: 10_000, height: 10_000 });
     assert!(err.to_string().contains(&format!("{} megapixels", MAX_PIXELS / 1_000_000)));
     assert!(matches!(decode(&png_header(20_000, 10)), Err(InputError::TooLarge { .. })));
+    // Sizes the PNG decoder itself refuses to open are named too, not as 0×0.
+    for side in [60_000, 100_000] {
+        let err = decode(&png_header(side, side)).unwrap_err();
+        assert_eq!(err, InputError::TooLarge { width: side, height: side });
+    }
 }
 
 #[test]
