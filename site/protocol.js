@@ -7,8 +7,11 @@
  *   What the person chose to run the models on: 'auto' takes WebGPU where a hardware adapter passes
  *   the self-test, else the CPU; 'cpu' never opens the GPU; 'gpu' takes any adapter, a software one
  *   (SwiftShader) included, and falls back to the CPU only where none opens.
- * @typedef {{ type: 'start', backend: BackendSetting, panics: string }} StartMessage
- *   The first message to a new worker; it loads nothing before it. `panics` names the
+ * @typedef {{ type: 'start', backend: BackendSetting, panics: string, cancel?: SharedArrayBuffer }} StartMessage
+ *   The first message to a new worker; it loads nothing before it. `cancel`, where the page is
+ *   cross-origin isolated, holds one Int32 that the page sets to the id of the job to cancel: the
+ *   engine reads it after every step, so a running job stops at once and the worker, with its
+ *   models, stays (a worker running the engine reads no messages until the job ends). `panics` names the
  *   BroadcastChannel on which the engine tells a panic on any of its threads (the message is the
  *   panic's text): a panic stops its thread, and on a pool thread the job waiting for it would
  *   wait forever, so the page ends the job and starts a new worker. One name per worker.

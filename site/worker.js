@@ -75,8 +75,15 @@ let onGpu = false;
 let index;
 /** @type {Map<string, ToolInstance>} */
 const tools = new Map();
+/** Jobs cancelled by message: read only between the awaits of a job. */
 /** @type {Set<number>} */
 const cancelled = new Set();
+/** The page's shared cancel flag (StartMessage `cancel`), read while the engine runs. */
+/** @type {Int32Array | null} */
+let cancelFlag = null;
+
+/** @param {number} id */
+const isCancelled = (id) => cancelled.has(id) || (cancelFlag !== null && Atomics.load(cancelFlag, 0) === id);
 
 class Cancelled extends Error {}
 
@@ -85,7 +92,8 @@ let begin;
 // Nothing loads before the page's start message says which backend the person chose.
 const started = new Promise((resolve) => {
   begin = resolve;
-}).then(async (/** @type {StartMessage} */ { backend: setting, panics }) => {
+}).then(async (/** @type {StartMessage} */ { backend: setting, panics, cancel }) => {
+  cancelFlag = cancel ? new Int32Array(cancel) : null;
   engine = await import(`./wasm/${buildFor(threaded)}/lantern_wasm.js`);
   await engine.default();
   engine.reportPanicsTo(panics);
@@ -160,7 +168,7 @@ function leaveGpu(reason) {
 
 /** @param {number} id */
 function checkCancelled(id) {
-  if (cancelled.has(id)) throw new Cancelled();
+  if (isCancelled(id)) throw new Cancelled();
 }
 
 /** @param {JobMessage} job */
@@ -185,7 +193,8 @@ async function run(job) {
       result.transfer,
     );
   } catch (e) {
-    if (e instanceof Cancelled) postMessage(/** @satisfies {CancelledMessage} */ ({ type: 'cancelled', id }));
+    // The engine ends a cancelled run with an error of its own ("Cancelled."): the job was cancelled.
+    if (e instanceof Cancelled || isCancelled(id)) postMessage(/** @satisfies {CancelledMessage} */ ({ type: 'cancelled', id }));
     else if (e instanceof WebAssembly.RuntimeError) {
       // A trap (a panic, memory exhausted) leaves the engine's memory as it was mid-step; a panic
       // said why before it trapped.
@@ -216,7 +225,7 @@ async function attempt(job) {
   /** @type {(stage: Stage) => Progress} */
   const report = (stage) => (done, total) => {
     postMessage(/** @satisfies {ProgressMessage} */ ({ type: 'progress', id, stage, done, total }));
-    return !cancelled.has(id);
+    return !isCancelled(id);
   };
   // The types cannot tie `options` (nor the instance toolFor built) to `tool`, but they match: the
   // page sends each tool its own options. The image is copied into the engine, so a rerun has it too.

@@ -125,6 +125,32 @@ describeInEachBuild('Remove background in the browser', (mode, site) => {
     });
   }
 
+  if (mode.isolated) {
+    test('cancelling IS-Net mid-run stops it within 200 ms and keeps the engine and its models', async (t) => {
+      await page.selectOption('#rb-model', 'isnet-medium');
+      await page.setInputFiles('#files', [photo('horse.png')]);
+      // Mid-network: past the download, the planning and the full-resolution first layers.
+      await page.waitForFunction(() => /^Running the network [3-7]\d%/.test(document.querySelector('.job:last-child .status').textContent), null, { timeout: 120_000 });
+      await page.selectOption('#rb-model', 'u2netp');
+      const stopped = await page.evaluate(() => new Promise((resolve) => {
+        const item = /** @type {HTMLElement} */ (document.querySelector('.job:last-child'));
+        globalThis.backendChanges = [];
+        new MutationObserver(() => globalThis.backendChanges.push(document.body.dataset.backend)).observe(document.body, { attributeFilter: ['data-backend'] });
+        const clicked = performance.now();
+        new MutationObserver(() => {
+          if (item.dataset.state !== 'running') resolve({ state: item.dataset.state, status: item.querySelector('.status').textContent, ms: performance.now() - clicked });
+        }).observe(item, { attributeFilter: ['data-state'] });
+        item.querySelector('.cancel').click();
+      }));
+      t.diagnostic(`IS-Net stopped ${stopped.ms.toFixed(0)} ms after the click: ${stopped.status}`);
+      assert.deepEqual([stopped.state, stopped.status], ['cancelled', 'Cancelled']);
+      assert.ok(stopped.ms < 200, `${stopped.ms} ms`);
+      const next = await runJobs(page, [photo('coffee.png')]);
+      assert.equal(await next.getAttribute('data-state'), 'done', await next.textContent());
+      assert.deepEqual(await page.evaluate(() => globalThis.backendChanges), [], 'the engine was not restarted');
+    });
+  }
+
   test('no request carries the image', () => {
     const origin = new URL(url).origin;
     for (const r of requests) {
