@@ -882,7 +882,7 @@ fn unsorted_graphs_are_ordered<B: TestBackend>(backend: &B) {
 fn files_that_are_not_models_are_refused_in_plain_words() {
     let whole = model(13, &[2], vec![], vec![node("Neg", &["x"], &["y"], vec![])]);
     for bytes in [&b"GIF89a, a picture and no model"[..], &whole[..whole.len() / 2]] {
-        let err = Model::from_bytes(bytes).err().expect("refused");
+        let err = Model::from_bytes(bytes).expect_err("refused");
         assert_eq!(err.to_string(), "invalid model: the file is not an ONNX model, or it is truncated or damaged");
     }
 }
