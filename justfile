@@ -136,6 +136,23 @@ bench: setup models build-wasm
     cargo build -q -p lantern-serve
     node benches/browser/run.js
 
+# Fuzz each target (decode, model, manifest, dictionary, or all) for `runs` inputs from its seeds with libFuzzer (not a test; `just test` replays the seeds and saved regressions)
+fuzz target="all" runs="1000000":
+    #!/usr/bin/env bash
+    set -euo pipefail
+    command -v cargo-fuzz >/dev/null || cargo install -q --locked cargo-fuzz@0.13.2
+    targets=({{ if target == "all" { "decode model manifest dictionary" } else { target } }})
+    for target in "${targets[@]}"; do
+        # The corpus grows across runs, outside the repository; new finds land in fuzz/artifacts/.
+        corpus="$LANTERN_CACHE/fuzz/$target"
+        mkdir -p "$corpus"
+        seeds="fuzz/seeds/$target"
+        if [ "$target" = manifest ]; then cp models/manifest.toml models/local.example.toml "$corpus/"; seeds=; fi
+        # A hang is an input over 1 s; out of memory is over 2 GB, as the site's limits are.
+        cargo fuzz run --fuzz-dir fuzz "$target" "$corpus" $seeds -- \
+            -runs={{runs}} -timeout=1 -rss_limit_mb=2048 -print_final_stats=1
+    done
+
 # Redraw docs/screenshot.png from the site after a real job
 screenshot: build
     cargo build -q -p lantern-serve

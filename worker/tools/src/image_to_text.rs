@@ -123,11 +123,7 @@ impl<B: Backend + Clone> TextReader<B> {
         if blank != 0 {
             return Err(ToolError::Model(format!("the CTC blank is class {blank}; only class 0 is supported")));
         }
-        let mut classes = vec![String::new()];
-        classes.extend(dictionary_text.lines().map(|line| line.trim_end_matches('\r').to_string()));
-        if recogniser.postprocess.space.unwrap_or(false) {
-            classes.push(" ".into());
-        }
+        let classes = dictionary_classes(dictionary_text, recogniser.postprocess.space.unwrap_or(false));
         Ok(TextReader {
             detector: Stage::new(det)?,
             recogniser,
@@ -374,6 +370,17 @@ fn turned(quad: &[Point; 4], quarters: usize) -> [Point; 4] {
     let mut quad = *quad;
     quad.rotate_left(quarters);
     quad
+}
+
+/// The recogniser's classes from its dictionary asset (one character per line, either line
+/// ending): the CTC blank first, then each line, then a space where the model reads spaces.
+pub fn dictionary_classes(dictionary_text: &str, space: bool) -> Vec<String> {
+    let mut classes = vec![String::new()];
+    classes.extend(dictionary_text.lines().map(|line| line.trim_end_matches('\r').to_string()));
+    if space {
+        classes.push(" ".into());
+    }
+    classes
 }
 
 /// Network input size: the long side at most `max_side`, both sides multiples of `multiple`.

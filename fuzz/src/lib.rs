@@ -1,0 +1,60 @@
+//! What each fuzz target does with its input: the same calls the site makes on what a person
+//! gives it. `fuzz_targets/` hands libFuzzer's inputs to these; `tests/replay.rs` runs the seeds
+//! and every input that once crashed, hung or ran out of memory through them in `just test`.
+
+use lantern_engine::{CpuBackend, Device, Dim, Model, Session, Tensor};
+
+/// Inputs a planned model may take: a fuzzed graph may claim any size, and the point is what the
+/// engine does with the graph, not how long a huge convolution takes.
+const MAX_INPUT_ELEMENTS: usize = 1 << 16;
+/// Activations a fuzzed model may plan before it is run: larger plans are only planned.
+const MAX_PLANNED_FLOATS: usize = 1 << 24;
+
+/// A dropped file, decoded as every tool decodes it (PNG, JPEG, WebP, GIF, BMP, TIFF). Each
+/// target says whether the input got all the way through, so the replay test can tell that its
+/// seeds do.
+pub fn decode_image(data: &[u8]) -> bool {
+    lantern_tools::input::decode(data).is_ok()
+}
+
+/// A "your own model" file: loaded, planned at a small size (named dimensions as 8) and, where
+/// the plan is small, run on the CPU on zeros.
+pub fn own_model(data: &[u8]) -> bool {
+    let Ok(model) = Model::from_bytes(data) else { return false };
+    let shapes: Vec<(String, Vec<usize>)> = model
+        .inputs
+        .iter()
+        .map(|input| {
+            let dims = input.dims.iter().map(|d| if let Dim::Fixed(n) = d { *n } else { 8 }).collect();
+            (input.name.clone(), dims)
+        })
+        .collect();
+    if shapes
+        .iter()
+        .any(|(_, dims)| dims.iter().try_fold(1usize, |n, &d| n.checked_mul(d)).is_none_or(|n| n > MAX_INPUT_ELEMENTS))
+    {
+        return false;
+    }
+    let named: Vec<(&str, &[usize])> = shapes.iter().map(|(name, dims)| (name.as_str(), dims.as_slice())).collect();
+    let Ok(plan) = model.plan(&named, None) else { return false };
+    if plan.buffers.iter().sum::<usize>() > MAX_PLANNED_FLOATS {
+        return false;
+    }
+    let inputs: Vec<Tensor> = plan
+        .inputs
+        .iter()
+        .filter_map(|input| Tensor::zeros(input.shape.as_slice(), lantern_engine::DType::F32, &Device::Cpu).ok())
+        .collect();
+    let Ok(session) = Session::new(plan, CpuBackend) else { return false };
+    session.run(&inputs).is_ok()
+}
+
+/// A models manifest or a self-hoster's `local.toml`, as text.
+pub fn manifest(data: &[u8]) -> bool {
+    std::str::from_utf8(data).is_ok_and(|text| lantern_models::Manifest::parse(text).is_ok())
+}
+
+/// An OCR recogniser's dictionary, one character per line.
+pub fn dictionary(data: &[u8]) -> bool {
+    std::str::from_utf8(data).is_ok_and(|text| lantern_tools::image_to_text::dictionary_classes(text, true).len() > 2)
+}
