@@ -150,7 +150,10 @@ pub fn tensor_from_proto(t: &onnx::TensorProto) -> Result<Tensor> {
         .iter()
         .map(|&d| usize::try_from(d).map_err(|_| bad(format!("negative dimension {d}"))))
         .collect::<Result<Vec<_>>>()?;
-    let count: usize = dims.iter().product();
+    let count = dims
+        .iter()
+        .try_fold(1usize, |n, &d| n.checked_mul(d))
+        .ok_or_else(|| bad(format!("its shape {dims:?} claims more elements than can be held")))?;
     let raw = &t.raw_data;
     use onnx::tensor_proto::DataType as D;
     let kind = D::try_from(t.data_type).unwrap_or(D::Undefined);

@@ -592,7 +592,7 @@ impl Planner<'_> {
                 (0..out_rank as usize).map(|i| if axes.contains(&i) { 1 } else { *rest.next().unwrap_or(&1) }).collect()
             }
         };
-        if shape.iter().product::<usize>() != count {
+        if super::element_count(&shape) != Some(count) {
             return Err(cx.err(format!("cannot reshape {xs:?} to {shape:?}")));
         }
         self.emit(cx.node, Op::Reshape, vec![x], shape)

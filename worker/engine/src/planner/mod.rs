@@ -92,6 +92,14 @@ impl Model {
     }
 }
 
+/// The most f32 elements one tensor may have: 4 GB of them, all that wasm addresses.
+const MAX_TENSOR_ELEMENTS: usize = 1 << 30;
+
+/// The number of elements of `shape`, or None where it overflows.
+pub(crate) fn element_count(shape: &[usize]) -> Option<usize> {
+    shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d))
+}
+
 struct Planner<'m> {
     model: &'m Model,
     constants: Vec<Tensor>,
@@ -158,6 +166,11 @@ impl<'m> Planner<'m> {
     /// Adds `op` over `inputs`: evaluated now when every input is known, else a plan step.
     fn emit(&mut self, node: &Node, op: Op, inputs: Vec<Value>, shape: Vec<usize>) -> Result<Value> {
         let err = |reason: String| Error::node(&node.name, &node.op, reason);
+        // Refused before anything is allocated: a model may claim any shape (a fuzzed one claimed
+        // more elements than a usize holds).
+        if element_count(&shape).is_none_or(|n| n > MAX_TENSOR_ELEMENTS) {
+            return Err(err(format!("its output {shape:?} is larger than a browser tab's memory (at most 4 GB)")));
+        }
         if inputs.iter().all(|v| matches!(v, Value::Const(_))) {
             let tensors: Vec<&Tensor> = inputs
                 .iter()
