@@ -887,6 +887,14 @@ fn files_that_are_not_models_are_refused_in_plain_words() {
     }
 }
 
+// Backend-free: a model whose output ignores its input (here y = 1 + 1) is refused at planning.
+#[test]
+fn an_output_that_ignores_the_input_is_refused() {
+    let bytes = model(13, &[2], vec![floats("one", &[1], &[1.0])], vec![node("Add", &["one", "one"], &["y"], vec![])]);
+    let err = Model::from_bytes(&bytes).unwrap().plan(&[("x", &[2])], None).expect_err("refused");
+    assert_eq!(err.to_string(), "invalid model: the output 'y' does not depend on the model's input");
+}
+
 // Backend-free: planning refuses the model before any backend sees it.
 #[test]
 fn unknown_op_names_the_node() {

@@ -83,6 +83,10 @@ impl Model {
                 .ok_or_else(|| Error::Model(format!("output '{name}' is produced by no node")))?;
             let shape = planner.shape_of(value);
             let value = match value {
+                // Whatever it is given, such a model answers the same: a broken or a hostile one.
+                Value::Const(_) if !self.inputs.is_empty() => {
+                    return Err(Error::Model(format!("the output '{name}' does not depend on the model's input")));
+                }
                 Value::Const(i) => ValueRef::Const(*i),
                 Value::Dynamic { slot, .. } => ValueRef::Slot(*slot),
             };
