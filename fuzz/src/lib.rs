@@ -7,13 +7,24 @@ use lantern_engine::{CpuBackend, Device, Dim, Model, Session, Tensor};
 /// Inputs a planned model may take: a fuzzed graph may claim any size, and the point is what the
 /// engine does with the graph, not how long a huge convolution takes.
 const MAX_INPUT_ELEMENTS: usize = 1 << 16;
-/// Activations a fuzzed model may plan before it is run: larger plans are only planned.
-const MAX_PLANNED_FLOATS: usize = 1 << 24;
+/// Activations a fuzzed model may plan before it is run: larger plans are only planned. A plan of
+/// 16 M floats (a 12 M-element transposed conv) took over the 1 s hang bar under AddressSanitizer:
+/// real work, not a hang.
+const MAX_PLANNED_FLOATS: usize = 1 << 20;
+
+/// Pixels a fuzzed image may claim and still be decoded, rather than refused for its size. The
+/// site decodes up to 40 MP, but a 36 MP JPEG of 577 bytes took 0.6 s under AddressSanitizer,
+/// near the 1 s hang bar: more pixels are the same code over more data.
+const MAX_DECODED_PIXELS: u64 = 4_000_000;
 
 /// A dropped file, decoded as every tool decodes it (PNG, JPEG, WebP, GIF, BMP, TIFF). Each
 /// target says whether the input got all the way through, so the replay test can tell that its
 /// seeds do.
 pub fn decode_image(data: &[u8]) -> bool {
+    let claimed = imagesize::blob_size(data).map_or(0, |size| size.width as u64 * size.height as u64);
+    if claimed > MAX_DECODED_PIXELS && claimed <= lantern_tools::input::MAX_PIXELS {
+        return false;
+    }
     lantern_tools::input::decode(data).is_ok()
 }
 
