@@ -7,9 +7,9 @@ use lantern_engine::{CpuBackend, Device, Dim, Model, Session, Tensor};
 /// Inputs a planned model may take: a fuzzed graph may claim any size, and the point is what the
 /// engine does with the graph, not how long a huge convolution takes.
 const MAX_INPUT_ELEMENTS: usize = 1 << 16;
-/// Activations a fuzzed model may plan before it is run: larger plans are only planned. A plan of
-/// 16 M floats (a 12 M-element transposed conv) took over the 1 s hang bar under AddressSanitizer:
-/// real work, not a hang.
+/// Activations and outputs a fuzzed model may plan before it is run: larger plans are only
+/// planned. A 12 M-element transposed conv, and a 3 M-element one as an output, took over the 1 s
+/// hang bar under AddressSanitizer: real work, not hangs.
 const MAX_PLANNED_FLOATS: usize = 1 << 20;
 
 /// Pixels a fuzzed image may claim and still be decoded, rather than refused for its size. The
@@ -48,7 +48,9 @@ pub fn own_model(data: &[u8]) -> bool {
     }
     let named: Vec<(&str, &[usize])> = shapes.iter().map(|(name, dims)| (name.as_str(), dims.as_slice())).collect();
     let Ok(plan) = model.plan(&named, None) else { return false };
-    if plan.buffers.iter().sum::<usize>() > MAX_PLANNED_FLOATS {
+    // The plan's outputs live outside its shared buffers.
+    let outputs: usize = plan.outputs.iter().map(|o| o.shape.iter().product::<usize>()).sum();
+    if plan.buffers.iter().sum::<usize>() + outputs > MAX_PLANNED_FLOATS {
         return false;
     }
     let inputs: Vec<Tensor> = plan
