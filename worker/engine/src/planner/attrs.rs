@@ -116,10 +116,9 @@ pub(super) fn reshape_target(
         });
     }
     if let Some(i) = infer {
-        let known: usize = shape.iter().product();
-        if known == 0 || !count.is_multiple_of(known) {
-            return Err(format!("cannot infer -1 reshaping {input:?} to {target:?}"));
-        }
+        let known = super::element_count(&shape)
+            .filter(|&known| known != 0 && count.is_multiple_of(known))
+            .ok_or_else(|| format!("cannot infer -1 reshaping {input:?} to {target:?}"))?;
         shape[i] = count / known;
     }
     Ok(shape)
