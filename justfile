@@ -118,7 +118,7 @@ lint: setup
     node_modules/.bin/tsc -p tsconfig.worker.json
 
 # Run every test
-test: setup lint references && test-browser
+test: setup lint references fuzz-seeds && test-browser
     cargo test --workspace
 
 # Time every model on the GPU backend beside onnxruntime's WebGPU provider on the same GPU (not a test;
@@ -136,8 +136,12 @@ bench: setup models build-wasm
     cargo build -q -p lantern-serve
     node benches/browser/run.js
 
+# Write the fuzz targets' seed corpora into the cache (small images, ONNX graphs and dictionaries; models are never committed)
+fuzz-seeds: setup
+    "{{venv}}/bin/python" fuzz/make_seeds.py --out "$LANTERN_CACHE/fuzz/seeds"
+
 # Fuzz each target (decode, model, manifest, dictionary, or all) for `runs` inputs from its seeds with libFuzzer (not a test; `just test` replays the seeds and saved regressions)
-fuzz target="all" runs="1000000":
+fuzz target="all" runs="1000000": fuzz-seeds
     #!/usr/bin/env bash
     set -euo pipefail
     command -v cargo-fuzz >/dev/null || cargo install -q --locked cargo-fuzz@0.13.2
@@ -146,7 +150,7 @@ fuzz target="all" runs="1000000":
         # The corpus grows across runs, outside the repository; new finds land in fuzz/artifacts/.
         corpus="$LANTERN_CACHE/fuzz/$target"
         mkdir -p "$corpus"
-        seeds="fuzz/seeds/$target"
+        seeds="$LANTERN_CACHE/fuzz/seeds/$target"
         if [ "$target" = manifest ]; then cp models/manifest.toml models/local.example.toml "$corpus/"; seeds=; fi
         # A hang is an input over 1 s; out of memory is over 2 GB, as the site's limits are.
         cargo fuzz run --fuzz-dir fuzz "$target" "$corpus" $seeds -- \

@@ -1,7 +1,8 @@
 //! Every seed and every saved regression input of each fuzz target, through the target's own
 //! call: none may panic, and none may take a second (libFuzzer's bar for a hang here); every
 //! seed must get all the way through (decoded, run, parsed), or it seeds nothing.
-//! `seeds/<target>/` (for manifests, models/'s own files) starts `just fuzz`'s corpora;
+//! `$LANTERN_CACHE/fuzz/seeds/<target>/` (`just fuzz-seeds`; for manifests, models/'s own files)
+//! starts `just fuzz`'s corpora;
 //! `regressions/<target>/` holds each input that found a bug, named for it, kept once it is fixed.
 
 use std::path::{Path, PathBuf};
@@ -10,14 +11,14 @@ use std::time::{Duration, Instant};
 /// Runs `call` on the target's seeds and regressions, and on `more` (paths from the repository root).
 fn replay(target: &str, call: fn(&[u8]) -> bool, more: &[&str]) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let files = |folder: &str| -> Vec<PathBuf> {
-        std::fs::read_dir(root.join(folder).join(target))
+    let files = |folder: PathBuf| -> Vec<PathBuf> {
+        std::fs::read_dir(folder.join(target))
             .map(|entries| entries.map(|entry| entry.unwrap().path()).collect())
             .unwrap_or_default()
     };
     let mut seeds: Vec<PathBuf> = more.iter().map(|p| root.join("..").join(p)).collect();
-    seeds.extend(files("seeds"));
-    assert!(!seeds.is_empty(), "no seeds for {target}: run fuzz/seeds/make_seeds.py");
+    seeds.extend(files(lantern_models::cache_dir().join("fuzz/seeds")));
+    assert!(!seeds.is_empty(), "no seeds for {target}: run `just fuzz-seeds`");
     let run = |path: &Path| {
         let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let start = Instant::now();
@@ -29,7 +30,7 @@ fn replay(target: &str, call: fn(&[u8]) -> bool, more: &[&str]) {
     for seed in &seeds {
         assert!(run(seed), "the seed {} does not get through", seed.display());
     }
-    for regression in files("regressions") {
+    for regression in files(root.join("regressions")) {
         run(&regression);
     }
 }

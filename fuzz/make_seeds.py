@@ -1,9 +1,10 @@
-"""Writes the fuzz targets' seed corpora beside this file: small valid inputs of every kind each
-target reads, so libFuzzer starts from real structure. The manifest target starts from the real
-files in models/ instead. Run with the reference environment
-(`$LANTERN_CACHE/venv/bin/python fuzz/seeds/make_seeds.py`); the files it writes are committed."""
+"""Writes the fuzz targets' seed corpora into `--out`, one folder per target: small valid inputs
+of every kind each target reads, so libFuzzer starts from real structure. The manifest target
+starts from the real files in models/ instead. `just fuzz-seeds` runs it with the reference
+environment into `$LANTERN_CACHE/fuzz/seeds`; nothing it writes is committed (the ONNX seeds are
+models, and models are never committed)."""
 
-import io
+import argparse
 import shutil
 from pathlib import Path
 
@@ -12,18 +13,17 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 from PIL import Image
 
-HERE = Path(__file__).resolve().parent
 
 
-def folder(name):
-    path = HERE / name
+def folder(out, name):
+    path = out / name
     shutil.rmtree(path, ignore_errors=True)
-    path.mkdir()
+    path.mkdir(parents=True)
     return path
 
 
-def images():
-    out = folder("decode")
+def images(root):
+    out = folder(root, "decode")
     rng = np.random.default_rng(7)
     rgb = Image.fromarray(rng.integers(0, 256, (4, 5, 3), dtype=np.uint8))
     rgba = Image.fromarray(rng.integers(0, 256, (4, 5, 4), dtype=np.uint8))
@@ -70,8 +70,8 @@ def ints(name, values):
     return numpy_helper.from_array(np.array(values, dtype=np.int64), name)
 
 
-def models():
-    out = folder("model")
+def models(root):
+    out = folder(root, "model")
     x = tensor("x", [1, 3, 8, 8])
     seeds = {
         "conv-relu-pool": graph_model(
@@ -138,14 +138,17 @@ def models():
         (out / f"{name}.onnx").write_bytes(data)
 
 
-def dictionaries():
-    out = folder("dictionary")
+def dictionaries(root):
+    out = folder(root, "dictionary")
     (out / "latin.txt").write_text("a\nb\nc\nA\n0\n.\n,\n", encoding="utf-8")
     (out / "windows-lines.txt").write_bytes("é\r\nß\r\n€\r\n".encode())
     (out / "cjk.txt").write_text("的\n一\n是\n不\n了\n", encoding="utf-8")
 
 
 if __name__ == "__main__":
-    images()
-    models()
-    dictionaries()
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--out", type=Path, required=True)
+    root = parser.parse_args().out
+    images(root)
+    models(root)
+    dictionaries(root)
