@@ -21,7 +21,7 @@ const MAX_DECODED_PIXELS: u64 = 4_000_000;
 /// target says whether the input got all the way through, so the replay test can tell that its
 /// seeds do.
 pub fn decode_image(data: &[u8]) -> bool {
-    let claimed = imagesize::blob_size(data).map_or(0, |size| size.width as u64 * size.height as u64);
+    let claimed = lantern_tools::input::claimed_size(data).map_or(0, |(w, h)| u64::from(w) * u64::from(h));
     if claimed > MAX_DECODED_PIXELS && claimed <= lantern_tools::input::MAX_PIXELS {
         return false;
     }

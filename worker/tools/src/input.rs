@@ -56,8 +56,8 @@ fn too_large(width: u32, height: u32) -> bool {
     u64::from(width) * u64::from(height) > MAX_PIXELS || width > MAX_SIDE || height > MAX_SIDE
 }
 
-/// The size the file's header claims, read without decoding.
-fn claimed_size(bytes: &[u8]) -> Option<(u32, u32)> {
+/// The width and height the file's header claims, read without decoding.
+pub fn claimed_size(bytes: &[u8]) -> Option<(u32, u32)> {
     let size = imagesize::blob_size(bytes).ok()?;
     Some((u32::try_from(size.width).ok()?, u32::try_from(size.height).ok()?))
 }
