@@ -2,7 +2,7 @@
 //! gives it. `fuzz_targets/` hands libFuzzer's inputs to these; `tests/replay.rs` runs the seeds
 //! and every input that once crashed, hung or ran out of memory through them in `just test`.
 
-use lantern_engine::{CpuBackend, Device, Dim, Model, Session, Tensor};
+use lantern_engine::{CpuBackend, Device, Dim, Model, Session, Tensor, element_count};
 
 /// Inputs a planned model may take: a fuzzed graph may claim any size, and the point is what the
 /// engine does with the graph, not how long a huge convolution takes.
@@ -40,10 +40,7 @@ pub fn own_model(data: &[u8]) -> bool {
             (input.name.clone(), dims)
         })
         .collect();
-    if shapes
-        .iter()
-        .any(|(_, dims)| dims.iter().try_fold(1usize, |n, &d| n.checked_mul(d)).is_none_or(|n| n > MAX_INPUT_ELEMENTS))
-    {
+    if shapes.iter().any(|(_, dims)| element_count(dims).is_none_or(|n| n > MAX_INPUT_ELEMENTS)) {
         return false;
     }
     let named: Vec<(&str, &[usize])> = shapes.iter().map(|(name, dims)| (name.as_str(), dims.as_slice())).collect();

@@ -27,5 +27,5 @@ pub use cpu::CpuBackend;
 pub use error::{Error, Result};
 pub use gpu::{GpuBackend, GpuOptions};
 pub use model::{Dim, Model, ValueInfo};
-pub use plan::{Plan, PlanInput, PlanOutput, Step, ValueRef};
+pub use plan::{Plan, PlanInput, PlanOutput, Step, ValueRef, element_count};
 pub use session::Session;

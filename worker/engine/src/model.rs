@@ -66,6 +66,14 @@ impl Model {
             .map(|o| o.version)
             .ok_or_else(|| Error::Model("no default-domain opset is imported".into()))?;
 
+        let constants = constant_bytes(&graph);
+        if constants > MAX_CONSTANT_BYTES {
+            return Err(Error::Model(format!(
+                "its weights need {:.1} GB in memory, more than the {} GB a browser tab can hold",
+                constants as f64 / 1e9,
+                MAX_CONSTANT_BYTES >> 30
+            )));
+        }
         let mut initializers = HashMap::new();
         for t in &graph.initializer {
             initializers.insert(t.name.clone(), tensor_from_proto(t)?);
@@ -83,6 +91,27 @@ impl Model {
         let nodes = topological_order(nodes, &known)?;
         Ok(Model { opset, inputs, outputs, initializers, nodes })
     }
+}
+
+/// The most bytes a model's weights may take once read: all that wasm addresses.
+const MAX_CONSTANT_BYTES: u64 = 4 << 30;
+
+/// What the graph's initializers and Constant nodes will take once read (floats as f32, integers
+/// as i64), from their claimed shapes: summed before any is converted, so a model whose int8
+/// weights would grow eightfold, or whose shapes claim more than the file holds, is refused
+/// before it is allocated.
+fn constant_bytes(graph: &onnx::GraphProto) -> u64 {
+    use onnx::tensor_proto::DataType as D;
+    let size = |t: &onnx::TensorProto| {
+        let elements = t.dims.iter().try_fold(1u64, |n, &d| n.checked_mul(u64::try_from(d).ok()?));
+        let width = match D::try_from(t.data_type) {
+            Ok(D::Float | D::Float16 | D::Double) => 4,
+            _ => 8,
+        };
+        elements.and_then(|n| n.checked_mul(width)).unwrap_or(u64::MAX)
+    };
+    let attributes = graph.node.iter().flat_map(|n| &n.attribute).filter_map(|a| a.t.as_ref());
+    graph.initializer.iter().chain(attributes).map(size).fold(0, u64::saturating_add)
 }
 
 fn value_info(v: &onnx::ValueInfoProto) -> Result<ValueInfo> {
@@ -150,9 +179,7 @@ pub fn tensor_from_proto(t: &onnx::TensorProto) -> Result<Tensor> {
         .iter()
         .map(|&d| usize::try_from(d).map_err(|_| bad(format!("negative dimension {d}"))))
         .collect::<Result<Vec<_>>>()?;
-    let count = dims
-        .iter()
-        .try_fold(1usize, |n, &d| n.checked_mul(d))
+    let count = crate::plan::element_count(&dims)
         .ok_or_else(|| bad(format!("its shape {dims:?} claims more elements than can be held")))?;
     let raw = &t.raw_data;
     use onnx::tensor_proto::DataType as D;

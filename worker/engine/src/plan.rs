@@ -55,3 +55,8 @@ pub struct Plan {
     /// Floats in each activation buffer: steps whose outputs never live at the same time share one.
     pub buffers: Vec<usize>,
 }
+
+/// The number of elements of `shape`, or None where it overflows: a model may claim any shape.
+pub fn element_count(shape: &[usize]) -> Option<usize> {
+    shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d))
+}

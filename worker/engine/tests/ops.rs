@@ -887,6 +887,19 @@ fn files_that_are_not_models_are_refused_in_plain_words() {
     }
 }
 
+// Backend-free: weights that would take more than wasm's 4 GB are refused before any is read
+// (here one claims 65536² floats, 17.2 GB, and holds a single value).
+#[test]
+fn weights_over_4_gb_are_refused_before_reading() {
+    let bytes =
+        model(13, &[2], vec![floats("w", &[65536, 65536], &[1.0])], vec![node("Add", &["x", "w"], &["y"], vec![])]);
+    let err = Model::from_bytes(&bytes).expect_err("refused");
+    assert_eq!(
+        err.to_string(),
+        "invalid model: its weights need 17.2 GB in memory, more than the 4 GB a browser tab can hold"
+    );
+}
+
 // Backend-free: a model whose output ignores its input (here y = 1 + 1) is refused at planning.
 #[test]
 fn an_output_that_ignores_the_input_is_refused() {

@@ -99,10 +99,7 @@ impl Model {
 /// The most f32 elements one tensor may have: 4 GB of them, all that wasm addresses.
 const MAX_TENSOR_ELEMENTS: usize = 1 << 30;
 
-/// The number of elements of `shape`, or None where it overflows.
-pub(crate) fn element_count(shape: &[usize]) -> Option<usize> {
-    shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d))
-}
+pub(crate) use crate::plan::element_count;
 
 struct Planner<'m> {
     model: &'m Model,
