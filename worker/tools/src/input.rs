@@ -15,10 +15,15 @@ pub const MAX_PIXELS: u64 = 40_000_000;
 pub enum InputError {
     Empty,
     NotAnImage,
+    /// A kind of picture people have that Lantern does not decode, told by name with what to do.
+    OtherFormat(OtherFormat),
     Unsupported(String),
     Damaged(String),
     NoPixels,
-    TooLarge { width: u32, height: u32 },
+    TooLarge {
+        width: u32,
+        height: u32,
+    },
 }
 
 impl fmt::Display for InputError {
@@ -27,6 +32,17 @@ impl fmt::Display for InputError {
             InputError::Empty => write!(f, "The file is empty."),
             InputError::NotAnImage => {
                 write!(f, "This file is not an image Lantern can read (PNG, JPEG, WebP, GIF, BMP or TIFF).")
+            }
+            InputError::OtherFormat(OtherFormat::Heic) => write!(
+                f,
+                "This is a HEIC photo (an iPhone's usual format), which Lantern cannot read. Share or export it as JPEG, \
+                 or set the camera to “Most Compatible”."
+            ),
+            InputError::OtherFormat(OtherFormat::Avif) => {
+                write!(f, "This is an AVIF image, which Lantern cannot read. Save it as PNG or JPEG first.")
+            }
+            InputError::OtherFormat(OtherFormat::Svg) => {
+                write!(f, "This is an SVG drawing, not a photo: Lantern reads pixels. Export it as PNG first.")
             }
             InputError::Unsupported(what) => write!(f, "This image uses a feature Lantern cannot read: {what}."),
             InputError::Damaged(what) => write!(f, "The image file is damaged or incomplete ({what})."),
@@ -41,6 +57,69 @@ impl fmt::Display for InputError {
 }
 
 impl std::error::Error for InputError {}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum OtherFormat {
+    Heic,
+    Avif,
+    Svg,
+}
+
+/// Names the formats a person may well drop that no decoder here reads: HEIC and AVIF by their
+/// ISO-BMFF `ftyp` box (major brand first, then the compatible ones), SVG by its opening tag.
+fn other_format(bytes: &[u8]) -> Option<OtherFormat> {
+    if bytes.get(4..8) == Some(b"ftyp") {
+        let size = u32::from_be_bytes(bytes[..4].try_into().ok()?) as usize;
+        let box_end = size.clamp(8, bytes.len());
+        let brands: Vec<&[u8]> =
+            bytes[8..box_end].chunks_exact(4).enumerate().filter(|(i, _)| *i != 1).map(|(_, b)| b).collect();
+        let is = |names: &[&[u8]]| brands.iter().any(|brand| names.contains(brand));
+        // An AVIF often lists `mif1` too, so AVIF's brands are looked for first.
+        if is(&[b"avif", b"avis"]) {
+            return Some(OtherFormat::Avif);
+        }
+        if is(&[b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1"]) {
+            return Some(OtherFormat::Heic);
+        }
+    }
+    let head = String::from_utf8_lossy(&bytes[..bytes.len().min(1024)]).to_ascii_lowercase();
+    let text = head.trim_start_matches('\u{feff}').trim_start();
+    (text.starts_with('<') && text.contains("<svg")).then_some(OtherFormat::Svg)
+}
+
+/// What a person should know about a file that did decode.
+#[derive(Debug, Clone, PartialEq)]
+pub enum InputWarning {
+    /// A JPEG cut short (an interrupted download or copy): the decoder fills what is missing.
+    EndsEarly,
+}
+
+impl fmt::Display for InputWarning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            InputWarning::EndsEarly => {
+                write!(f, "The file ends early, so the lower part of the image is missing (shown as grey).")
+            }
+        }
+    }
+}
+
+/// The warning for `bytes`, which `decode` accepted. Of the formats read, only a JPEG decodes
+/// when cut short; the others are refused as damaged.
+pub fn warning(bytes: &[u8]) -> Option<InputWarning> {
+    let jpeg = bytes.starts_with(&[0xFF, 0xD8]);
+    (jpeg && !jpeg_scan_ends(bytes)).then_some(InputWarning::EndsEarly)
+}
+
+/// Whether the last scan in a JPEG is followed by its end-of-image marker. Entropy-coded data
+/// never holds 0xFF followed by a marker code (an 0xFF byte is stuffed as FF 00), so the last
+/// start-of-scan is found by its marker, and an end-of-image after it means the image data is
+/// whole. Searching from the last scan, not the file's end, ignores the thumbnail inside EXIF
+/// (it comes first) and accepts the extra data some cameras append after the image.
+fn jpeg_scan_ends(bytes: &[u8]) -> bool {
+    let last_scan = bytes.windows(2).rposition(|pair| pair == [0xFF, 0xDA]);
+    last_scan.is_some_and(|at| bytes[at..].windows(2).any(|pair| pair == [0xFF, 0xD9]))
+}
 
 fn classify(e: ImageError, width: u32, height: u32) -> InputError {
     match e {
@@ -70,6 +149,9 @@ pub fn decode(bytes: &[u8]) -> Result<RgbaImage, InputError> {
     }
     let mut reader =
         ImageReader::new(Cursor::new(bytes)).with_guessed_format().map_err(|e| InputError::Damaged(e.to_string()))?;
+    if let Some(format) = other_format(bytes) {
+        return Err(InputError::OtherFormat(format));
+    }
     if reader.format().is_none() {
         return Err(InputError::NotAnImage);
     }
@@ -79,6 +161,7 @@ pub fn decode(bytes: &[u8]) -> Result<RgbaImage, InputError> {
         // The decoder may refuse a huge image before saying its size (in wasm32 a 60000×60000
         // PNG's buffer size overflows): its header still names it.
         Some((width, height)) if too_large(width, height) => InputError::TooLarge { width, height },
+        Some((0, _) | (_, 0)) => InputError::NoPixels,
         _ => classify(e, 0, 0),
     })?;
     let (width, height) = decoder.dimensions();

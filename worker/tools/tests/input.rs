@@ -4,7 +4,7 @@
 use std::io::Cursor;
 
 use image::{ImageEncoder, Rgba, RgbaImage};
-use lantern_tools::input::{InputError, MAX_PIXELS, decode};
+use lantern_tools::input::{InputError, InputWarning, MAX_PIXELS, OtherFormat, decode, warning};
 
 fn png(img: &image::DynamicImage) -> Vec<u8> {
     let mut out = Vec::new();
@@ -51,6 +51,59 @@ fn exif_rotation_is_applied() {
     assert_eq!(out.dimensions(), (2, 3));
     assert!(is_red(out.get_pixel(1, 0)), "{:?}", out.get_pixel(1, 0));
     assert!(!is_red(out.get_pixel(0, 0)));
+}
+
+#[test]
+fn every_exif_orientation_is_applied() {
+    let img = marker();
+    let rgb: Vec<u8> = img.pixels().flat_map(|p| [p[0], p[1], p[2]]).collect();
+    // Where the red top-left corner of the 3×2 marker is shown for each EXIF orientation.
+    let expected = [
+        (1, (3, 2), (0, 0)), // as stored
+        (2, (3, 2), (2, 0)), // mirrored
+        (3, (3, 2), (2, 1)), // turned 180°
+        (4, (3, 2), (0, 1)), // flipped
+        (5, (2, 3), (0, 0)), // transposed
+        (6, (2, 3), (1, 0)), // turned 90° clockwise
+        (7, (2, 3), (1, 2)), // transversed
+        (8, (2, 3), (0, 2)), // turned 90° anticlockwise
+    ];
+    for (orientation, size, (x, y)) in expected {
+        let out = decode(&jpeg(&img, jpeg_encoder::ColorType::Rgb, &rgb, Some(exif_orientation(orientation)))).unwrap();
+        assert_eq!(out.dimensions(), size, "orientation {orientation}");
+        let red: Vec<_> = out.enumerate_pixels().filter(|(_, _, p)| is_red(p)).map(|(x, y, _)| (x, y)).collect();
+        assert_eq!(red, [(x, y)], "orientation {orientation}");
+    }
+}
+
+#[test]
+fn heic_avif_and_svg_are_named_with_what_to_do() {
+    let ftyp = |brands: &[&[u8; 4]]| {
+        let mut bytes = (8 + 4 * brands.len() as u32 + 4).to_be_bytes().to_vec();
+        bytes.extend(b"ftyp");
+        bytes.extend(brands[0]);
+        bytes.extend([0, 0, 0, 0]);
+        for brand in &brands[1..] {
+            bytes.extend(*brand);
+        }
+        bytes.extend([0; 64]);
+        bytes
+    };
+    let heic = decode(&ftyp(&[b"heic", b"mif1", b"heic"])).unwrap_err();
+    assert_eq!(heic, InputError::OtherFormat(OtherFormat::Heic));
+    assert!(heic.to_string().contains("Share or export it as JPEG"));
+    assert_eq!(decode(&ftyp(&[b"mif1", b"mif1", b"heix"])), Err(InputError::OtherFormat(OtherFormat::Heic)));
+    // AVIF lists mif1 too: its own brand decides.
+    assert_eq!(decode(&ftyp(&[b"avif", b"mif1", b"miaf"])), Err(InputError::OtherFormat(OtherFormat::Avif)));
+    assert_eq!(decode(&ftyp(&[b"mif1", b"avif", b"mif1"])), Err(InputError::OtherFormat(OtherFormat::Avif)));
+    // An MP4 video is not taken for either.
+    assert_eq!(decode(&ftyp(&[b"isom", b"iso2", b"mp41"])), Err(InputError::NotAnImage));
+    for svg in [&b"<svg xmlns='http://www.w3.org/2000/svg'/>"[..], b"\xef\xbb\xbf  <?xml version='1.0'?>\n<svg/>"] {
+        let err = decode(svg).unwrap_err();
+        assert_eq!(err, InputError::OtherFormat(OtherFormat::Svg), "{}", String::from_utf8_lossy(svg));
+        assert!(err.to_string().contains("Export it as PNG"));
+    }
+    assert_eq!(decode(b"<html><body>not a picture</body></html>"), Err(InputError::NotAnImage));
 }
 
 #[test]
@@ -106,6 +159,38 @@ fn empty_garbage_and_truncated_files_are_refused() {
     }
 }
 
+#[test]
+fn a_jpeg_cut_short_decodes_with_a_warning() {
+    let img = RgbaImage::from_fn(64, 64, |x, y| Rgba([(x * 4) as u8, (y * 4) as u8, 100, 255]));
+    let rgb: Vec<u8> = img.pixels().flat_map(|p| [p[0], p[1], p[2]]).collect();
+    let whole = jpeg(&img, jpeg_encoder::ColorType::Rgb, &rgb, None);
+    assert_eq!(warning(&whole), None);
+    // Data some cameras append after the image is not a cut.
+    let appended = [whole.as_slice(), b"\0\0trailing data"].concat();
+    assert_eq!(warning(&appended), None);
+    // Cut inside the image data: the decoder fills the rest, and the person is told.
+    let cut = &whole[..whole.len() * 2 / 3];
+    assert_eq!(decode(cut).unwrap().dimensions(), (64, 64));
+    assert_eq!(warning(cut), Some(InputWarning::EndsEarly));
+    assert!(warning(cut).unwrap().to_string().contains("lower part of the image is missing"));
+    // Every other format refuses a cut file instead (`empty_garbage_and_truncated_files_are_refused`).
+    assert_eq!(warning(&png(&img.into())), None);
+}
+
+#[test]
+fn truncated_webp_gif_bmp_and_tiff_are_refused() {
+    let img = image::DynamicImage::ImageRgba8(RgbaImage::from_fn(64, 64, |x, y| Rgba([x as u8, y as u8, 9, 255])));
+    for format in [image::ImageFormat::WebP, image::ImageFormat::Gif, image::ImageFormat::Bmp, image::ImageFormat::Tiff]
+    {
+        let mut whole = Vec::new();
+        img.write_to(&mut Cursor::new(&mut whole), format).unwrap();
+        for cut in [whole.len() / 3, whole.len() * 2 / 3] {
+            let err = decode(&whole[..cut]).map(|img| img.dimensions()).unwrap_err();
+            assert!(matches!(err, InputError::Damaged(_)), "{format:?} cut at {cut}: {err:?}");
+        }
+    }
+}
+
 /// A PNG that is only a header: enough for a decoder to learn the claimed size.
 fn png_header(width: u32, height: u32) -> Vec<u8> {
     let mut ihdr = b"IHDR".to_vec();
@@ -138,8 +223,9 @@ fn huge_images_are_refused_before_decoding() {
 
 #[test]
 fn zero_sized_images_are_refused() {
-    let err = decode(&png_header(0, 5)).unwrap_err();
-    assert!(matches!(err, InputError::NoPixels | InputError::Damaged(_)), "{err:?}");
+    for (width, height) in [(0, 5), (5, 0)] {
+        assert_eq!(decode(&png_header(width, height)), Err(InputError::NoPixels));
+    }
 }
 
 #[test]
