@@ -224,6 +224,22 @@ pub struct Cartoonifier<B: Backend + Clone> {
     backend: B,
 }
 
+/// An AnimeGAN network ends in tanh, so its output stays within −1..1. One that goes past it
+/// (exported to give 0..255, say) would come out as a white or posterised picture: it is refused,
+/// naming the range it gave. A few values just past ±1 are rounding; one in a thousand is not.
+fn check_tanh_range(values: &[f32]) -> Result<(), ToolError> {
+    let outside = values.iter().filter(|v| v.abs() > 1.01 || v.is_nan()).count();
+    if outside * 1000 <= values.len() {
+        return Ok(());
+    }
+    let (lowest, highest) =
+        values.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+    Err(ToolError::Model(format!(
+        "its output runs from {lowest:.1} to {highest:.1}, where an AnimeGANv2 model's stays within −1..1 (tanh); \
+         it was exported with another output range, or is not an AnimeGANv2 model"
+    )))
+}
+
 impl<B: Backend + Clone> Cartoonifier<B> {
     /// Reads the network and checks it has the inputs and output its convention needs.
     pub fn new(onnx: &[u8], model: StyleModel, backend: B) -> Result<Self, ToolError> {
@@ -282,7 +298,11 @@ impl<B: Backend + Clone> Cartoonifier<B> {
         if let StyleModel::MultiStyle { .. } = self.model {
             shapes.push(("style_weights", &styles));
         }
-        let plan = self.network.plan(&shapes, Some(&[self.output.as_str()]))?;
+        // A node that cannot be planned (an op Lantern lacks) is the model's, not a failed run.
+        let plan = self.network.plan(&shapes, Some(&[self.output.as_str()])).map_err(|e| match e {
+            lantern_engine::Error::Node { .. } => ToolError::Model(e.to_string()),
+            other => other.into(),
+        })?;
         Ok(Session::new(plan, self.backend.clone())?)
     }
 
@@ -323,6 +343,9 @@ impl<B: Backend + Clone> Cartoonifier<B> {
                 "the network gave {} values for a {width}×{height} image",
                 values.len()
             )));
+        }
+        if let StyleModel::AnimeGan = self.model {
+            check_tanh_range(&values)?;
         }
         let data = values
             .into_iter()
@@ -486,4 +509,21 @@ pub fn blend_with_original(image: &RgbaImage, stylized: &Rgb32FImage, strength: 
         };
         image::Rgba([mix(0), mix(1), mix(2), original[3]])
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_output_past_tanh_range_is_refused_naming_it() {
+        // tanh's own output, with rounding just past 1 in a few values: accepted.
+        let mut tanh: Vec<f32> = (0..10_000).map(|i| (i as f32 / 500.0 - 10.0).tanh()).collect();
+        tanh[..5].fill(1.004);
+        assert!(check_tanh_range(&tanh).is_ok());
+        // A network exported to give 0..255.
+        let bytes: Vec<f32> = (0..10_000).map(|i| (i % 256) as f32).collect();
+        let err = check_tanh_range(&bytes).unwrap_err().to_string();
+        assert!(err.contains("runs from 0.0 to 255.0") && err.contains("within −1..1"), "{err}");
+    }
 }
