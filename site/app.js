@@ -215,6 +215,11 @@ let currentTool = 'remove-background';
  * @type {{ name: string, bytes: ArrayBuffer } | null}
  */
 let ownModel = null;
+/**
+ * The largest own model taken: its bytes are copied into the engine's memory, read into f32
+ * weights and packed for the kernels, about three copies in wasm's 4 GB beside the photo's work.
+ */
+const OWN_MODEL_MAX_BYTES = 1e9;
 
 /** Image to text's choices: a detector and recogniser pair, each listed in models/index.json. */
 const TEXT_MODELS = [
@@ -365,6 +370,8 @@ async function pump() {
   running = true;
   const job = /** @type {QueuedJob} */ (queue.shift()); // not empty: checked above
   setState(job, 'running', 'Starting');
+  // Without shared memory the engine cannot hear a cancel mid-run: said before the click.
+  if (!crossOriginIsolated) $('.cancel', HTMLElement, job.item).textContent = 'Cancel (restarts the engine)';
   const progress = $('progress', HTMLProgressElement, job.item);
   try {
     const image = await job.file.arrayBuffer();
@@ -383,6 +390,12 @@ async function pump() {
     const seconds = (result.milliseconds / 1000).toFixed(1);
     setState(job, 'done', `Done in ${seconds} s on ${result.backend} · ${result.width}×${result.height}`);
     job.item.dataset.backend = result.backend;
+    job.item.dataset.memory = String(result.memory);
+    if (result.warning) {
+      const warning = $('.warning', HTMLElement, job.item);
+      warning.textContent = result.warning;
+      warning.hidden = false;
+    }
   } catch (e) {
     if (e instanceof CancelledError) {
       // Without shared memory a running network cannot hear the cancel: the engine restarts.
@@ -605,6 +618,12 @@ function wire() {
   $('#ct-own-model', HTMLInputElement).addEventListener('change', async (e) => {
     const [file] = /** @type {HTMLInputElement} */ (e.target).files ?? [];
     if (!file) return;
+    if (file.size > OWN_MODEL_MAX_BYTES) {
+      // Said before the file is read: reading it would take the memory the refusal protects.
+      $('#ct-own-model', HTMLInputElement).value = '';
+      $('#ct-own-model-status').textContent = `${file.name} is ${(file.size / 1e9).toFixed(1)} GB; a model must be under ${OWN_MODEL_MAX_BYTES / 1e9} GB to run in a browser tab beside the photo. ${ownModel ? `Still using ${ownModel.name}.` : 'Still using the bundled styles.'}`;
+      return;
+    }
     ownModel = { name: file.name, bytes: await file.arrayBuffer() };
     $('#ct-own-model-status').textContent = `Using ${file.name} (${(file.size / 1e6).toFixed(1)} MB) as an AnimeGANv2 model. It stays on this device.`;
     $('#ct-own-model-clear').hidden = false;

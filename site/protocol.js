@@ -18,13 +18,14 @@
  * @typedef {'remove-background' | 'cartoonify' | 'image-to-text'} Tool
  * @typedef {{ type: 'job', id: number, tool: Tool, models: string[], image: ArrayBuffer,
  *             options: RemoveBackgroundOptions | CartoonifyOptions | ImageToTextOptions,
- *             ownModel?: ArrayBuffer, debug?: 'panic' }} JobMessage
+ *             ownModel?: ArrayBuffer, debug?: 'panic' | 'out-of-memory' }} JobMessage
  *   `image` is the file's bytes, transferred (never copied, never sent anywhere else).
  *   `models` are ids from models/index.json: one for the image tools; detection, recognition and
  *   optionally orientation for Image to text. `ownModel` replaces them with a network the person
  *   picked from their own disk (Cartoonify), run by `options.preset`. `debug: 'panic'` makes the
- *   engine panic once the tool is ready (on a pool thread where there is a pool): tests send it to
- *   check that a panic ends only its own job; the page never does.
+ *   engine panic once the tool is ready (on a pool thread where there is a pool), and
+ *   `'out-of-memory'` makes it exhaust its memory there: tests send them to check that such a job
+ *   fails alone; the page never does.
  * @typedef {{ output: 'png' | 'webp' | 'jpeg' | 'mask', background?: string, quality?: number }} RemoveBackgroundOptions
  *   `background` is a CSS hex colour for JPEG output (default white); `quality` is JPEG's (default 90).
  * @typedef {{ first: number, second: number, mix: number, strength: number, detail: 'fast' | 'full',
@@ -54,9 +55,13 @@
  *   For 'download' done/total are bytes, for 'recognise' lines; otherwise the stage's share done.
  * @typedef {'download' | 'prepare' | 'run' | 'detect' | 'classify' | 'recognise' | 'encode'} Stage
  * @typedef {{ type: 'result', id: number, backend: string, width: number, height: number,
- *             milliseconds: number, image?: ImageResult, text?: TextResult }} ResultMessage
+ *             milliseconds: number, memory: number, warning?: string, image?: ImageResult,
+ *             text?: TextResult }} ResultMessage
  *   `backend` is what ran this job, as in ReadyMessage: a job the GPU failed reran on the CPU and
- *   says so, e.g. "threads: 8 (WebGPU failed: …)".
+ *   says so, e.g. "threads: 8 (WebGPU failed: …)". `warning` is what the person should know about
+ *   an image that did decode (a JPEG cut short), for the page to show beside the result. `memory`
+ *   is the engine's wasm memory in bytes after the job: it never shrinks, so it is the most that
+ *   any job on this worker has needed (the page keeps it on the job's card, for the memory bench).
  * @typedef {{ mime: string, bytes: ArrayBuffer }} ImageResult
  * @typedef {{ plain: string, json: string, hocr: string, pdf: ArrayBuffer }} TextResult
  *   The text in every download format; `json` holds the lines with polygons and confidences.

@@ -19,12 +19,13 @@ const threaded = self.crossOriginIsolated === true;
  * What this worker uses of the wasm-bindgen module (worker/wasm/src). Its build is picked at run
  * time, so the generated lantern_wasm.d.ts cannot be imported; this mirrors the part in use.
  * @typedef {object} Engine
- * @property {() => Promise<unknown>} default Instantiates the wasm, before anything else.
+ * @property {() => Promise<{ memory: WebAssembly.Memory }>} default Instantiates the wasm, before anything else.
  * @property {(threads: number) => Promise<unknown>} initThreadPool Threads builds only.
  * @property {() => string} backend What runs the models on the CPU: "threads: 8", "single-thread".
  * @property {(channel: string) => void} reportPanicsTo
  *   Names the BroadcastChannel on which a panic on any engine thread is told (StartMessage).
  * @property {() => void} debugPanic Panics, on a pool thread where there is one (JobMessage `debug`).
+ * @property {() => void} debugOutOfMemory Exhausts the engine's memory, on a pool thread where there is one.
  * @property {() => string | undefined} panicMessage What the first panic said, and where.
  * @property {(options: OpenGpuOptions) => Promise<OpenedGpu>} openGpu
  *   Opens the best adapter and checks it against the CPU; rejects saying why where that fails.
@@ -45,9 +46,10 @@ const threaded = self.crossOriginIsolated === true;
  *   One network of Image to text with its models/index.json entry; the constructor takes it over.
  * @typedef {(done: number, total: number) => boolean} Progress
  *   Called as a network runs; returning false cancels it.
- * @typedef {{ bytes: Uint8Array<ArrayBuffer>, width: number, height: number }} ProcessedImage
+ * @typedef {{ bytes: Uint8Array<ArrayBuffer>, width: number, height: number, warning?: string }} ProcessedImage
+ *   `warning` is what the person should know about the input image (a JPEG cut short).
  * @typedef {{ text: string, json: string, hocr: string, pdf: Uint8Array<ArrayBuffer>, width: number,
- *             height: number }} ProcessedText
+ *             height: number, warning?: string }} ProcessedText
  *
  * Each tool's `process` rejects with an Error named "GpuError" where the GPU failed the job (a
  * lost device, memory, work it rejected) and the CPU could still run it; `free` releases the tool.
@@ -65,6 +67,9 @@ const threaded = self.crossOriginIsolated === true;
 
 /** @type {Engine} */
 let engine;
+/** The engine's wasm memory: it grows as a job needs and never shrinks. */
+/** @type {WebAssembly.Memory} */
+let memory;
 /** What runs the models now, as the page shows it (ReadyMessage). */
 let backend = '';
 /** What the CPU backend is called: "threads: 8", "single-thread". */
@@ -95,7 +100,7 @@ const started = new Promise((resolve) => {
 }).then(async (/** @type {StartMessage} */ { backend: setting, panics, cancel }) => {
   cancelFlag = cancel ? new Int32Array(cancel) : null;
   engine = await import(`./wasm/${buildFor(threaded)}/lantern_wasm.js`);
-  await engine.default();
+  ({ memory } = await engine.default());
   engine.reportPanicsTo(panics);
   if (threaded) await engine.initThreadPool(navigator.hardwareConcurrency);
   cpuBackend = engine.backend();
@@ -189,7 +194,10 @@ async function run(job) {
     // On the GPU the worker reads messages while a job runs: a cancel may have come meanwhile.
     checkCancelled(id);
     postMessage(
-      /** @satisfies {ResultMessage} */ ({ type: 'result', id, backend, milliseconds: performance.now() - begin, ...result.message }),
+      /** @satisfies {ResultMessage} */ ({
+        type: 'result', id, backend, milliseconds: performance.now() - begin, memory: memory.buffer.byteLength,
+        ...result.message,
+      }),
       result.transfer,
     );
   } catch (e) {
@@ -222,6 +230,7 @@ async function attempt(job) {
   checkCancelled(id);
   postMessage(/** @satisfies {ProgressMessage} */ ({ type: 'progress', id, stage: 'prepare', done: 0, total: 1 }));
   if (job.debug === 'panic') engine.debugPanic();
+  else if (job.debug === 'out-of-memory') engine.debugOutOfMemory();
   /** @type {(stage: Stage) => Progress} */
   const report = (stage) => (done, total) => {
     postMessage(/** @satisfies {ProgressMessage} */ ({ type: 'progress', id, stage, done, total }));
@@ -234,7 +243,7 @@ async function attempt(job) {
 
 /**
  * A job's result message, less what `run` adds, and the buffers it transfers.
- * @typedef {{ message: Pick<ResultMessage, 'width' | 'height' | 'image' | 'text'>, transfer: Transferable[] }} Outcome
+ * @typedef {{ message: Pick<ResultMessage, 'width' | 'height' | 'warning' | 'image' | 'text'>, transfer: Transferable[] }} Outcome
  */
 
 /**
@@ -261,7 +270,7 @@ const RUNNERS = {
     const pdf = result.pdf.buffer;
     return {
       message: {
-        width: result.width, height: result.height,
+        width: result.width, height: result.height, warning: result.warning,
         text: { plain: result.text, json: result.json, hocr: result.hocr, pdf },
       },
       transfer: [pdf],
@@ -276,7 +285,10 @@ const RUNNERS = {
  */
 function imageResult(result, mime) {
   const bytes = result.bytes.buffer;
-  return { message: { width: result.width, height: result.height, image: { mime, bytes } }, transfer: [bytes] };
+  return {
+    message: { width: result.width, height: result.height, warning: result.warning, image: { mime, bytes } },
+    transfer: [bytes],
+  };
 }
 
 /**

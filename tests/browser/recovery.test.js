@@ -1,9 +1,10 @@
 // A panic anywhere in the engine ends only its own job, in both builds and every tool: the job
 // fails with a message within a second, the engine restarts, and the jobs queued after it run.
 // In the threaded build the panic is on a pool thread, where it used to hang the job for good (the
-// engine's own thread waits for that thread's work, and the thread is gone). The panic is asked
-// for with the protocol's test-only `debug` field, added to the page's job messages here.
-// Images 1 px and 16 px wide run in the same queues. Needs `just build` (dist/).
+// engine's own thread waits for that thread's work, and the thread is gone). A job that runs the
+// engine out of memory (there too) costs only itself the same way. The panic and the exhaustion
+// are asked for with the protocol's test-only `debug` field, added to the page's job messages
+// here. Images 1 px and 16 px wide run in the same queues. Needs `just build` (dist/).
 
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -13,15 +14,16 @@ import { before, test } from 'node:test';
 import { describeInEachBuild, evalDir, photo, runJobs } from './site-page.js';
 
 /**
- * In the page before its scripts: the job messages whose ordinal (from 0, per page load) is in
- * `globalThis.panicOnJobs` ask the engine to panic, and every job card records when it entered
- * each state (`data-at-<state>`, performance.now()).
+ * In the page before its scripts: the job message whose ordinal (from 0, per page load) is
+ * `globalThis.debugJob.ordinal` carries `debug: globalThis.debugJob.kind` ('panic' or
+ * 'out-of-memory'), and every job card records when it entered each state (`data-at-<state>`,
+ * performance.now()).
  */
 function instrument() {
   const send = Worker.prototype.postMessage;
   let jobs = 0;
   Worker.prototype.postMessage = function (message, transfer) {
-    if (message?.type === 'job' && globalThis.panicOnJobs?.includes(jobs++)) message = { ...message, debug: 'panic' };
+    if (message?.type === 'job' && globalThis.debugJob?.ordinal === jobs++) message = { ...message, debug: globalThis.debugJob.kind };
     return send.call(this, message, transfer);
   };
   new MutationObserver((changes) => {
@@ -62,7 +64,7 @@ describeInEachBuild('A panic ends only its own job', (mode, site) => {
       await page.locator(`#tab-${tool}`).click();
       const first = await page.locator('.job').count();
       await page.evaluate((ordinal) => {
-        globalThis.panicOnJobs = [ordinal];
+        globalThis.debugJob = { ordinal, kind: 'panic' };
       }, first + 1);
       // Playwright takes paths or buffers in one call, not both.
       const whole = { name: basename(file), mimeType: 'image/png', buffer: readFileSync(file) };
@@ -80,4 +82,24 @@ describeInEachBuild('A panic ends only its own job', (mode, site) => {
       assert.ok(milliseconds < 1000, `${milliseconds} ms`);
     });
   }
+
+  test('a job that runs the engine out of memory fails alone, and the jobs after it run', async (t) => {
+    const { page } = site;
+    await page.locator('#tab-remove-background').click();
+    const first = await page.locator('.job').count();
+    await page.evaluate((ordinal) => {
+      globalThis.debugJob = { ordinal, kind: 'out-of-memory' };
+    }, first + 1);
+    const file = photo('chelsea.png');
+    const whole = { name: basename(file), mimeType: 'image/png', buffer: readFileSync(file) };
+    await runJobs(page, [whole, whole, whole]);
+    const jobs = page.locator('.job');
+    const states = await Promise.all([0, 1, 2].map((i) => jobs.nth(first + i).getAttribute('data-state')));
+    const failed = jobs.nth(first + 1);
+    const message = await failed.locator('.error').textContent();
+    assert.deepEqual(states, ['done', 'error', 'done'], `${message}`);
+    assert.match(message, /^Something went wrong inside the engine \(out of memory: 256 MB more were needed beside the \d+ MB in use.*\)\. It has been restarted/);
+    const at = async (state) => Number(await failed.getAttribute(`data-at-${state}`));
+    t.diagnostic(`the job failed ${((await at('error')) - (await at('running'))).toFixed(0)} ms after it started: ${message}`);
+  });
 });

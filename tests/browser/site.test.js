@@ -283,6 +283,8 @@ describe('Remove background recovers', { timeout: 600_000 }, () => {
       await page.goto(url);
       await page.setInputFiles('#files', [photo('rocket.jpg')]);
       await page.waitForFunction(() => document.querySelector('.job')?.dataset.state === 'running');
+      // Said before the click: without isolation a cancel restarts the engine.
+      assert.equal(await page.locator('.job .cancel').textContent(), 'Cancel (restarts the engine)');
       await page.locator('.job .cancel').click();
       await page.waitForFunction(() => document.querySelector('.job').dataset.state === 'cancelled');
       const job = await runJobs(page, [photo('coffee.png')]);

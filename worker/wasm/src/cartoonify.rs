@@ -91,6 +91,11 @@ impl Cartoonify {
         let cartoon = on_backend!(&self.cartoonifier, cartoonifier => cartoonifier.cartoonify(&picture, &options, &mut progress).await)
             .map_err(|e| self.cartoonifier.error(e))?;
         let bytes = encode_image(&cartoon, format).map_err(JsError::from)?;
-        Ok(ProcessedImage { bytes, width: cartoon.width(), height: cartoon.height() })
+        Ok(ProcessedImage {
+            bytes,
+            width: cartoon.width(),
+            height: cartoon.height(),
+            warning: crate::input_warning(&image),
+        })
     }
 }

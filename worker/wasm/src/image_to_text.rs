@@ -36,6 +36,8 @@ pub struct TextResult {
     pub pdf: Vec<u8>,
     pub width: u32,
     pub height: u32,
+    /// As in `ProcessedImage`.
+    pub warning: Option<String>,
 }
 
 /// One network of Image to text: its file and its models/index.json entry.
@@ -104,6 +106,7 @@ impl ImageToText {
             pdf: text_formats::searchable_pdf(&picture, &lines, PDF_QUALITY).map_err(JsError::from)?,
             width,
             height,
+            warning: crate::input_warning(&image),
         })
     }
 }

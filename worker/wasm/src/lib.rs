@@ -13,6 +13,9 @@
 //! const [mask] = await runner.run(["input.1"], [pixels]);
 //! ```
 
+// Out of memory must reach the panic hook (`start`): only there is it told from a pool thread.
+#![feature(alloc_error_hook)]
+
 mod backend;
 mod cartoonify;
 mod image_to_text;
@@ -44,9 +47,13 @@ static PANIC: OnceLock<String> = OnceLock::new();
 /// Panics print their message to the console instead of a bare "unreachable" trap, and are told
 /// to the page. A panic aborts its thread: on a pool thread, the job waiting for that thread's
 /// work would wait forever, and nothing on this worker's own thread can notice (it is the one
-/// waiting). The page ends the job with the message and starts a new worker.
+/// waiting). The page ends the job with the message and starts a new worker. Running out of
+/// memory would abort without a word, so it is made a panic too.
 #[wasm_bindgen(start)]
 fn start() {
+    std::alloc::set_alloc_error_hook(|layout| {
+        panic!("out of memory: {} MB more were needed beside the {} MB in use", layout.size() >> 20, memory_mb())
+    });
     std::panic::set_hook(Box::new(|info| {
         console_error_panic_hook::hook(info);
         let message = info.payload_as_str().unwrap_or("a panic");
@@ -84,6 +91,31 @@ pub fn debug_panic() {
     #[cfg(feature = "threads")]
     rayon::scope(|scope| scope.spawn(|_| panic!("a panic provoked on a pool thread, for a test")));
     panic!("a panic provoked for a test");
+}
+
+/// Runs out of memory, on a thread of the pool in the threaded build: for the test that checks a
+/// job that exhausts the engine's memory fails alone. The page never calls it.
+#[wasm_bindgen(js_name = debugOutOfMemory)]
+pub fn debug_out_of_memory() {
+    fn hoard() {
+        let mut held: Vec<Vec<u8>> = Vec::new();
+        loop {
+            // Reserved, never written: memory grows to its limit without filling gigabytes.
+            held.push(Vec::with_capacity(256 << 20));
+            std::hint::black_box(&held);
+        }
+    }
+    #[cfg(feature = "threads")]
+    rayon::scope(|scope| scope.spawn(|_| hoard()));
+    hoard();
+}
+
+/// The engine's wasm memory, in MB.
+fn memory_mb() -> usize {
+    #[cfg(target_arch = "wasm32")]
+    return (core::arch::wasm32::memory_size::<0>() * 65536) >> 20;
+    #[cfg(not(target_arch = "wasm32"))]
+    0
 }
 
 /// How this build runs the engine on the CPU: "threads: N" on the worker pool, or
@@ -213,12 +245,19 @@ impl ModelRunner {
     }
 }
 
-/// An encoded result image and its size in pixels.
+/// An encoded result image, its size in pixels, and what the person should know about the input
+/// (`input::warning`: a JPEG cut short).
 #[wasm_bindgen(getter_with_clone)]
 pub struct ProcessedImage {
     pub bytes: Vec<u8>,
     pub width: u32,
     pub height: u32,
+    pub warning: Option<String>,
+}
+
+/// The warning for an image file that decoded, worded for the person.
+fn input_warning(image: &[u8]) -> Option<String> {
+    lantern_tools::input::warning(image).map(|w| w.to_string())
 }
 
 /// A tool's options object from the page (the typedefs in site/protocol.js), read into its Rust

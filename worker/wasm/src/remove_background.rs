@@ -48,6 +48,11 @@ impl RemoveBackground {
         let mask = on_backend!(&self.remover, remover => remover.mask(&picture, &mut progress).await)
             .map_err(|e| self.remover.error(e))?;
         let bytes = encode(&picture, &mask, output).map_err(JsError::from)?;
-        Ok(ProcessedImage { bytes, width: picture.width(), height: picture.height() })
+        Ok(ProcessedImage {
+            bytes,
+            width: picture.width(),
+            height: picture.height(),
+            warning: crate::input_warning(&image),
+        })
     }
 }
