@@ -136,6 +136,11 @@ bench: setup models build-wasm
     cargo build -q -p lantern-serve
     node benches/browser/run.js
 
+# Run each tool on the largest images (4096², 40 MP, a 24 MP page) through the built site in headless Chromium: wasm memory peak and time per case, into benches/results/ (not a test)
+bench-memory: build
+    cargo build -q -p lantern-serve
+    node benches/browser/memory.js
+
 # Write the fuzz targets' seed corpora into the cache (small images, ONNX graphs and dictionaries; models are never committed)
 fuzz-seeds: setup
     "{{venv}}/bin/python" fuzz/make_seeds.py --out "$LANTERN_CACHE/fuzz/seeds"

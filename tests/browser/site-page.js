@@ -101,3 +101,31 @@ export async function download(link) {
   const [file] = await Promise.all([link.page().waitForEvent('download'), link.click()]);
   return { name: file.suggestedFilename(), bytes: readFileSync(await file.path()) };
 }
+
+/**
+ * Hands the page's file picker a `width`×`height` JPEG (quality 0.92, as a camera saves) made in
+ * the page from the image file `source`: scaled to fit, centred on white. Made there, so tens of
+ * megapixels never cross from Node.
+ * @param {import('playwright-core').Page} page
+ * @param {string} source
+ * @param {number} width
+ * @param {number} height
+ */
+export async function addLargePhoto(page, source, width, height) {
+  await page.evaluate(async ([bytes, width, height]) => {
+    const bitmap = await createImageBitmap(new Blob([new Uint8Array(bytes)]));
+    const canvas = new OffscreenCanvas(width, height);
+    const context = canvas.getContext('2d');
+    context.fillStyle = '#fff';
+    context.fillRect(0, 0, width, height);
+    const scale = Math.min(width / bitmap.width, height / bitmap.height);
+    const [w, h] = [bitmap.width * scale, bitmap.height * scale];
+    context.drawImage(bitmap, (width - w) / 2, (height - h) / 2, w, h);
+    const blob = await canvas.convertToBlob({ type: 'image/jpeg', quality: 0.92 });
+    const files = new DataTransfer();
+    files.items.add(new File([blob], `large-${width}x${height}.jpg`, { type: 'image/jpeg' }));
+    const input = /** @type {HTMLInputElement} */ (document.querySelector('#files'));
+    input.files = files.files;
+    input.dispatchEvent(new Event('change'));
+  }, [Array.from(readFileSync(source)), width, height]);
+}
