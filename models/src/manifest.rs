@@ -196,6 +196,18 @@ pub enum Scale {
     Raw,
 }
 
+/// The filter an image (or a mask) is resized with, as the network's reference implementation does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Filter {
+    /// Linear interpolation, widened when shrinking so every source pixel counts.
+    Bilinear,
+    /// Cubic (Catmull-Rom) interpolation.
+    Bicubic,
+    /// Lanczos over three lobes (PIL's `LANCZOS`), as rembg and U²-Net's own code resize.
+    Lanczos,
+}
+
 /// How a network's output is brought to 0..1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -241,6 +253,9 @@ pub struct Preprocess {
     /// Length of the style mix vector fed as the second input, named `style_weights`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub style_weights: Option<u32>,
+    /// How the image is resized to the network's size; bilinear when left out.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filter: Option<Filter>,
 }
 
 /// Reading the network's output; fields a network does not use are left out.
@@ -277,6 +292,11 @@ pub struct Postprocess {
     /// Orientation: score a class needs before the crop is turned.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub threshold: Option<f32>,
+    /// Masks: how the mask is brought to the photo's size; bicubic when left out. The mask is
+    /// resized in floats, except for Lanczos, which (as rembg does it) resizes the mask stored
+    /// in 8 bits with fractions dropped.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filter: Option<Filter>,
 }
 
 impl Registry {

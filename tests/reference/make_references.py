@@ -6,7 +6,8 @@ onnxruntime on the CPU and writes <out>/<case>.npz holding every model input as
 <out>/references.json describing the cases.
 
 It then runs the whole PP-OCR pipeline with PaddleOCR's own steps (ocr_pipeline.py) and
-writes each image's lines as <out>/ocr-<pipeline>-<image>.json.
+writes each image's lines as <out>/ocr-<pipeline>-<image>.json, and rembg's own masks for every
+evaluation photo as <out>/rembg/<photo>.png (rembg_masks.py).
 
 Usage:
     python make_references.py --models MODELS_DIR --eval EVAL_DIR --out OUT_DIR [--only a,b] [--threads 2]
@@ -138,11 +139,11 @@ def ocr_line_tensor(line: Image.Image, height: int, target_width: int) -> np.nda
 
 
 def prepare_u2netp(path: str) -> Prepared:
-    x = pixels(load_rgb(path).resize((320, 320), Image.BILINEAR))
-    # rembg scales by the image's own maximum rather than by 255.
+    # As rembg prepares it: PIL's Lanczos, then scaled by the image's own maximum rather than by 255.
+    x = pixels(load_rgb(path).resize((320, 320), Image.LANCZOS))
     x = x / np.max(x)
     x = (x - IMAGENET_MEAN) / IMAGENET_STD
-    return Prepared([to_nchw(x)], "RGB resized to 320x320 (bilinear), x/max(x), ImageNet mean/std, NCHW")
+    return Prepared([to_nchw(x)], "RGB resized to 320x320 (Lanczos), x/max(x), ImageNet mean/std, NCHW")
 
 
 def prepare_isnet(path: str) -> Prepared:
@@ -399,6 +400,8 @@ def main() -> None:
             entries[case.name] = entry
     write_index(args.out, cases, entries)
     ocr_pipeline.write_references(args.models, args.eval, args.out, args.threads, ocr_selected)
+    if not args.only:
+        import_beside("rembg_masks").write_masks(args.eval, args.out)
 
 
 if __name__ == "__main__":

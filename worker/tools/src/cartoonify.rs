@@ -59,6 +59,7 @@ impl StyleModel {
             multiple: Some(ANIMEGAN_MULTIPLE),
             pad_multiple: None,
             style_weights: None,
+            filter: None,
         };
         let animegan_postprocess = Postprocess { range: Some(Range::Tanh), ..Postprocess::default() };
         if *preprocess == animegan_preprocess && *postprocess == animegan_postprocess {

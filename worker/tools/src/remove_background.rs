@@ -7,11 +7,11 @@ use image::codecs::png::PngEncoder;
 use image::imageops::{self, FilterType};
 use image::{GrayImage, ImageBuffer, ImageEncoder, Luma, RgbaImage};
 use lantern_engine::{Backend, Model as Network, Session};
-use lantern_models::{Postprocess, Preprocess, Range};
+use lantern_models::{Filter, Postprocess, Preprocess, Range};
 
 use crate::ToolError;
 use crate::encode::{ImageFormat, encode_image};
-use crate::tensor::image_to_nchw;
+use crate::tensor::{filter_type, image_to_nchw};
 
 /// What the person downloads.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -87,13 +87,21 @@ impl<B: Backend> BackgroundRemover<B> {
         progress: &mut dyn FnMut(usize, usize) -> bool,
     ) -> Result<GrayImage, ToolError> {
         let small = self.network_mask(image, progress).await?;
-        Ok(upscale_mask(&small, image.width(), image.height()))
+        let filter = self.postprocess.filter.unwrap_or(Filter::Bicubic);
+        Ok(upscale_mask(&small, image.width(), image.height(), filter))
     }
 }
 
-/// Bicubic upscaling of the float mask, so edges stay smooth at any size, then 8-bit.
-pub fn upscale_mask(mask: &ImageBuffer<Luma<f32>, Vec<f32>>, width: u32, height: u32) -> GrayImage {
-    let full = imageops::resize(mask, width, height, FilterType::CatmullRom);
+/// The mask at `width`×`height`, 8-bit. Bilinear and bicubic resize the float mask, so edges stay
+/// smooth at any size; Lanczos resizes it as rembg does: stored in 8 bits first, fractions dropped.
+pub fn upscale_mask(mask: &ImageBuffer<Luma<f32>, Vec<f32>>, width: u32, height: u32, filter: Filter) -> GrayImage {
+    if filter == Filter::Lanczos {
+        let stored = GrayImage::from_fn(mask.width(), mask.height(), |x, y| {
+            Luma([(mask.get_pixel(x, y)[0].clamp(0.0, 1.0) * 255.0) as u8])
+        });
+        return imageops::resize(&stored, width, height, FilterType::Lanczos3);
+    }
+    let full = imageops::resize(mask, width, height, filter_type(filter));
     GrayImage::from_fn(width, height, |x, y| Luma([(full.get_pixel(x, y)[0].clamp(0.0, 1.0) * 255.0).round() as u8]))
 }
 

@@ -3,12 +3,21 @@
 use image::RgbaImage;
 use image::imageops::{self, FilterType};
 use lantern_engine::{Device, Tensor};
-use lantern_models::{Colour, Preprocess, Scale};
+use lantern_models::{Colour, Filter, Preprocess, Scale};
 
-/// Resizes to `width`×`height` (bilinear, antialiased when shrinking) and lays the colour
+/// The image crate's filter for a manifest's; each widens its support when shrinking, as PIL's do.
+pub(crate) fn filter_type(filter: Filter) -> FilterType {
+    match filter {
+        Filter::Bilinear => FilterType::Triangle,
+        Filter::Bicubic => FilterType::CatmullRom,
+        Filter::Lanczos => FilterType::Lanczos3,
+    }
+}
+
+/// Resizes to `width`×`height` (with the entry's filter, bilinear by default) and lays the colour
 /// channels out as a normalised [1, 3, height, width] tensor. Alpha is ignored.
 pub fn image_to_nchw(image: &RgbaImage, width: u32, height: u32, pre: &Preprocess) -> Tensor {
-    let resized = imageops::resize(image, width, height, FilterType::Triangle);
+    let resized = imageops::resize(image, width, height, filter_type(pre.filter.unwrap_or(Filter::Bilinear)));
     let plane = (width * height) as usize;
     let divisor = match pre.scale {
         Scale::Max => resized.pixels().flat_map(|p| p.0[..3].iter().copied()).max().unwrap_or(0).max(1) as f32,

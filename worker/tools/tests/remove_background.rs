@@ -11,10 +11,13 @@ use lantern_tools::input::decode;
 use lantern_tools::remove_background::{BackgroundRemover, Output, encode};
 use pollster::block_on;
 
+fn eval_dir() -> String {
+    std::env::var("LANTERN_EVAL")
+        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/eval").into())
+}
+
 fn eval_photo(name: &str) -> Vec<u8> {
-    let dir = std::env::var("LANTERN_EVAL")
-        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/eval").into());
-    let path = std::path::Path::new(&dir).join("photos").join(name);
+    let path = std::path::Path::new(&eval_dir()).join("photos").join(name);
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
@@ -93,4 +96,38 @@ fn narrow_and_tiny_photos_get_a_mask() {
         let mask = block_on(remover.mask(&image, &mut |_, _| true)).map(|m| m.dimensions()).map_err(|e| e.to_string());
         assert_eq!(mask, Ok((width, height)), "{width}×{height}");
     }
+}
+
+/// The whole tool beside rembg as it ships (`just references` writes its masks): on every
+/// evaluation photo the full-size masks agree at IoU ≥ 0.98 (threshold half way).
+#[test]
+fn masks_match_rembg_on_every_photo() {
+    let remover = remover();
+    let folder = cache_dir().join("references/rembg");
+    let mut names: Vec<_> = std::fs::read_dir(&folder)
+        .unwrap_or_else(|e| panic!("{}: {e}; run `just references`", folder.display()))
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    names.sort();
+    assert!(names.len() >= 6, "{} rembg masks", names.len());
+    let mut worst = 1.0f32;
+    for path in names {
+        let stem = path.file_stem().unwrap().to_str().unwrap().to_string();
+        let photo = ["png", "jpg"]
+            .iter()
+            .map(|extension| format!("{stem}.{extension}"))
+            .find(|name| std::path::Path::new(&eval_dir()).join("photos").join(name).exists())
+            .unwrap_or_else(|| panic!("no evaluation photo for {stem}"));
+        let image = decode(&eval_photo(&photo)).unwrap();
+        let ours = block_on(remover.mask(&image, &mut |_, _| true)).unwrap();
+        let theirs = image::open(&path).unwrap().into_luma8();
+        assert_eq!(ours.dimensions(), theirs.dimensions(), "{stem}");
+        let unit = |mask: &GrayImage| mask.as_raw().iter().map(|&v| v as f32 / 255.0).collect::<Vec<f32>>();
+        let score = iou(&unit(&ours), &unit(&theirs));
+        let mean = ours.as_raw().iter().zip(theirs.as_raw()).map(|(&a, &b)| a.abs_diff(b) as f64).sum::<f64>()
+            / ours.as_raw().len() as f64;
+        println!("{stem}: mask IoU with rembg {score:.4}, mean difference {mean:.2} levels");
+        worst = worst.min(score);
+    }
+    assert!(worst >= 0.98, "worst IoU {worst}");
 }
