@@ -56,7 +56,9 @@ pub struct Plan {
     pub buffers: Vec<usize>,
 }
 
-/// The number of elements of `shape`, or None where it overflows: a model may claim any shape.
+/// The number of elements of `shape`, or None where it or any of the shape's strides overflows: a
+/// model may claim any shape, and [0, 2^40, 2^40] holds no element yet has a stride of 2^80.
 pub fn element_count(shape: &[usize]) -> Option<usize> {
-    shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d))
+    shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d.max(1)))?;
+    Some(shape.iter().product())
 }
