@@ -19,6 +19,7 @@ mod model;
 pub mod ops;
 mod plan;
 mod planner;
+mod rewrite;
 mod session;
 
 pub use backend::Backend;

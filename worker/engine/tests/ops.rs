@@ -802,6 +802,60 @@ fn instance_norm_and_reductions<B: TestBackend>(backend: &B) {
     assert_close(&y, &[2.0, 7.0]);
 }
 
+// Statistics over the whole image, measured in one run and fixed in another: instance
+// normalisation as networks export it (a spatial mean, then the mean of squared deviations) is
+// found, the measured values are those it computes, fixing its own changes nothing, and fixing
+// others normalises by them (mean 0 and variance 1 here, so y = x / √(1 + ε)).
+test_on_backends!(spatial_statistics_can_be_measured_and_fixed);
+fn spatial_statistics_can_be_measured_and_fixed<B: TestBackend>(backend: &B) {
+    let spatial = || vec![attr_ints("axes", &[2, 3]), attr_int("keepdims", 1)];
+    let bytes = model(
+        13,
+        &[1, 2, 2, 3],
+        vec![floats("epsilon", &[1], &[1e-5])],
+        vec![
+            node("ReduceMean", &["x"], &["mean"], spatial()),
+            node("Sub", &["x", "mean"], &["centred"], vec![]),
+            node("Mul", &["centred", "centred"], &["square"], vec![]),
+            node("ReduceMean", &["square"], &["variance"], spatial()),
+            // Over the channels: not a spatial statistic.
+            node("ReduceMean", &["x"], &["across"], vec![attr_ints("axes", &[1]), attr_int("keepdims", 1)]),
+            node("Add", &["variance", "epsilon"], &["padded"], vec![]),
+            node("Sqrt", &["padded"], &["deviation"], vec![]),
+            node("Div", &["centred", "deviation"], &["normalised"], vec![]),
+            node("Add", &["normalised", "across"], &["y"], vec![]),
+        ],
+    );
+    let x: Vec<f32> = vec![1.0, 2.0, 3.0, 4.0, 5.0, 9.0, -1.0, 0.0, 2.0, 2.0, 6.0, 3.0];
+    let run_model = |model: &Model| {
+        let plan = model.plan(&[("x", &[1, 2, 2, 3])], None).expect("plans");
+        let session = Session::new(plan, backend.clone()).expect("session");
+        let input = Tensor::from_vec(x.clone(), (1, 2, 2, 3), &lantern_engine::Device::Cpu).unwrap();
+        session.run(&[input]).expect("runs")
+    };
+    let original = Model::from_bytes(&bytes).unwrap();
+    let names = original.spatial_means();
+    assert_eq!(names, ["mean", "variance"]);
+    let measured = run_model(&original.with_outputs(&names));
+    let values = |t: &Tensor| t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+    // Channel 0: 1 2 3 4 5 9, mean 4, variance 40/6. Channel 1: -1 0 2 2 6 3, mean 2, variance 30/6.
+    assert_close(&values(&measured[1]), &[4.0, 2.0]);
+    assert_close(&values(&measured[2]), &[40.0 / 6.0, 30.0 / 6.0]);
+    let own: Vec<(String, Tensor)> = names.iter().cloned().zip(measured[1..].iter().cloned()).collect();
+    let fixed = original.with_values_fixed(own).unwrap();
+    assert_close(&values(&run_model(&fixed)[0]), &values(&measured[0]));
+    let per_channel = |v: f32| Tensor::from_vec(vec![v; 2], (1, 2, 1, 1), &lantern_engine::Device::Cpu).unwrap();
+    let unit = vec![("mean".to_string(), per_channel(0.0)), ("variance".to_string(), per_channel(1.0))];
+    let got = values(&run_model(&original.with_values_fixed(unit).unwrap())[0]);
+    let across: Vec<f32> = (0..6).map(|i| (x[i] + x[i + 6]) / 2.0).collect();
+    for (i, g) in got.iter().enumerate() {
+        let want = x[i] / (1.0f32 + 1e-5).sqrt() + across[i % 6];
+        assert!((g - want).abs() < 1e-4, "got {got:?} at {i}, want {want}");
+    }
+    let missing = original.with_values_fixed(vec![("nothing".to_string(), per_channel(0.0))]);
+    assert!(matches!(missing, Err(Error::Model(_))));
+}
+
 // Concatenations of computed values, which the GPU writes in place: one nested in another, a
 // value read again after it is placed (Relu of the first input), the same value twice, and an
 // axis with rows before it (never in place).
