@@ -149,39 +149,36 @@ fn column_step(image: &RgbaImage, columns: &[u32]) -> f64 {
     sum as f64 / (3 * columns.len() as u32 * image.height()) as f64
 }
 
+/// Full detail is one picture: its tiles normalise with the whole photo's statistics (measured
+/// at the Fast working size), so it stays close to one untiled pass at full size, where tiles
+/// normalising by their own were 42 levels off; and no tile grid shows. (The Fast result itself
+/// is no yardstick here: at 1024 px the network paints a different picture, about 58 levels
+/// from the full-size pass.)
 #[test]
-fn tiles_meet_without_seams() {
-    let photo = imageops::resize(&eval_photo("rocket.jpg"), 1200, 800, FilterType::Triangle);
+fn full_detail_tiles_make_one_picture_without_seams() {
+    let photo = imageops::resize(&eval_photo("rocket.jpg"), 1600, 1056, FilterType::Triangle);
     let cartoonifier = multistyle();
     let style = Style::single(3);
     let start = Instant::now();
     let whole = blend_with_original(
         &photo,
-        &block_on(cartoonifier.stylize_at(&photo, 1200, 800, &style, &mut |_, _| true)).unwrap(),
+        &block_on(cartoonifier.stylize_at(&photo, 1600, 1056, &style, &mut |_, _| true)).unwrap(),
         1.0,
     );
     let untiled_time = start.elapsed();
-    let tiled_options =
-        |tile| Options { style, strength: 1.0, resolution: Resolution::FullDetail { tile, overlap: 64 } };
-
-    // One tile covering the photo is the untiled pass exactly: the tiling adds nothing of its own.
-    let single = block_on(cartoonifier.cartoonify(&photo, &tiled_options(1200), &mut |_, _| true)).unwrap();
-    assert_eq!(difference(&single, &whole), (0.0, 0));
-
     let start = Instant::now();
-    let tiled = block_on(cartoonifier.cartoonify(&photo, &tiled_options(512), &mut |_, _| true)).unwrap();
+    let full = Options { style, strength: 1.0, resolution: Resolution::FullDetail { tile: 512, overlap: 64 } };
+    let tiled = block_on(cartoonifier.cartoonify(&photo, &full, &mut |_, _| true)).unwrap();
     let tiled_time = start.elapsed();
     assert_eq!(tiled.dimensions(), photo.dimensions());
     let (mean, largest) = difference(&tiled, &whole);
-    println!("1200x800 in 512² tiles (64 px overlap) vs one untiled pass: mean {mean:.3} levels, max {largest}");
+    println!("1600x1056 in 512² tiles (64 px overlap) vs one untiled pass: mean {mean:.3} levels, max {largest}");
     println!("untiled {untiled_time:.2?}, tiled {tiled_time:.2?}");
-    // Each tile's instance norms see only that tile, so the texture differs from a single pass;
-    // the bound catches misplaced or mis-weighted tiles, which go far above it.
-    assert!(mean < 45.0, "mean {mean}");
+    assert!(mean < 12.0, "mean {mean}");
 
-    // Tiles start at columns 0, 448, 688 and end at 512, 960, 1200: where one begins or ends
-    // inside the photo the picture must not step more than it does anywhere else.
-    let edges = [448, 512, 688, 960];
+    // Tiles start at columns 0, 448, 896, 1088 and end at 512, 960, 1408, 1600: where one begins
+    // or ends inside the photo the picture must not step more than it does anywhere else.
+    let edges = [448, 512, 896, 960, 1088, 1408];
     let everywhere: Vec<u32> = (1..tiled.width()).collect();
     let (at_edges, elsewhere) = (column_step(&tiled, &edges), column_step(&tiled, &everywhere));
     println!("column step at tile edges {at_edges:.2} levels, over the whole photo {elsewhere:.2}");
