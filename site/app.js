@@ -442,6 +442,12 @@ function showImage(job, result, name) {
 const SVG = 'http://www.w3.org/2000/svg';
 
 /**
+ * Lines read with less confidence than this are marked unsure, on their box and in the list: lines
+ * read right score above it with every recogniser here, and a misread is most often below.
+ */
+const UNSURE_BELOW = 0.9;
+
+/**
  * The image with a box over each line, the lines beside it (each highlights its box), and downloads.
  * @param {QueuedJob} job
  * @param {ResultMessage} result
@@ -474,13 +480,24 @@ function showText(job, result) {
     const entry = document.createElement('li');
     entry.tabIndex = 0;
     entry.textContent = line.text;
-    entry.title = `Confidence ${Math.round(line.confidence * 100)}%`;
+    const percent = Math.round(line.confidence * 100);
+    entry.title = `Confidence ${percent}%`;
+    if (line.confidence < UNSURE_BELOW) {
+      polygon.classList.add('unsure');
+      entry.classList.add('unsure');
+      entry.append(Object.assign(document.createElement('span'), { className: 'unsure-note', textContent: ` (unsure: ${percent}%)` }));
+    }
     for (const [type, on] of /** @type {const} */ ([['pointerenter', true], ['pointerleave', false], ['focus', true], ['blur', false]])) {
       entry.addEventListener(type, () => highlight(i, on));
     }
     list.append(entry);
   });
   if (lines.length === 0) list.append(Object.assign(document.createElement('li'), { textContent: 'No text found.' }));
+  if (lines.some((line) => line.confidence < UNSURE_BELOW)) {
+    const legend = $('.unsure-legend', HTMLElement, view);
+    legend.textContent = `Lines marked unsure were read with less than ${UNSURE_BELOW * 100}% confidence: check them against the image.`;
+    legend.hidden = false;
+  }
   $('.plain', HTMLTextAreaElement, view).value = text.plain;
   const copy = $('.copy', HTMLElement, view);
   copy.addEventListener('click', async () => {

@@ -120,5 +120,27 @@ describeInEachBuild('Image to text in the browser', (mode, site) => {
       t.diagnostic(`PP-OCRv6 small: CER ${cer.toFixed(4)}, ${await job.locator('.status').textContent()}`);
       assert.equal(cer, 0);
     });
+
+    test('lines read with little confidence are marked unsure, on their box and in the list', async (t) => {
+      const { page } = site;
+      await page.selectOption('#tt-model', 'accurate');
+      // A photo of faint handwriting: PP-OCRv6 small reads two short lines, both unsure of them.
+      const job = await runJobs(page, [join(evalDir, 'ocr/text.png')]);
+      await page.selectOption('#tt-model', 'fast');
+      assert.equal(await job.getAttribute('data-state'), 'done', await job.textContent());
+      const { lines } = JSON.parse((await download(job.locator('.download.json'))).bytes.toString('utf8'));
+      const marked = await job.locator('.lines li').evaluateAll((items) => items.map((item) => item.classList.contains('unsure')));
+      const boxes = await job.locator('.boxes polygon').evaluateAll((items) => items.map((item) => item.classList.contains('unsure')));
+      t.diagnostic(`${lines.map((line) => `${JSON.stringify(line.text)} ${line.confidence.toFixed(2)}`).join(', ')}; marked ${marked}`);
+      assert.ok(marked.some(Boolean), 'no line is marked');
+      assert.deepEqual(marked, lines.map((line) => line.confidence < 0.9));
+      assert.deepEqual(boxes, marked);
+      assert.match(await job.locator('.lines li.unsure').first().textContent(), / \(unsure: \d+%\)$/);
+      assert.ok(await job.locator('.unsure-legend').isVisible());
+      // The paragraph before it, read surely, has no mark and no legend.
+      const sure = page.locator('.job').nth(-2);
+      assert.equal(await sure.locator('.lines li.unsure').count(), 0);
+      assert.ok(await sure.locator('.unsure-legend').isHidden());
+    });
   }
 });
