@@ -36,7 +36,7 @@ def main() -> None:
     times = []
     for _ in range(args.runs):
         start = time.perf_counter()
-        lines = pipeline.read(image)
+        lines, _ = pipeline.read(image)
         times.append((time.perf_counter() - start) * 1000)
     print(json.dumps({"median_ms": statistics.median(times), "runs": args.runs, "lines": len(lines), "version": ort.__version__}))
 

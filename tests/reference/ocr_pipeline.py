@@ -258,7 +258,9 @@ class Pipeline:
         if self.recogniser["postprocess"].get("space"):
             self.characters.append(" ")
 
-    def read(self, bgr: np.ndarray) -> list[dict]:
+    def read(self, bgr: np.ndarray) -> tuple[list[dict], list[dict]]:
+        """The lines PaddleOCR keeps, and those it drops for a confidence under DROP_SCORE; each
+        says whether the classifier turned it."""
         pre, post = self.detector["preprocess"], self.detector["postprocess"]
         image_height, image_width = bgr.shape[:2]
         resized = detection_resize(bgr, pre["max_side"], pre["multiple"])
@@ -271,14 +273,14 @@ class Pipeline:
         crops, quarter_turns = zip(*(rotate_crop(bgr, box) for box in boxes))
         crops, upside_down = classify(self.cls, self.classifier, list(crops))
         readings = recognise(self.rec, self.recogniser, self.characters, crops)
-        lines = []
+        lines, dropped = [], []
         for box, quarters, turned, (text, confidence) in zip(boxes, quarter_turns, upside_down, readings):
-            if confidence < DROP_SCORE:
-                continue
             # The corner the crop's top left came from first, as the text is read.
             as_read = np.roll(box, -(quarters + 2 * turned), axis=0)
-            lines.append({"text": text, "confidence": confidence, "polygon": as_read.tolist()})
-        return lines
+            line = {"text": text, "confidence": confidence, "polygon": as_read.tolist(), "turned": turned}
+            # PaddleOCR drops these; they are kept apart, for the lines Lantern reads where it did not.
+            (dropped if confidence < DROP_SCORE else lines).append(line)
+        return lines, dropped
 
 
 def load_bgr(path: str) -> np.ndarray:
@@ -307,9 +309,11 @@ def write_references(models_dir: str, eval_dir: str, out_dir: str, threads: int,
             continue
         pipeline = Pipeline(ort, models_dir, det_id, rec_id, threads)
         for image in images:
-            lines = pipeline.read(load_bgr(os.path.join(eval_dir, image)))
+            lines, dropped = pipeline.read(load_bgr(os.path.join(eval_dir, image)))
             name = case_name(pipeline_name, image)
-            document = {"image": image, "det": det_id, "rec": rec_id, "cls": CLASSIFIER, "lines": lines}
+            document = {
+                "image": image, "det": det_id, "rec": rec_id, "cls": CLASSIFIER, "lines": lines, "dropped": dropped,
+            }
             with open(os.path.join(out_dir, name + ".json"), "w", encoding="utf-8") as handle:
                 json.dump(document, handle, indent=1, ensure_ascii=False)
                 handle.write("\n")
