@@ -98,7 +98,7 @@ build-wasm: setup
 # Assemble the site in dist/: the page, both wasm builds, the verified models with their index,
 # and the style picker's thumbnails rendered from site/styles/sample.jpg
 build: build-wasm
-    cp site/*.html site/*.js site/*.css server-headers/coi-serviceworker.js server-headers/coi-register.js dist/
+    cp site/*.html site/*.js site/*.css site/*.svg server-headers/coi-serviceworker.js server-headers/coi-register.js dist/
     cargo run -q -p lantern-models -- fetch --out dist/models
     cargo run -q -p lantern-tools --features cli --bin lantern-style-thumbnails -- --photo site/styles/sample.jpg --out dist/styles
 

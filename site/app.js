@@ -382,6 +382,7 @@ async function pump() {
       const detail = /** @type {Partial<Record<Stage, () => string>>} */ ({
         download: () => `${(p.done / 1e6).toFixed(1)} of ${(p.total / 1e6).toFixed(1)} MB`,
         recognise: () => `${p.done} of ${p.total}`,
+        encode: () => 'the result…',
       })[p.stage]?.() ?? `${Math.round(fraction * 100)}%`;
       $('.status', HTMLElement, job.item).textContent = `${STAGES[p.stage]} ${detail}`;
     });

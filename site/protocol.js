@@ -53,6 +53,7 @@
  *   The worker could not start at all.
  * @typedef {{ type: 'progress', id: number, stage: Stage, done: number, total: number }} ProgressMessage
  *   For 'download' done/total are bytes, for 'recognise' lines; otherwise the stage's share done.
+ *   'encode' comes once (1 of 1), when the networks are done and the tool writes its files.
  * @typedef {'download' | 'prepare' | 'run' | 'detect' | 'classify' | 'recognise' | 'encode'} Stage
  * @typedef {{ type: 'result', id: number, backend: string, width: number, height: number,
  *             milliseconds: number, memory: number, warning?: string, image?: ImageResult,

@@ -234,6 +234,11 @@ async function attempt(job) {
   /** @type {(stage: Stage) => Progress} */
   const report = (stage) => (done, total) => {
     postMessage(/** @satisfies {ProgressMessage} */ ({ type: 'progress', id, stage, done, total }));
+    // The last network step done, the tool writes its files (a 40 MP PNG takes seconds): said, so
+    // the bar does not sit at 100 % without a word.
+    if ((stage === 'run' || stage === 'recognise') && done === total) {
+      postMessage(/** @satisfies {ProgressMessage} */ ({ type: 'progress', id, stage: 'encode', done: 1, total: 1 }));
+    }
     return !isCancelled(id);
   };
   // The types cannot tie `options` (nor the instance toolFor built) to `tool`, but they match: the

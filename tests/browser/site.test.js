@@ -160,6 +160,14 @@ describeInEachBuild('Remove background in the browser', (mode, site) => {
     }
   });
 
+  test('the page has its icon (browsers asked for a favicon and got a 404)', async () => {
+    const icon = await page.evaluate(async () => {
+      const response = await fetch(/** @type {HTMLLinkElement} */ (document.querySelector('link[rel=icon]')).href);
+      return { status: response.status, type: response.headers.get('content-type') };
+    });
+    assert.deepEqual(icon, { status: 200, type: 'image/svg+xml' });
+  });
+
   test('a second visit downloads no model', async () => {
     const modelRequests = () => requests.filter((r) => r.url.endsWith('.onnx')).length;
     const first = modelRequests();

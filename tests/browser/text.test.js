@@ -71,7 +71,7 @@ describeInEachBuild('Image to text in the browser', (mode, site) => {
     t.diagnostic(`${mode.name}, PP-OCRv6 tiny: CER ${cer.toFixed(4)}, ${await job.locator('.status').textContent()}`);
     assert.equal(cer, 0, text);
     const statuses = await page.evaluate(() => [...window.statuses]);
-    for (const stage of [/^Finding text \d+%$/, /^Checking orientation \d+%$/, /^Reading lines 4 of 4$/]) {
+    for (const stage of [/^Finding text \d+%$/, /^Checking orientation \d+%$/, /^Reading lines 4 of 4$/, /^Saving the result…$/]) {
       assert.ok(statuses.some((status) => stage.test(status)), `no ${stage} in ${JSON.stringify(statuses)}`);
     }
   });
