@@ -318,6 +318,7 @@ function addFiles(files) {
     $('.status', HTMLElement, item).textContent = 'Waiting';
     item.dataset.tool = currentTool;
     const job = { file, item, tool: currentTool, ...tool.job(file) };
+    $('.remove', HTMLElement, item).addEventListener('click', () => removeCard(item));
     // Said here, not read into memory for the engine to refuse: it may be a video of gigabytes.
     // A file of no type (some pasted images, unknown extensions) goes on for the engine to judge.
     if (!file.type.startsWith('image/') && file.type !== '') {
@@ -351,6 +352,7 @@ function cancel(job) {
 function setState(job, state, status) {
   job.item.dataset.state = state;
   $('.status', HTMLElement, job.item).textContent = status;
+  showClearResults();
 }
 
 /**
@@ -370,6 +372,8 @@ async function pump() {
   running = true;
   const job = /** @type {QueuedJob} */ (queue.shift()); // not empty: checked above
   setState(job, 'running', 'Starting');
+  // The running job stays in view however many results are above it.
+  job.item.scrollIntoView({ block: 'nearest' });
   // Without shared memory the engine cannot hear a cancel mid-run: said before the click.
   if (!crossOriginIsolated) $('.cancel', HTMLElement, job.item).textContent = 'Cancel (restarts the engine)';
   const progress = $('progress', HTMLProgressElement, job.item);
@@ -410,14 +414,52 @@ async function pump() {
 }
 
 /**
+ * Makes `link` download `bytes` as `name`; the URL goes with `card`.
+ * @param {Element} card
  * @param {HTMLAnchorElement} link
  * @param {BlobPart} bytes
  * @param {string} mime
  * @param {string} name
  */
-function download(link, bytes, mime, name) {
-  link.href = URL.createObjectURL(new Blob([bytes], { type: mime }));
+function download(card, link, bytes, mime, name) {
+  link.href = objectUrl(card, new Blob([bytes], { type: mime }));
   link.download = name;
+}
+
+/**
+ * The object URLs each job's card shows or offers: they hold the results in memory until revoked,
+ * which removing the card does.
+ * @type {WeakMap<Element, string[]>}
+ */
+const objectUrls = new WeakMap();
+
+/**
+ * An object URL for `blob`, revoked when `card` goes.
+ * @param {Element} card
+ * @param {Blob} blob
+ */
+function objectUrl(card, blob) {
+  const url = URL.createObjectURL(blob);
+  objectUrls.set(card, [...(objectUrls.get(card) ?? []), url]);
+  return url;
+}
+
+/**
+ * Removes a settled job's card and frees what it held.
+ * @param {Element} card
+ */
+function removeCard(card) {
+  for (const url of objectUrls.get(card) ?? []) URL.revokeObjectURL(url);
+  objectUrls.delete(card);
+  card.remove();
+  showClearResults();
+}
+
+const SETTLED = ['done', 'error', 'cancelled'];
+
+/** "Clear finished results" is there while there is one. */
+function showClearResults() {
+  $('#clear-results').hidden = !$$('.job').some((card) => SETTLED.includes(card.dataset.state ?? ''));
 }
 
 /**
@@ -429,9 +471,9 @@ function showImage(job, result, name) {
   // The worker answers the image tools with `image`.
   if (!result.image) throw new Error('The engine sent no image.');
   const view = fromTemplate('#image-result-template');
-  $('.before', HTMLImageElement, view).src = URL.createObjectURL(job.file);
+  $('.before', HTMLImageElement, view).src = objectUrl(job.item, job.file);
   const link = $('.download', HTMLAnchorElement, view);
-  download(link, result.image.bytes, result.image.mime, name);
+  download(job.item, link, result.image.bytes, result.image.mime, name);
   link.textContent = `Download ${name}`;
   $('.after', HTMLImageElement, view).src = link.href;
   const frame = $('.frame', HTMLElement, view);
@@ -459,7 +501,7 @@ function showText(job, result) {
   if (!text) throw new Error('The engine sent no text.');
   const view = fromTemplate('#text-result-template');
   const { lines } = /** @type {TextJson} */ (JSON.parse(text.json));
-  $('img', HTMLImageElement, view).src = URL.createObjectURL(job.file);
+  $('img', HTMLImageElement, view).src = objectUrl(job.item, job.file);
   const boxes = $('.boxes', SVGSVGElement, view);
   boxes.setAttribute('viewBox', `0 0 ${result.width} ${result.height}`);
   const list = $('.lines', HTMLElement, view);
@@ -504,12 +546,13 @@ function showText(job, result) {
   copy.addEventListener('click', async () => {
     await navigator.clipboard.writeText(text.plain);
     copy.textContent = 'Copied';
+    setTimeout(() => (copy.textContent = 'Copy text'), 2000);
   });
   const name = baseName(job.file);
-  download($('.txt', HTMLAnchorElement, view), text.plain, 'text/plain;charset=utf-8', `${name}.txt`);
-  download($('.json', HTMLAnchorElement, view), text.json, 'application/json', `${name}.json`);
-  download($('.hocr', HTMLAnchorElement, view), text.hocr, 'application/xhtml+xml', `${name}.hocr`);
-  download($('.pdf', HTMLAnchorElement, view), text.pdf, 'application/pdf', `${name}.pdf`);
+  download(job.item, $('.txt', HTMLAnchorElement, view), text.plain, 'text/plain;charset=utf-8', `${name}.txt`);
+  download(job.item, $('.json', HTMLAnchorElement, view), text.json, 'application/json', `${name}.json`);
+  download(job.item, $('.hocr', HTMLAnchorElement, view), text.hocr, 'application/xhtml+xml', `${name}.hocr`);
+  download(job.item, $('.pdf', HTMLAnchorElement, view), text.pdf, 'application/pdf', `${name}.pdf`);
   $('.result', HTMLElement, job.item).append(view);
 }
 
@@ -610,6 +653,9 @@ function wire() {
     addFiles(e.dataTransfer?.files ?? []);
   });
   document.addEventListener('paste', (e) => addFiles(e.clipboardData?.files ?? []));
+  $('#clear-results').addEventListener('click', () => {
+    for (const card of $$('.job').filter((card) => SETTLED.includes(card.dataset.state ?? ''))) removeCard(card);
+  });
   $('#rb-output', HTMLSelectElement).addEventListener('change', (e) => {
     $('#rb-background-label').hidden = /** @type {HTMLSelectElement} */ (e.target).value !== 'jpeg';
   });

@@ -225,6 +225,30 @@ describeInEachBuild('Remove background in the browser', (mode, site) => {
     assert.equal(await job.getAttribute('data-state'), 'error');
     assert.match(await job.locator('.error').textContent(), /^The image is 60000×60000; Lantern handles up to/);
   });
+
+  if (mode.isolated) {
+    test('a result can be removed, which frees its images, and "Clear finished results" removes the rest', async () => {
+      const before = await page.locator('.job').count();
+      assert.ok(before > 0 && (await page.locator('#clear-results').isVisible()));
+      const job = await runJobs(page, [photo('horse.png')]);
+      const urls = await job.locator('img').evaluateAll((images) => images.map((image) => image.src));
+      // An image element loads a blob: URL while it lives (the policy lets the page show it, not fetch it).
+      const loads = (url) => page.evaluate((src) => new Promise((resolve) => {
+        const image = new Image();
+        image.onload = () => resolve(true);
+        image.onerror = () => resolve(false);
+        image.src = src;
+      }), url);
+      assert.equal(urls.length, 2);
+      assert.deepEqual(await Promise.all(urls.map(loads)), [true, true]);
+      await job.locator('.remove').click();
+      assert.equal(await page.locator('.job').count(), before);
+      assert.deepEqual(await Promise.all(urls.map(loads)), [false, false], 'the removed card\'s images are freed');
+      await page.locator('#clear-results').click();
+      assert.equal(await page.locator('.job').count(), 0);
+      assert.ok(await page.locator('#clear-results').isHidden());
+    });
+  }
 });
 
 describe('Remove background recovers', { timeout: 600_000 }, () => {
