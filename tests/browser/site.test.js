@@ -227,6 +227,27 @@ describeInEachBuild('Remove background in the browser', (mode, site) => {
   });
 
   if (mode.isolated) {
+    test('controls are named as they read, and the download buttons meet WCAG AA contrast', async () => {
+      assert.equal(await page.getByRole('button', { name: /^Drop images here, paste them/ }).count(), 1);
+      await page.locator('#tab-cartoonify').click();
+      for (const name of ['Blend', 'Strength']) assert.equal(await page.getByRole('slider', { name, exact: true }).count(), 1, name);
+      await page.locator('#tab-remove-background').click();
+      const job = await runJobs(page, [photo('horse.png')]);
+      const ratio = await job.locator('.download').first().evaluate((link) => {
+        const luminance = (colour) => {
+          const [r, g, b] = colour.match(/\d+/g).slice(0, 3).map((v) => {
+            const c = Number(v) / 255;
+            return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+          });
+          return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+        };
+        const style = getComputedStyle(link);
+        const [a, b] = [luminance(style.color), luminance(style.backgroundColor)].sort((x, y) => y - x);
+        return (a + 0.05) / (b + 0.05);
+      });
+      assert.ok(ratio >= 4.5, `contrast ${ratio.toFixed(2)}:1`);
+    });
+
     test('a result can be removed, which frees its images, and "Clear finished results" removes the rest', async () => {
       const before = await page.locator('.job').count();
       assert.ok(before > 0 && (await page.locator('#clear-results').isVisible()));
