@@ -404,16 +404,17 @@ impl<B: Backend + Clone> Cartoonifier<B> {
         Ok(session.run_async(&inputs, progress).await?)
     }
 
-    /// The network with every statistic over the image (the instance normalisations' means and
-    /// variances: `Network::spatial_means`) fixed to its value over the whole photo, measured in
-    /// one pass at the Fast working size (padded as that pass is); None for a network without one.
+    /// The network with each statistic over the image in `names` (the instance normalisations'
+    /// means and variances: `Network::spatial_means`) fixed to its value over the whole photo,
+    /// measured in one pass at the Fast working size (padded as that pass is); None where there
+    /// is none.
     async fn with_whole_photo_statistics(
         &self,
         image: &RgbaImage,
+        names: Vec<String>,
         weights: &[f32],
         progress: &mut dyn FnMut(usize, usize) -> bool,
     ) -> Result<Option<Network>, ToolError> {
-        let names = self.network.spatial_means();
         if names.is_empty() {
             return Ok(None);
         }
@@ -496,12 +497,14 @@ impl<B: Backend + Clone> Cartoonifier<B> {
         let rows = tile_starts(photo_height, tile, overlap);
         let tiles = columns.len() * rows.len();
         // Progress in thousandths of a pass: the statistics pass first, then each tile.
-        let passes = tiles + usize::from(!self.network.spatial_means().is_empty());
+        let statistics = self.network.spatial_means();
+        let passes = tiles + usize::from(!statistics.is_empty());
         let mut report =
             |pass: usize, done: usize, steps: usize| progress(pass * 1000 + done * 1000 / steps.max(1), passes * 1000);
         // Measured before the photo is held in floats, so the two never take memory together.
-        let fixed =
-            self.with_whole_photo_statistics(image, &weights, &mut |done, steps| report(0, done, steps)).await?;
+        let fixed = self
+            .with_whole_photo_statistics(image, statistics, &weights, &mut |done, steps| report(0, done, steps))
+            .await?;
         let first_tile = passes - tiles;
         let planes = Planes::from_rgba(image);
         let (tile_width, tile_height) = (tile.min(planes.width), tile.min(planes.height));

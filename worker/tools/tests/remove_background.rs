@@ -11,13 +11,11 @@ use lantern_tools::input::decode;
 use lantern_tools::remove_background::{BackgroundRemover, Output, encode};
 use pollster::block_on;
 
-fn eval_dir() -> String {
-    std::env::var("LANTERN_EVAL")
-        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/eval").into())
-}
+mod common;
+use common::{eval_dir, references_by_photo};
 
 fn eval_photo(name: &str) -> Vec<u8> {
-    let path = std::path::Path::new(&eval_dir()).join("photos").join(name);
+    let path = eval_dir().join("photos").join(name);
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
@@ -103,21 +101,9 @@ fn narrow_and_tiny_photos_get_a_mask() {
 #[test]
 fn masks_match_rembg_on_every_photo() {
     let remover = remover();
-    let folder = cache_dir().join("references/rembg");
-    let mut names: Vec<_> = std::fs::read_dir(&folder)
-        .unwrap_or_else(|e| panic!("{}: {e}; run `just references`", folder.display()))
-        .map(|entry| entry.unwrap().path())
-        .collect();
-    names.sort();
-    assert!(names.len() >= 6, "{} rembg masks", names.len());
     let mut worst = 1.0f32;
-    for path in names {
-        let stem = path.file_stem().unwrap().to_str().unwrap().to_string();
-        let photo = ["png", "jpg"]
-            .iter()
-            .map(|extension| format!("{stem}.{extension}"))
-            .find(|name| std::path::Path::new(&eval_dir()).join("photos").join(name).exists())
-            .unwrap_or_else(|| panic!("no evaluation photo for {stem}"));
+    for (path, photo) in references_by_photo("rembg") {
+        let stem = path.file_stem().unwrap().to_str().unwrap();
         let image = decode(&eval_photo(&photo)).unwrap();
         let ours = block_on(remover.mask(&image, &mut |_, _| true)).unwrap();
         let theirs = image::open(&path).unwrap().into_luma8();
