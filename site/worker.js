@@ -58,7 +58,7 @@ const threaded = self.crossOriginIsolated === true;
  * @typedef {{ process(image: Uint8Array, options: CartoonifyOptions, progress: Progress): Promise<ProcessedImage>,
  *             free(): void }} CartoonifyTool
  * @typedef {{ process(image: Uint8Array, options: ImageToTextOptions,
- *             progress: (stage: 'detect' | 'classify' | 'recognise', done: number, total: number) => boolean
+ *             progress: (stage: 'detect' | 'classify' | 'recognise' | 'encode', done: number, total: number) => boolean
  *             ): Promise<ProcessedText>, free(): void }} ImageToTextTool
  * @typedef {{ 'remove-background': RemoveBackgroundTool, cartoonify: CartoonifyTool,
  *             'image-to-text': ImageToTextTool }} ToolInstances
@@ -234,9 +234,9 @@ async function attempt(job) {
   /** @type {(stage: Stage) => Progress} */
   const report = (stage) => (done, total) => {
     postMessage(/** @satisfies {ProgressMessage} */ ({ type: 'progress', id, stage, done, total }));
-    // The last network step done, the tool writes its files (a 40 MP PNG takes seconds): said, so
-    // the bar does not sit at 100 % without a word.
-    if ((stage === 'run' || stage === 'recognise') && done === total) {
+    // The last network step done, an image tool writes its file (a 40 MP PNG takes seconds):
+    // said, so the bar does not sit at 100 % without a word. Image to text says so itself.
+    if (stage === 'run' && done === total) {
       postMessage(/** @satisfies {ProgressMessage} */ ({ type: 'progress', id, stage: 'encode', done: 1, total: 1 }));
     }
     return !isCancelled(id);

@@ -81,7 +81,8 @@ impl ImageToText {
 
     /// Reads the text in `image`; `options` is `ImageToTextOptions` in site/protocol.js.
     /// `progress(stage, done, total)` names the stage ("detect", "classify", "recognise") and its
-    /// share done (lines, while recognising); returning false cancels. Engine failures on the GPU
+    /// share done (lines, while recognising); returning false cancels. "encode" (1 of 1) follows
+    /// once the lines are read, while the downloads are written. Engine failures on the GPU
     /// reject as a "GpuError".
     pub async fn process(&self, image: Vec<u8>, options: JsValue, progress: Function) -> Result<TextResult, JsValue> {
         let ImageToTextOptions { title } = crate::options(options)?;
@@ -98,6 +99,7 @@ impl ImageToText {
         };
         let lines = on_backend!(&self.reader, reader => reader.read(&picture, &mut report).await)
             .map_err(|e| self.reader.error(e))?;
+        progress.call3(&JsValue::NULL, &JsValue::from_str("encode"), &1.into(), &1.into())?;
         let (width, height) = picture.dimensions();
         Ok(TextResult {
             text: image_to_text::text(&lines),
