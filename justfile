@@ -95,10 +95,12 @@ build-wasm: setup
     done
     cp worker/wasm/builds.js dist/wasm/
 
-# Assemble the site in dist/: the page, both wasm builds, the verified models with their index,
-# and the style picker's thumbnails rendered from site/styles/sample.jpg
+# Assemble the site in dist/: the page, both wasm builds, fflate (npm's ES module, MIT; the page's
+# ZIP of results), the verified models with their index, and the style picker's thumbnails
+# rendered from site/styles/sample.jpg
 build: build-wasm
     cp site/*.html site/*.js site/*.css site/*.svg server-headers/coi-serviceworker.js server-headers/coi-register.js dist/
+    mkdir -p dist/vendor && cp node_modules/fflate/esm/browser.js dist/vendor/fflate.js
     cargo run -q -p lantern-models -- fetch --out dist/models
     cargo run -q -p lantern-tools --features cli --bin lantern-style-thumbnails -- --photo site/styles/sample.jpg --out dist/styles
 

@@ -23,13 +23,14 @@ export const modes = [
 ];
 
 /**
- * Serves dist/ for `mode` and opens the site; resolves once the engine says which backend runs.
+ * Serves dist/ for `mode` and opens the site in a browser context made with `contextOptions` (a
+ * phone's viewport, say); resolves once the engine says which backend runs.
  * `cspViolations` collects what the site's Content-Security-Policy blocked (`watchCsp`).
  */
-export async function openSite(browser, mode) {
+export async function openSite(browser, mode, contextOptions = {}) {
   const { server, url } = await startServer({ root: join(repo, 'dist'), isolated: mode.isolated });
   // Without isolation the page would install its service-worker fallback and become isolated.
-  const context = await browser.newContext({ serviceWorkers: mode.isolated ? 'allow' : 'block' });
+  const context = await browser.newContext({ serviceWorkers: mode.isolated ? 'allow' : 'block', ...contextOptions });
   const cspViolations = await watchCsp(context);
   // Every request the page makes, so tests can check that no image leaves it.
   const requests = [];
