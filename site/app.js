@@ -255,8 +255,12 @@ const engine = new Engine(storedBackend(), (backend) => {
 const chosenText = (selector) => $(selector, HTMLSelectElement).selectedOptions[0]?.textContent ?? '';
 /** @param {string} id */
 const modelTitle = (id) => index.models.find((m) => m.id === id)?.title ?? id;
-/** @param {number} style */
-const styleName = (style) => `Style ${style + 1}`;
+/**
+ * A style of the chosen multi-style network by the name models/index.json gives it, else its number.
+ * @param {number} style
+ */
+const styleName = (style) =>
+  index.models.find((m) => m.id === $('#ct-model', HTMLSelectElement).value)?.styles?.[style] ?? `Style ${style + 1}`;
 
 /** @param {File} file */
 const baseName = (file) => file.name.replace(/\.[^.]+$/, '') || 'image';
@@ -696,9 +700,10 @@ async function loadModels() {
     const label = document.createElement('label');
     label.className = 'style';
     label.innerHTML = `<input type="radio" name="ct-style" value="${i}"${i === 0 ? ' checked' : ''}>`
-      + `<img src="styles/style-${number}.jpg" alt="" width="72" height="72" loading="lazy"><span>Style ${i + 1}</span>`;
+      + `<img src="styles/style-${number}.jpg" alt="" width="72" height="72" loading="lazy"><span></span>`;
+    $('span', HTMLElement, label).textContent = styleName(i);
     picker.append(label);
-    $('#ct-second', HTMLSelectElement).append(new Option(`Style ${i + 1}`, String(i)));
+    $('#ct-second', HTMLSelectElement).append(new Option(styleName(i), String(i)));
   }
 }
 

@@ -86,8 +86,9 @@
  * @typedef {{ models: IndexModel[], assets: IndexFile[] }} ModelIndex
  * @typedef {{ id: string, file: string, sha256: string, size: number }} IndexFile
  * @typedef {IndexFile & { tool: Tool, title: string, default: boolean,
- *             role?: 'detect' | 'recognise' | 'orientation', dictionary?: string,
+ *             role?: 'detect' | 'recognise' | 'orientation', dictionary?: string, styles?: string[],
  *             preprocess: { style_weights?: number } }} IndexModel
+ *   `styles` names a multi-style network's styles, in the order of its `style_weights`.
  *   `preprocess` holds more than this; these are the fields the page reads.
  */
 

@@ -151,6 +151,9 @@ pub struct Model {
     /// Whether the site uses it unless the user picks another for the same tool and role.
     #[serde(default)]
     pub default: bool,
+    /// A multi-style network's styles as the site names them, in `style_weights` order.
+    #[serde(default)]
+    pub styles: Vec<String>,
     pub preprocess: Preprocess,
     pub postprocess: Postprocess,
 }
@@ -448,6 +451,14 @@ impl Manifest {
             {
                 bail!("{}: dictionary `{dictionary}` is not an asset in the manifest", model.entry.id);
             }
+            let styles = model.preprocess.style_weights.unwrap_or(0) as usize;
+            if !model.styles.is_empty() && model.styles.len() != styles {
+                bail!(
+                    "{}: `styles` names {} styles, `style_weights` says {styles}",
+                    model.entry.id,
+                    model.styles.len()
+                );
+            }
         }
         for ((tool, role), chosen) in defaults {
             if chosen.len() != 1 {
@@ -595,5 +606,39 @@ mod tests {
         assert!(no_version.is_err());
         let wrong_kind = format!("{:#}", asset_with_source(r#"file = "own/a.bin""#).unwrap_err());
         assert!(wrong_kind.contains(".onnx or .txt"), "{wrong_kind}");
+    }
+
+    #[test]
+    fn style_names_match_the_style_count() {
+        let styles_model = |styles: &str| {
+            Manifest::parse(&format!(
+                r#"
+                [[model]]
+                id = "m"
+                tool = "cartoonify"
+                title = "M"
+                default = true
+                file = "m.onnx"
+                sha256 = "0000000000000000000000000000000000000000000000000000000000000000"
+                size = 1
+                licence = "MIT"
+                input = [1, 3, 0, 0]
+                {styles}
+                [model.preprocess]
+                colour = "rgb"
+                scale = "unit"
+                style_weights = 2
+                [model.postprocess]
+                range = "unit"
+                "#
+            ))
+        };
+        assert_eq!(styles_model(r#"styles = ["Ink", "Oil"]"#).unwrap().models[0].styles, ["Ink", "Oil"]);
+        assert!(styles_model("").unwrap().models[0].styles.is_empty());
+        let error = format!("{:#}", styles_model(r#"styles = ["Ink"]"#).unwrap_err());
+        assert!(error.contains("names 1 styles, `style_weights` says 2"), "{error}");
+        let default = Manifest::load_default().unwrap();
+        let multistyle = default.model("multistyle26").unwrap();
+        assert_eq!(multistyle.styles.len(), 26);
     }
 }

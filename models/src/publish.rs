@@ -26,6 +26,8 @@ struct IndexModel<'a> {
     role: Option<Role>,
     title: &'a str,
     default: bool,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    styles: &'a [String],
     input: &'a [u32],
     preprocess: &'a Preprocess,
     postprocess: &'a Postprocess,
@@ -65,6 +67,7 @@ impl<'a> IndexModel<'a> {
             role: model.role,
             title: &model.title,
             default: model.default,
+            styles: &model.styles,
             input: &model.input,
             preprocess: &model.preprocess,
             postprocess: &model.postprocess,

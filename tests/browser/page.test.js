@@ -91,9 +91,9 @@ describe('The page as people use it', { timeout: 600_000 }, () => {
       await page.locator('.job').first().locator('.again').click();
       await page.waitForFunction(() => document.querySelectorAll('.job[data-state="done"]').length === 3);
       assert.deepEqual(await settingsOf(page), [
-        'Multi-style transfer (26 styles) · Style 1 · strength 100% · fast · PNG',
-        'Multi-style transfer (26 styles) · Style 3 · strength 60% · fast · PNG',
-        'Multi-style transfer (26 styles) · Style 5 · strength 60% · fast · PNG',
+        'Multi-style transfer (26 styles) · Soft pastel · strength 100% · fast · PNG',
+        'Multi-style transfer (26 styles) · Charcoal wash · strength 60% · fast · PNG',
+        'Multi-style transfer (26 styles) · Red poster · strength 60% · fast · PNG',
       ]);
       assert.deepEqual(await page.locator('.job .name').allTextContents(), ['chelsea.png', 'chelsea.png', 'chelsea.png']);
       const results = [];
