@@ -96,13 +96,14 @@ build-wasm: setup
     cp worker/wasm/builds.js dist/wasm/
 
 # Assemble the site in dist/: the page, both wasm builds, fflate (npm's ES module, MIT; the page's
-# ZIP of results), the verified models with their index, and the style picker's thumbnails
-# rendered from site/styles/sample.jpg
+# ZIP of results), the verified models with their index, the style picker's thumbnails rendered
+# from site/styles/sample.jpg, and last the service worker's list of it all (offline.json)
 build: build-wasm
-    cp site/*.html site/*.js site/*.css site/*.svg server-headers/coi-serviceworker.js server-headers/coi-register.js dist/
+    cp site/*.html site/*.js site/*.css site/*.svg site/*.json dist/
     mkdir -p dist/vendor && cp node_modules/fflate/esm/browser.js dist/vendor/fflate.js
     cargo run -q -p lantern-models -- fetch --out dist/models
     cargo run -q -p lantern-tools --features cli --bin lantern-style-thumbnails -- --photo site/styles/sample.jpg --out dist/styles
+    node site/build/offline-list.js dist
 
 # Build the site and serve it on 127.0.0.1 with the cross-origin isolation headers
 serve port="8000": build

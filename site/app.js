@@ -1,10 +1,12 @@
 // The page: files in, results out. It knows jobs and images, never tensors; the engine worker
 // does the rest (see protocol.js for every message).
 import { STAGES, engineFailure } from './protocol.js';
+import { buildFor } from './wasm/builds.js';
 
 /**
  * @import { Tool, ToolOptions, StartMessage, JobMessage, CancelMessage, WorkerMessage, ProgressMessage, ResultMessage,
- *           RemoveBackgroundOptions, CartoonifyOptions, Stage, TextJson, ModelIndex, BackendSetting } from './protocol.js'
+ *           RemoveBackgroundOptions, CartoonifyOptions, Stage, TextJson, ModelIndex, BackendSetting,
+ *           KeepBuildMessage, OfflineMessage } from './protocol.js'
  */
 
 /**
@@ -819,7 +821,27 @@ function wire() {
   });
 }
 
+/**
+ * Asks the service worker (service-worker-register.js registers it) to keep the page and the wasm
+ * build this browser runs for offline use, and says so once they are kept. Models are kept by the
+ * engine as each is first used.
+ */
+async function keepForOffline() {
+  if (!('serviceWorker' in navigator)) return;
+  navigator.serviceWorker.addEventListener('message', ({ data }) => {
+    const message = /** @type {OfflineMessage} */ (data);
+    if (message?.type !== 'offline') return;
+    const note = $('#offline');
+    note.textContent = message.ready ? 'Available offline' : `Not available offline (${message.error})`;
+    note.title = message.ready ? 'The page and engine are kept on this device; each model is kept once it has run.' : '';
+    note.hidden = false;
+  });
+  const { active } = await navigator.serviceWorker.ready;
+  active?.postMessage(/** @satisfies {KeepBuildMessage} */ ({ type: 'keep-build', build: buildFor(crossOriginIsolated) }));
+}
+
 wire();
+keepForOffline();
 loadModels().catch((e) => {
   $('#backend').textContent = `unavailable: the model list could not be loaded (${e.message})`;
 });

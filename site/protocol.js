@@ -81,6 +81,20 @@
  */
 
 /**
+ * Page → service worker (service-worker.js), once it is active.
+ * @typedef {{ type: 'keep-build', build: string }} KeepBuildMessage
+ *   Keep the page's files and those of this wasm build (a folder under wasm/, builds.js) for offline use.
+ *
+ * Service worker → page.
+ * @typedef {{ type: 'offline', ready: boolean, error?: string }} OfflineMessage
+ *   Whether the page and its build are all kept, so the page works with the network off.
+ *
+ * offline.json, written by `just build` (site/build/offline-list.js) for the service worker: the
+ * page's files, and each wasm build's files (a browser loads only one build).
+ * @typedef {{ version: string, shell: string[], builds: Record<string, string[]> }} OfflineList
+ */
+
+/**
  * models/index.json (models/src/publish.rs), which both sides read: the page to offer the models,
  * the worker to fetch and verify them.
  * @typedef {{ models: IndexModel[], assets: IndexFile[] }} ModelIndex

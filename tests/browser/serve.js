@@ -12,9 +12,11 @@ export const CHROMIUM = {
   args: ['--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
 };
 
-/** Starts lantern-serve on a free port; resolves with its process and base URL. */
-export function startServer({ root, mounts = [], isolated }) {
-  const args = ['--root', root, '--port', '0'];
+/**
+ * Starts lantern-serve on `port` (a free one when left out); resolves with its process and base URL.
+ */
+export function startServer({ root, mounts = [], isolated, port = 0 }) {
+  const args = ['--root', root, '--port', String(port)];
   for (const mount of mounts) args.push('--mount', mount);
   if (!isolated) args.push('--no-isolation');
   const server = spawn(join(repo, 'target/debug/lantern-serve'), args, { stdio: ['ignore', 'pipe', 'pipe'] });

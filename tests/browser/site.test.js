@@ -281,7 +281,8 @@ describe('Remove background recovers', { timeout: 600_000 }, () => {
 
   test('a damaged model download is refused, kept out of the cache, and a retry works', async () => {
     const { server, url } = await startServer({ root: join(repo, 'dist'), isolated: true });
-    const context = await browser.newContext();
+    // Playwright's routes do not see what the service worker fetches: the page runs without it here.
+    const context = await browser.newContext({ serviceWorkers: 'block' });
     const cspViolations = await watchCsp(context);
     try {
       const page = await context.newPage();
@@ -306,7 +307,8 @@ describe('Remove background recovers', { timeout: 600_000 }, () => {
 
   test("a host's stricter CSP that blocks the pool's workers stops the engine with a message, not a hang", async () => {
     const { server, url } = await startServer({ root: join(repo, 'dist'), isolated: true });
-    const context = await browser.newContext();
+    // Playwright's routes do not see what the service worker fetches: the page runs without it here.
+    const context = await browser.newContext({ serviceWorkers: 'block' });
     try {
       await context.route('**/*', async (route) => {
         const response = await route.fetch();

@@ -1,7 +1,8 @@
 // The static-host configs of server-headers/, served for real and checked in headless Chromium:
 // Debian's nginx with server-headers/nginx.conf, an isolated and a plain page on another origin
-// framing it, and a server that sends no isolation headers, where coi-serviceworker.js must
-// isolate the page after one reload.
+// framing it, and a server that sends no isolation headers, where service-worker.js must
+// isolate the page after one reload. The service worker is registered on every host (it keeps
+// the page for offline use), so each case also checks that it is.
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -31,7 +32,7 @@ const isolationHeaders = {
 // A dist/-like site: every kind of file Lantern serves, some of them in folders.
 const site = {
   'index.html':
-    '<!doctype html>\n<meta charset="utf-8">\n<title>Lantern</title>\n<script type="module" src="coi-register.js"></script>\n',
+    '<!doctype html>\n<meta charset="utf-8">\n<title>Lantern</title>\n<script type="module" src="service-worker-register.js"></script>\n',
   'engine.mjs': 'export const answer = 42;\n',
   'style.css': 'body { margin: 0; }\n',
   'isolation-worker.js': 'postMessage(self.crossOriginIsolated);\n',
@@ -55,7 +56,7 @@ const expectedResponses = [
   { path: '/engine.mjs', type: 'text/javascript', ...assetResponse },
   { path: '/isolation-worker.js', type: 'text/javascript', ...assetResponse },
   { path: '/style.css', type: 'text/css', ...assetResponse },
-  { path: '/coi-register.js', type: 'text/javascript', ...assetResponse },
+  { path: '/service-worker-register.js', type: 'text/javascript', ...assetResponse },
   { path: '/wasm/engine.wasm', type: 'application/wasm', ...assetResponse },
   { path: '/models/model.onnx', type: 'application/octet-stream', ...assetResponse },
   { path: '/ocr/dict.txt', type: 'text/plain; charset=utf-8', ...assetResponse },
@@ -68,8 +69,8 @@ async function writeSite(dir) {
     await mkdir(dirname(join(dir, path)), { recursive: true });
     await writeFile(join(dir, path), contents);
   }
-  for (const name of ['coi-register.js', 'coi-serviceworker.js']) {
-    await copyFile(join(repo, 'server-headers', name), join(dir, name));
+  for (const name of ['service-worker-register.js', 'service-worker.js']) {
+    await copyFile(join(repo, 'site', name), join(dir, name));
   }
 }
 
@@ -200,7 +201,11 @@ async function probeCapabilities() {
     wasmIsModule: wasm instanceof WebAssembly.Module,
     moduleAnswer: answer,
     workerIsolated,
-    serviceWorkers: (await navigator.serviceWorker.getRegistrations()).length,
+    // Registered once the page has run its register script: waited for, not counted at once.
+    serviceWorker: await Promise.race([
+      navigator.serviceWorker.ready.then(() => true),
+      new Promise((resolveLate) => setTimeout(() => resolveLate(false), 10_000)),
+    ]),
   };
 }
 
@@ -315,7 +320,7 @@ describe('static hosting', { timeout: 120_000 }, () => {
         const capabilities = await page.evaluate(probeCapabilities);
         assert.deepEqual(
           capabilities,
-          { crossOriginIsolated: true, sharedArrayBuffer: true, wasmIsModule: true, moduleAnswer: 42, workerIsolated: true, serviceWorkers: 0 },
+          { crossOriginIsolated: true, sharedArrayBuffer: true, wasmIsModule: true, moduleAnswer: 42, workerIsolated: true, serviceWorker: true },
           `page console:\n${describeLogs()}`,
         );
       } finally {
@@ -337,7 +342,7 @@ describe('static hosting', { timeout: 120_000 }, () => {
           const capabilities = await frame.evaluate(probeCapabilities);
           assert.deepEqual(
             capabilities,
-            { crossOriginIsolated: isolated, sharedArrayBuffer: isolated, wasmIsModule: true, moduleAnswer: 42, workerIsolated: isolated, serviceWorkers: 0 },
+            { crossOriginIsolated: isolated, sharedArrayBuffer: isolated, wasmIsModule: true, moduleAnswer: 42, workerIsolated: isolated, serviceWorker: true },
             `console:\n${describeLogs()}`,
           );
         } finally {
@@ -347,7 +352,7 @@ describe('static hosting', { timeout: 120_000 }, () => {
     }
   });
 
-  describe('a host without isolation headers, through coi-serviceworker.js', () => {
+  describe('a host without isolation headers, through service-worker.js', () => {
     let plain;
 
     before(async () => {
@@ -376,7 +381,7 @@ describe('static hosting', { timeout: 120_000 }, () => {
         const capabilities = await page.evaluate(probeCapabilities);
         assert.deepEqual(
           capabilities,
-          { crossOriginIsolated: true, sharedArrayBuffer: true, wasmIsModule: true, moduleAnswer: 42, workerIsolated: true, serviceWorkers: 1 },
+          { crossOriginIsolated: true, sharedArrayBuffer: true, wasmIsModule: true, moduleAnswer: 42, workerIsolated: true, serviceWorker: true },
           `page console:\n${describeLogs()}`,
         );
         // A reload loop would show within a second: the worker is active and answers at once.
