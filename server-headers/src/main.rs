@@ -1,6 +1,7 @@
 //! Serves Lantern's static files on 127.0.0.1. Pages are cross-origin isolated (COOP, COEP and
 //! CORP on every response) because the threaded wasm build needs SharedArrayBuffer, and every
-//! response carries the site's Content-Security-Policy.
+//! response carries the site's Content-Security-Policy. Documents send CORP `cross-origin`, as
+//! every host config does, so an isolated page on another origin may frame Lantern.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -30,6 +31,10 @@ struct Args {
     /// Send no cross-origin isolation headers, to check pages that must work without them
     #[arg(long)]
     no_isolation: bool,
+    /// Also let pages frame ORIGIN (repeatable): the embed demo, served on a second port, frames
+    /// Lantern from the first
+    #[arg(long = "frame-src", value_name = "ORIGIN", value_parser = parse_origin)]
+    frame_sources: Vec<String>,
 }
 
 #[derive(Clone)]
@@ -41,6 +46,17 @@ struct Mount {
 fn existing_dir(arg: &str) -> Result<PathBuf, String> {
     let dir = PathBuf::from(arg);
     if dir.is_dir() { Ok(dir) } else { Err(format!("'{arg}' is not a directory")) }
+}
+
+/// An origin as CSP names one: http(s)://host[:port], nothing that could end the directive.
+fn parse_origin(arg: &str) -> Result<String, String> {
+    let host = arg.strip_prefix("http://").or_else(|| arg.strip_prefix("https://")).unwrap_or("");
+    let in_host = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']');
+    if !host.is_empty() && host.chars().all(in_host) {
+        Ok(arg.to_string())
+    } else {
+        Err(format!("'{arg}' is not an origin such as http://127.0.0.1:8000"))
+    }
 }
 
 fn parse_mount(arg: &str) -> Result<Mount, String> {
@@ -69,6 +85,28 @@ async fn javascript_modules(request: Request, next: Next) -> Response {
 /// No `frame-ancestors`: any page may embed Lantern.
 const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self' blob:; connect-src 'self'; img-src 'self' blob: data:; style-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'";
 
+/// Documents are the pages other origins frame: CORP `cross-origin` lets an isolated embedder load
+/// them; everything else keeps `same-origin`, as only Lantern's own document loads it.
+async fn resource_policy(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let is_document =
+        response.headers().get(header::CONTENT_TYPE).is_some_and(|t| t.as_bytes().starts_with(b"text/html"));
+    let policy = if is_document { "cross-origin" } else { "same-origin" };
+    response
+        .headers_mut()
+        .insert(HeaderName::from_static("cross-origin-resource-policy"), HeaderValue::from_static(policy));
+    response
+}
+
+/// The Content-Security-Policy, with `frame-src` for the origins `--frame-src` names.
+fn content_security_policy(frame_sources: &[String]) -> HeaderValue {
+    if frame_sources.is_empty() {
+        return HeaderValue::from_static(CONTENT_SECURITY_POLICY);
+    }
+    let policy = format!("{CONTENT_SECURITY_POLICY}; frame-src 'self' {}", frame_sources.join(" "));
+    HeaderValue::from_str(&policy).expect("origins are checked by parse_origin")
+}
+
 fn router(args: &Args) -> Router {
     let mut router = args
         .mounts
@@ -80,19 +118,18 @@ fn router(args: &Args) -> Router {
         .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-cache")))
         .layer(SetResponseHeaderLayer::overriding(
             header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+            content_security_policy(&args.frame_sources),
         ));
     if !args.no_isolation {
-        for (name, value) in [
-            ("cross-origin-opener-policy", "same-origin"),
-            ("cross-origin-embedder-policy", "require-corp"),
-            ("cross-origin-resource-policy", "same-origin"),
-        ] {
+        for (name, value) in
+            [("cross-origin-opener-policy", "same-origin"), ("cross-origin-embedder-policy", "require-corp")]
+        {
             router = router.layer(SetResponseHeaderLayer::overriding(
                 HeaderName::from_static(name),
                 HeaderValue::from_static(value),
             ));
         }
+        router = router.layer(middleware::from_fn(resource_policy));
     }
     router
 }

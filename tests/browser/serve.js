@@ -14,10 +14,12 @@ export const CHROMIUM = {
 
 /**
  * Starts lantern-serve on `port` (a free one when left out); resolves with its process and base URL.
+ * `frameSources` are origins its pages may frame (an embedder's).
  */
-export function startServer({ root, mounts = [], isolated, port = 0 }) {
+export function startServer({ root, mounts = [], isolated, port = 0, frameSources = [] }) {
   const args = ['--root', root, '--port', String(port)];
   for (const mount of mounts) args.push('--mount', mount);
+  for (const origin of frameSources) args.push('--frame-src', origin);
   if (!isolated) args.push('--no-isolation');
   const server = spawn(join(repo, 'target/debug/lantern-serve'), args, { stdio: ['ignore', 'pipe', 'pipe'] });
   return new Promise((resolve, reject) => {
