@@ -109,6 +109,18 @@ build: build-wasm
 serve port="8000": build
     cargo run -q -p lantern-serve -- --root dist --port {{port}}
 
+# Serve the site on `port` and the embed demo (site/embed-demo.html) from a second origin, port + 1,
+# that frames it through lantern-embed.js
+embed-demo port="8000": build
+    #!/usr/bin/env bash
+    set -euo pipefail
+    cargo build -q -p lantern-serve
+    target/debug/lantern-serve --root dist --port {{port}} &
+    trap 'kill $!' EXIT
+    demo=$(({{port}} + 1))
+    echo "Open http://127.0.0.1:$demo/embed-demo.html?lantern=http://127.0.0.1:{{port}}/"
+    target/debug/lantern-serve --root dist --port "$demo" --frame-src "http://127.0.0.1:{{port}}"
+
 # Browser tests in headless Chromium: engine parity (both wasm builds), the site, static-host headers
 test-browser: setup build
     cargo build -q -p lantern-serve

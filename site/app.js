@@ -1,12 +1,13 @@
 // The page: files in, results out. It knows jobs and images, never tensors; the engine worker
 // does the rest (see protocol.js for every message).
-import { STAGES, engineFailure } from './protocol.js';
+import { EMBED_API_VERSION, EMBED_MAX_BYTES, EMBED_MAX_QUEUED, STAGES, engineFailure } from './protocol.js';
 import { buildFor } from './wasm/builds.js';
 
 /**
  * @import { Tool, ToolOptions, StartMessage, JobMessage, CancelMessage, WorkerMessage, ProgressMessage, ResultMessage,
  *           RemoveBackgroundOptions, CartoonifyOptions, Stage, TextJson, ModelIndex, BackendSetting,
- *           KeepBuildMessage, OfflineMessage } from './protocol.js'
+ *           KeepBuildMessage, OfflineMessage, ErrorMessage, EmbedRequest, EmbedRun, EmbedOptions, EmbedAnswer,
+ *           EmbedErrorCode, EmbedResult } from './protocol.js'
  */
 
 /**
@@ -94,7 +95,7 @@ class Engine {
     else if (message.type === 'result') this.settle((j) => j.resolve(message));
     else if (message.type === 'error') {
       if (message.broken) this.restartWhenIdle = true;
-      this.settle((j) => j.reject(new Error(message.message)));
+      this.settle((j) => j.reject(new JobError(message.message, message.input)));
     }
     else if (message.type === 'cancelled') this.settle((j) => j.reject(new CancelledError()));
   }
@@ -155,6 +156,18 @@ class Engine {
 /** A job stopped at the person's word; its message is 'restarted' where the worker had to be replaced. */
 class CancelledError extends Error {}
 
+/** A job the engine failed; `input` says where the image itself was refused (ErrorMessage). */
+class JobError extends Error {
+  /**
+   * @param {string} message
+   * @param {ErrorMessage['input']} input
+   */
+  constructor(message, input) {
+    super(message);
+    this.input = input;
+  }
+}
+
 /**
  * The element `selector` matches under `root`, checked to be the `type` this script uses it as
  * (HTMLElement when left out, as T then is: the checker cannot relate the two, hence the cast). The
@@ -195,9 +208,14 @@ const fromTemplate = (selector) => {
  * @typedef {{ models: string[], options: ToolOptions[T], ownModel?: ArrayBuffer, settings: string }} JobParts
  */
 /**
- * A file waiting, running or done, with its entry in the queue list.
+ * A file waiting, running or done, with its entry in the queue list; `listener` hears how a job
+ * the embedding page asked for goes.
  * @template {Tool} [T=Tool]
- * @typedef {{ file: File, item: HTMLElement, tool: T } & JobParts<T>} QueuedJob
+ * @typedef {{ file: File, item: HTMLElement, tool: T, listener?: JobListener } & JobParts<T>} QueuedJob
+ */
+/**
+ * @typedef {{ progress: (progress: ProgressMessage) => void, result: (result: ResultMessage) => void,
+ *             error: (code: EmbedErrorCode, message: string) => void }} JobListener
  */
 /**
  * A tool's part of the page: its name, its job for a file, and how its result is shown.
@@ -245,9 +263,18 @@ function storedBackend() {
   return 'auto';
 }
 
+/** Settles with what runs the models once the engine has started (or could not). */
+/** @type {(backend: string) => void} */
+let engineStarted;
+/** @type {Promise<string>} */
+const started = new Promise((resolve) => {
+  engineStarted = resolve;
+});
+
 const engine = new Engine(storedBackend(), (backend) => {
   $('#backend').textContent = backend;
   document.body.dataset.backend = backend;
+  if (backend !== 'restarting…') engineStarted(backend);
 });
 
 /**
@@ -353,15 +380,16 @@ function addFiles(files) {
  * Queues `file` for `tool` with the options its panel shows now, under a new card.
  * @param {File} file
  * @param {Tool} toolName
+ * @param {JobListener} [listener]
  */
-function addJob(file, toolName) {
+function addJob(file, toolName, listener) {
   const item = fromTemplate('#job-template');
   const tool = TOOLS[toolName];
   $('.tool-name', HTMLElement, item).textContent = tool.label;
   $('.name', HTMLElement, item).textContent = file.name || 'pasted image';
   $('.status', HTMLElement, item).textContent = 'Waiting';
   item.dataset.tool = toolName;
-  const job = { file, item, tool: toolName, ...tool.job(file) };
+  const job = { file, item, tool: toolName, listener, ...tool.job(file) };
   $('.settings', HTMLElement, item).textContent = job.settings;
   $('.remove', HTMLElement, item).addEventListener('click', () => removeCard(item));
   // Said here, not read into memory for the engine to refuse: it may be a video of gigabytes.
@@ -370,6 +398,7 @@ function addJob(file, toolName) {
     $('.again', HTMLElement, item).hidden = true;
     $('#queue').append(item);
     fail(job, `“${file.name}” is a ${file.type} file, not an image.`);
+    listener?.error('not-an-image', `The file is a ${file.type} file, not an image.`);
     return;
   }
   $('.cancel', HTMLElement, item).addEventListener('click', () => cancel(job));
@@ -398,6 +427,7 @@ function cancel(job) {
   if (position >= 0) {
     queue.splice(position, 1);
     setState(job, 'cancelled', 'Cancelled');
+    job.listener?.error('cancelled', 'Cancelled before it ran.');
   } else if (job.item.dataset.state === 'running') {
     engine.cancel();
   }
@@ -448,6 +478,7 @@ async function pump() {
         encode: () => 'the result…',
       })[p.stage]?.() ?? `${Math.round(fraction * 100)}%`;
       $('.status', HTMLElement, job.item).textContent = `${STAGES[p.stage]} ${detail}`;
+      job.listener?.progress(p);
     });
     // The types cannot tie `job.options` to `job.tool`, but they match: the tool built the job.
     /** @type {ToolView} */ (TOOLS[job.tool]).show(job, result);
@@ -460,12 +491,19 @@ async function pump() {
       warning.textContent = result.warning;
       warning.hidden = false;
     }
+    // Last: the card has made its own copies of the bytes, which the embedder's answer takes.
+    job.listener?.result(result);
   } catch (e) {
     if (e instanceof CancelledError) {
       // Without shared memory a running network cannot hear the cancel: the engine restarts.
       setState(job, 'cancelled', e.message === 'restarted' ? 'Cancelled (the engine restarted; its models stay cached)' : 'Cancelled');
+      job.listener?.error('cancelled', 'Cancelled.');
+    } else {
+      const message = e instanceof Error ? e.message : String(e);
+      fail(job, message);
+      const input = e instanceof JobError ? e.input : undefined;
+      job.listener?.error(input === 'unreadable' ? 'not-an-image' : input === 'too-large' ? 'too-large' : 'failed', message);
     }
-    else fail(job, e instanceof Error ? e.message : String(e));
   } finally {
     running = false;
     pump();
@@ -840,8 +878,228 @@ async function keepForOffline() {
   active?.postMessage(/** @satisfies {KeepBuildMessage} */ ({ type: 'keep-build', build: buildFor(crossOriginIsolated) }));
 }
 
+// --- Embedding: index.html?embed, driven by its embedder through postMessage (protocol.js) ---
+
+const query = new URLSearchParams(location.search);
+/** Whether this page is framed as an embed (index.html?embed): one tool, compact, with an API. */
+const embedded = query.has('embed');
+
+/** Each tool's options in the embedding API (EmbedOptions), in the order they are applied. */
+const EMBED_OPTIONS = {
+  'remove-background': ['model', 'output', 'background'],
+  cartoonify: ['model', 'style', 'blendWith', 'blend', 'strength', 'detail', 'output'],
+  'image-to-text': ['model', 'upsideDown'],
+};
+/** Every control's value in each tool's panel as the page first showed it, to start each run from. */
+/** @type {Map<HTMLInputElement | HTMLSelectElement, string | boolean>} */
+const shownFirst = new Map();
+
+/** Notes each panel's controls as they are now: the defaults, and the embed URL's presets. */
+function keepFirstSettings() {
+  for (const control of document.querySelectorAll('.options input, .options select')) {
+    if (control instanceof HTMLInputElement) shownFirst.set(control, control.type === 'checkbox' || control.type === 'radio' ? control.checked : control.value);
+    else if (control instanceof HTMLSelectElement) shownFirst.set(control, control.value);
+  }
+}
+
+/** Puts every panel back as `keepFirstSettings` found it. */
+function restoreFirstSettings() {
+  for (const [control, value] of shownFirst) {
+    if (typeof value === 'boolean' && control instanceof HTMLInputElement) control.checked = value;
+    else control.value = String(value);
+    control.dispatchEvent(new Event('change'));
+  }
+}
+
+/**
+ * Sets `tool`'s panel to `options` (EmbedOptions, from a run or the embed URL), as if the person
+ * had; a run queued next uses them. Returns why they cannot be used, or null.
+ * @param {Tool} tool
+ * @param {Record<string, unknown>} options
+ * @returns {string | null}
+ */
+function applyOptions(tool, options) {
+  const known = /** @type {string[]} */ (EMBED_OPTIONS[tool]);
+  const unknown = Object.keys(options).find((key) => !known.includes(key));
+  if (unknown) return `${TOOLS[tool].label} takes no option “${unknown}” (it takes ${known.join(', ')}).`;
+  /**
+   * @param {string} selector
+   * @param {unknown} value
+   * @param {string} name
+   */
+  const choose = (selector, value, name) => {
+    const select = $(selector, HTMLSelectElement);
+    const values = [...select.options].map((option) => option.value).filter(Boolean);
+    if (typeof value !== 'string' || !values.includes(value)) return `${name} must be one of ${values.join(', ')}, not ${JSON.stringify(value)}.`;
+    select.value = value;
+    select.dispatchEvent(new Event('change'));
+    return null;
+  };
+  /**
+   * @param {unknown} value
+   * @param {number} least
+   * @param {number} most
+   * @param {string} name
+   */
+  const whole = (value, least, most, name) =>
+    Number.isInteger(value) && /** @type {number} */ (value) >= least && /** @type {number} */ (value) <= most
+      ? null : `${name} must be a whole number from ${least} to ${most}, not ${JSON.stringify(value)}.`;
+  const styles = $$('input[name=ct-style]').length;
+  for (const key of known.filter((key) => key in options)) {
+    const value = options[key];
+    let why = null;
+    if (tool === 'remove-background') {
+      if (key === 'model') why = choose('#rb-model', value, 'model');
+      if (key === 'output') why = choose('#rb-output', value, 'output');
+      if (key === 'background') {
+        why = typeof value === 'string' && /^#[0-9a-f]{6}$/i.test(value) ? null : `background must be a colour as #rrggbb, not ${JSON.stringify(value)}.`;
+        if (!why) $('#rb-background', HTMLInputElement).value = /** @type {string} */ (value);
+      }
+    } else if (tool === 'cartoonify') {
+      if (key === 'model') why = choose('#ct-model', value, 'model');
+      if (key === 'style') {
+        why = whole(value, 1, styles, 'style');
+        if (!why) $(`input[name=ct-style][value="${Number(value) - 1}"]`, HTMLInputElement).checked = true;
+      }
+      if (key === 'blendWith') why = whole(value, 1, styles, 'blendWith') ?? choose('#ct-second', String(Number(value) - 1), 'blendWith');
+      if (key === 'blend' || key === 'strength') {
+        why = whole(value, 0, 100, key);
+        if (!why) $(key === 'blend' ? '#ct-mix' : '#ct-strength', HTMLInputElement).value = String(value);
+      }
+      if (key === 'detail') {
+        why = value === 'fast' || value === 'full' ? null : `detail must be fast or full, not ${JSON.stringify(value)}.`;
+        if (!why) $(`input[name=ct-detail][value=${value}]`, HTMLInputElement).checked = true;
+      }
+      if (key === 'output') why = choose('#ct-output', value, 'output');
+    } else {
+      if (key === 'model') why = choose('#tt-model', value, 'model');
+      if (key === 'upsideDown') {
+        why = typeof value === 'boolean' ? null : `upsideDown must be true or false, not ${JSON.stringify(value)}.`;
+        if (!why) $('#tt-orientation', HTMLInputElement).checked = /** @type {boolean} */ (value);
+      }
+    }
+    if (why) return why;
+  }
+  return null;
+}
+
+/**
+ * The embed URL's options for `tool` (`?embed&tool=cartoonify&style=3`), typed as a run's are.
+ * @param {Tool} tool
+ */
+function queryOptions(tool) {
+  /** @type {Record<string, unknown>} */
+  const options = {};
+  for (const [key, text] of query) {
+    if (key === 'embed' || key === 'tool') continue;
+    const number = ['style', 'blendWith', 'blend', 'strength'].includes(key) && text.trim() !== '' ? Number(text) : NaN;
+    options[key] = key === 'upsideDown' ? text !== 'false' : Number.isNaN(number) ? text : number;
+  }
+  return /** @type {EmbedOptions} */ (options);
+}
+
+/** Runs the embedder asked for and has not had an answer to: their ids, with the job each is. */
+/** @type {Map<string | number, QueuedJob>} */
+const embedRuns = new Map();
+
+/**
+ * Answers the embedding page's `lantern:` messages (protocol.js), only to the origin that sent each.
+ * @param {MessageEvent} event
+ */
+function receiveEmbedMessage(event) {
+  if (event.source !== window.parent || window.parent === window) return;
+  const request = /** @type {Partial<EmbedRequest> | null} */ (event.data);
+  if (typeof request?.type !== 'string' || !request.type.startsWith('lantern:')) return;
+  const embedder = /** @type {Window} */ (event.source);
+  /**
+   * @param {EmbedAnswer} answer
+   * @param {Transferable[]} [transfer]
+   */
+  const answer = (answer, transfer = []) => embedder.postMessage(answer, { targetOrigin: event.origin, transfer });
+  const id = 'id' in request && (typeof request.id === 'string' || typeof request.id === 'number') ? request.id : null;
+  /**
+   * @param {EmbedErrorCode} code
+   * @param {string} message
+   */
+  const refuse = (code, message) => answer({ type: 'lantern:error', id, code, message });
+
+  if (request.type === 'lantern:hello') {
+    started.then((backend) => answer({ type: 'lantern:ready', version: EMBED_API_VERSION, backend, tools: /** @type {Tool[]} */ (Object.keys(TOOLS)) }));
+  } else if (request.type === 'lantern:cancel') {
+    const job = id === null ? undefined : embedRuns.get(id);
+    if (!job) return refuse('bad-request', `No run ${JSON.stringify(id)} is waiting or running.`);
+    cancel(job);
+  } else if (request.type === 'lantern:run') {
+    const run = /** @type {Partial<EmbedRun>} */ (request);
+    if (id === null) return refuse('bad-request', 'A run needs an id, a string or number of your choice.');
+    if (embedRuns.has(id)) return refuse('bad-request', `A run ${JSON.stringify(id)} is already waiting or running.`);
+    if (typeof run.tool !== 'string') return refuse('bad-request', 'A run needs a tool.');
+    if (!Object.hasOwn(TOOLS, run.tool)) return refuse('unknown-tool', `There is no tool ${JSON.stringify(run.tool)}; the tools are ${Object.keys(TOOLS).join(', ')}.`);
+    const tool = /** @type {Tool} */ (run.tool);
+    const image = run.image;
+    if (!(image instanceof ArrayBuffer || image instanceof Blob)) return refuse('bad-request', 'A run needs its image as an ArrayBuffer or a Blob.');
+    const bytes = image instanceof Blob ? image.size : image.byteLength;
+    if (bytes > EMBED_MAX_BYTES) return refuse('too-large', `The image file is ${(bytes / 1e6).toFixed(0)} MB; a run takes up to ${EMBED_MAX_BYTES / 1e6} MB.`);
+    if (run.options !== undefined && (typeof run.options !== 'object' || run.options === null || Array.isArray(run.options))) {
+      return refuse('bad-request', 'A run\'s options must be an object.');
+    }
+    if (embedRuns.size >= EMBED_MAX_QUEUED) return refuse('busy', `${EMBED_MAX_QUEUED} runs are already waiting; send more as these finish.`);
+    // Each run starts from the panel as the page first showed it, with the embed URL's presets.
+    restoreFirstSettings();
+    const why = applyOptions(tool, { ...run.options });
+    if (why) {
+      restoreFirstSettings();
+      return refuse('bad-options', why);
+    }
+    selectTool(tool);
+    const file = image instanceof File ? image : new File([image], 'embedded image', { type: image instanceof Blob ? image.type : '' });
+    const before = queue.length;
+    addJob(file, tool, {
+      progress: (p) => answer({ type: 'lantern:progress', id, stage: p.stage, done: p.done, total: p.total }),
+      result: (result) => {
+        embedRuns.delete(id);
+        /** @type {EmbedResult} */
+        const message = { type: 'lantern:result', id, tool, backend: result.backend, width: result.width, height: result.height };
+        if (result.image) message.image = result.image;
+        if (result.text) message.text = { plain: result.text.plain, json: result.text.json, hocr: result.text.hocr, pdf: result.text.pdf };
+        answer(message, [result.image?.bytes, result.text?.pdf].filter((b) => b !== undefined));
+      },
+      error: (code, message) => {
+        embedRuns.delete(id);
+        refuse(code, message);
+      },
+    });
+    // A refused file settles at once (addJob says so through `error`); a queued one is tracked.
+    if (queue.length > before) embedRuns.set(id, /** @type {QueuedJob} */ (queue.at(-1)));
+    pump();
+  } else {
+    refuse('bad-request', `Unknown message type ${JSON.stringify(request.type)}.`);
+  }
+}
+
+/** Embed mode: the tool and options the URL names, a compact page, and the API. */
+function startEmbedded() {
+  document.body.classList.add('embed');
+  const tool = query.get('tool') ?? currentTool;
+  if (Object.hasOwn(TOOLS, tool)) {
+    selectTool(/** @type {Tool} */ (tool));
+    const why = applyOptions(/** @type {Tool} */ (tool), queryOptions(/** @type {Tool} */ (tool)));
+    if (why) console.warn(`Lantern: the embed URL's options are not used: ${why}`);
+  } else {
+    console.warn(`Lantern: the embed URL names no tool ${JSON.stringify(tool)}; the tools are ${Object.keys(TOOLS).join(', ')}`);
+  }
+  keepFirstSettings();
+}
+
 wire();
 keepForOffline();
-loadModels().catch((e) => {
+const modelsLoaded = loadModels().then(() => {
+  if (embedded) startEmbedded();
+});
+modelsLoaded.catch((e) => {
   $('#backend').textContent = `unavailable: the model list could not be loaded (${e.message})`;
+});
+// The embedder's messages wait for the model list: options name its models.
+window.addEventListener('message', (event) => {
+  if (embedded) modelsLoaded.then(() => receiveEmbedMessage(event));
 });

@@ -71,14 +71,62 @@
  * @typedef {{ text: string, confidence: number, polygon: [number, number][], paragraph: number }} TextLine
  *   `polygon` is the corners top-left, top-right, bottom-right, bottom-left as read, in the image's
  *   pixels; `confidence` is 0..1; the lines of one paragraph share its number.
- * @typedef {{ type: 'error', id: number, message: string, broken?: true }} ErrorMessage
+ * @typedef {{ type: 'error', id: number, message: string, broken?: true, input?: 'unreadable' | 'too-large' }} ErrorMessage
  *   `broken`: the engine trapped (a panic, memory exhausted) and its state can no longer be trusted;
- *   the page starts a new worker before the next job.
+ *   the page starts a new worker before the next job. `input`: the image itself was refused, as
+ *   not an image the engine reads (or damaged) or as over its size limits.
  * @typedef {{ type: 'cancelled', id: number }} CancelledMessage
  * @typedef {ReadyMessage | FailedMessage | ProgressMessage | ResultMessage | ErrorMessage
  *            | CancelledMessage} WorkerMessage
  *   Every message the worker sends.
  */
+
+/**
+ * The embedding API: a page on another origin that frames index.html?embed (docs/embedding.md;
+ * lantern-embed.js is its client). Every message's `type` starts with "lantern:".
+ *
+ * Embedder → frame.
+ * @typedef {{ type: 'lantern:hello', version: 1 }} EmbedHello
+ *   Asks for `lantern:ready`; the frame answers only a page that asked, and only its origin.
+ * @typedef {{ type: 'lantern:run', id: string | number, tool: Tool, image: ArrayBuffer | Blob,
+ *             options?: EmbedOptions }} EmbedRun
+ *   Runs `tool` on `image` (transferred, or a Blob; never sent anywhere). `id` is the embedder's,
+ *   echoed in every answer about this run.
+ * @typedef {{ type: 'lantern:cancel', id: string | number }} EmbedCancel
+ * @typedef {EmbedHello | EmbedRun | EmbedCancel} EmbedRequest
+ * @typedef {{ model?: string, output?: 'png' | 'webp' | 'jpeg' | 'mask', background?: string,
+ *             style?: number, blendWith?: number, blend?: number, strength?: number,
+ *             detail?: 'fast' | 'full', upsideDown?: boolean }} EmbedOptions
+ *   The options a run (or the embed URL's query) may set; a tool reads its own and refuses the
+ *   rest. Remove background: `model` (an id from models/index.json), `output`, `background` (#rrggbb,
+ *   for JPEG). Cartoonify: `style` and `blendWith` (1-based, as the picker numbers them), `blend` and
+ *   `strength` (0..100), `detail`, `output` (not 'mask'). Image to text: `model` ('fast' | 'accurate'),
+ *   `upsideDown` (read upside-down lines; default true).
+ *
+ * Frame → embedder.
+ * @typedef {{ type: 'lantern:ready', version: 1, backend: string, tools: Tool[] }} EmbedReady
+ * @typedef {{ type: 'lantern:progress', id: string | number, stage: Stage, done: number, total: number }} EmbedProgress
+ * @typedef {{ type: 'lantern:result', id: string | number, tool: Tool, backend: string, width: number, height: number,
+ *             image?: { mime: string, bytes: ArrayBuffer },
+ *             text?: { plain: string, json: string, hocr: string, pdf: ArrayBuffer } }} EmbedResult
+ *   The bytes are transferred. `text.json` parses to TextJson.
+ * @typedef {{ type: 'lantern:error', id: string | number | null, code: EmbedErrorCode, message: string }} EmbedError
+ *   `message` is worded for a person; `code` is stable. `id` is null where the request had none.
+ * @typedef {'bad-request' | 'unknown-tool' | 'bad-options' | 'not-an-image' | 'too-large' | 'busy'
+ *            | 'cancelled' | 'failed'} EmbedErrorCode
+ *   'bad-request': a field missing or of the wrong type; 'unknown-tool'; 'bad-options': an option
+ *   the tool does not take or a value out of range; 'not-an-image': not an image the engine reads,
+ *   or damaged; 'too-large': over EMBED_MAX_BYTES or the engine's size limits; 'busy': more than
+ *   EMBED_MAX_QUEUED runs waiting; 'cancelled'; 'failed': the engine could not finish it.
+ * @typedef {EmbedReady | EmbedProgress | EmbedResult | EmbedError} EmbedAnswer
+ */
+
+/** The embedding API's version, in `lantern:hello` and `lantern:ready`. */
+export const EMBED_API_VERSION = 1;
+/** The largest image file a run takes: 40 megapixels as an uncompressed TIFF is 160 MB. */
+export const EMBED_MAX_BYTES = 200e6;
+/** The most runs waiting at once; one more is answered 'busy' and the rest still run. */
+export const EMBED_MAX_QUEUED = 16;
 
 /**
  * Page → service worker (service-worker.js), once it is active.

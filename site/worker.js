@@ -213,7 +213,13 @@ async function run(job) {
         // The trap's own words, then.
       }
       postMessage(/** @satisfies {ErrorMessage} */ ({ type: 'error', id, message: engineFailure(why), broken: true }));
-    } else postMessage(/** @satisfies {ErrorMessage} */ ({ type: 'error', id, message: e instanceof Error ? e.message : String(e) }));
+    } else {
+      // The engine names an image it refuses (worker/wasm, decode_photo).
+      const inputs = /** @type {Partial<Record<string, ErrorMessage['input']>>} */ ({ ImageUnreadable: 'unreadable', ImageTooLarge: 'too-large' });
+      const input = e instanceof Error ? inputs[e.name] : undefined;
+      const message = e instanceof Error ? e.message : String(e);
+      postMessage(/** @satisfies {ErrorMessage} */ ({ type: 'error', id, message, ...(input ? { input } : {}) }));
+    }
   } finally {
     cancelled.delete(id);
   }

@@ -23,7 +23,7 @@ const TOOLS = ['remove-background', 'cartoonify', 'image-to-text'];
 const INPUTS = {
   'remove-background': photo('horse.png'),
   cartoonify: photo('chelsea.png'),
-  'image-to-text': join(evalDir, 'ocr/text.png'),
+  'image-to-text': join(evalDir, 'ocr/page.png'),
 };
 
 /** Each finished card's settings line, in page order. */
@@ -123,7 +123,7 @@ describe('The page as people use it', { timeout: 600_000 }, () => {
       assert.deepEqual(Object.keys(files).sort(), [...offered.keys()].sort());
       assert.deepEqual(Object.keys(files).sort(), [
         'chelsea-cartoon (2).png', 'chelsea-cartoon (3).png', 'chelsea-cartoon.png',
-        'text.hocr', 'text.json', 'text.pdf', 'text.txt',
+        'page.hocr', 'page.json', 'page.pdf', 'page.txt',
       ]);
       for (const [name, bytes] of offered) assert.ok(Buffer.from(files[name]).equals(bytes), name);
     });

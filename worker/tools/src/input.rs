@@ -4,7 +4,9 @@
 use std::fmt;
 use std::io::Cursor;
 
-use image::{DynamicImage, ImageDecoder, ImageError, ImageReader, Limits, RgbaImage};
+/// The pixels [`decode`] gives, named here for the tools' callers.
+pub use image::RgbaImage;
+use image::{DynamicImage, ImageDecoder, ImageError, ImageReader, Limits};
 
 /// Longest side accepted, in pixels.
 pub const MAX_SIDE: u32 = 16_384;

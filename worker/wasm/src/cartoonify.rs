@@ -5,7 +5,6 @@ use js_sys::Function;
 use lantern_engine::{CpuBackend, GpuBackend};
 use lantern_tools::cartoonify::{Cartoonifier, Options, Resolution, Style, StyleModel};
 use lantern_tools::encode::encode_image;
-use lantern_tools::input::decode;
 use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 
@@ -86,7 +85,7 @@ impl Cartoonify {
         };
         let format = encoding.format()?;
         let options = Options { style: Style { first, second, mix }, strength, resolution };
-        let picture = decode(&image).map_err(JsError::from)?;
+        let picture = crate::decode_photo(&image)?;
         let mut progress = crate::js_progress(&progress);
         let cartoon = on_backend!(&self.cartoonifier, cartoonifier => cartoonifier.cartoonify(&picture, &options, &mut progress).await)
             .map_err(|e| self.cartoonifier.error(e))?;

@@ -4,7 +4,6 @@
 use js_sys::Function;
 use lantern_engine::{CpuBackend, GpuBackend};
 use lantern_tools::image_to_text::{self, NetworkSpec, ReadStage, TextReader};
-use lantern_tools::input::decode;
 use lantern_tools::text_formats;
 use serde::Deserialize;
 use wasm_bindgen::prelude::*;
@@ -86,7 +85,7 @@ impl ImageToText {
     /// reject as a "GpuError".
     pub async fn process(&self, image: Vec<u8>, options: JsValue, progress: Function) -> Result<TextResult, JsValue> {
         let ImageToTextOptions { title } = crate::options(options)?;
-        let picture = decode(&image).map_err(JsError::from)?;
+        let picture = crate::decode_photo(&image)?;
         let mut report = |stage, done: usize, total: usize| {
             let stage = match stage {
                 ReadStage::Detect => "detect",

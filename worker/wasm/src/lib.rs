@@ -255,6 +255,20 @@ pub struct ProcessedImage {
     pub warning: Option<String>,
 }
 
+/// The person's image file as pixels. One the engine cannot take rejects as a JS Error named
+/// "ImageTooLarge" (over the size limits) or "ImageUnreadable" (anything else), worded for the
+/// person: the worker tells the page which (site/protocol.js, ErrorMessage `input`).
+fn decode_photo(image: &[u8]) -> Result<lantern_tools::input::RgbaImage, JsValue> {
+    lantern_tools::input::decode(image).map_err(|error| {
+        let js = js_sys::Error::new(&error.to_string());
+        js.set_name(match error {
+            lantern_tools::input::InputError::TooLarge { .. } => "ImageTooLarge",
+            _ => "ImageUnreadable",
+        });
+        js.into()
+    })
+}
+
 /// The warning for an image file that decoded, worded for the person.
 fn input_warning(image: &[u8]) -> Option<String> {
     lantern_tools::input::warning(image).map(|w| w.to_string())

@@ -2,7 +2,6 @@
 
 use js_sys::Function;
 use lantern_engine::{CpuBackend, GpuBackend};
-use lantern_tools::input::decode;
 use lantern_tools::remove_background::{BackgroundRemover, Output, encode};
 use wasm_bindgen::prelude::*;
 
@@ -43,7 +42,7 @@ impl RemoveBackground {
             "mask" => Output::Mask,
             _ => Output::CutOut(encoding.format()?),
         };
-        let picture = decode(&image).map_err(JsError::from)?;
+        let picture = crate::decode_photo(&image)?;
         let mut progress = crate::js_progress(&progress);
         let mask = on_backend!(&self.remover, remover => remover.mask(&picture, &mut progress).await)
             .map_err(|e| self.remover.error(e))?;
