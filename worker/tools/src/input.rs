@@ -137,6 +137,107 @@ fn too_large(width: u32, height: u32) -> bool {
     u64::from(width) * u64::from(height) > MAX_PIXELS || width > MAX_SIDE || height > MAX_SIDE
 }
 
+/// The pixels per inch the file says it was made at (across, down): a PNG's `pHYs`, a JPEG's JFIF
+/// density or else its EXIF resolution, a TIFF's resolution tags. None where it says nothing, or
+/// only an aspect ratio. A searchable PDF's page takes its physical size from this.
+pub fn resolution(bytes: &[u8]) -> Option<(f32, f32)> {
+    let (x, y) = if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        png_resolution(bytes)?
+    } else if bytes.starts_with(&[0xFF, 0xD8]) {
+        jpeg_resolution(bytes)?
+    } else if bytes.starts_with(b"II*\0") || bytes.starts_with(b"MM\0*") {
+        tiff_resolution(bytes)?
+    } else {
+        return None;
+    };
+    // A claim of under 1 or over 100,000 pixels an inch is a mistake, not a scan.
+    let plausible = |v: f32| (1.0..=100_000.0).contains(&v);
+    (plausible(x) && plausible(y)).then_some((x, y))
+}
+
+const INCHES_A_METRE: f32 = 1.0 / 0.0254;
+
+/// `pHYs`: pixels per unit across and down, then the unit (1: the metre; 0: an aspect ratio only).
+fn png_resolution(bytes: &[u8]) -> Option<(f32, f32)> {
+    let mut at = 8;
+    while let Some(header) = bytes.get(at..at + 8) {
+        let length = u32::from_be_bytes(header[..4].try_into().ok()?) as usize;
+        let data = bytes.get(at + 8..(at + 8).checked_add(length)?)?;
+        match &header[4..] {
+            b"pHYs" if length == 9 && data[8] == 1 => {
+                let per_metre = |i: usize| u32::from_be_bytes(data[i..i + 4].try_into().unwrap()) as f32;
+                return Some((per_metre(0) / INCHES_A_METRE, per_metre(4) / INCHES_A_METRE));
+            }
+            // pHYs comes before the image data, or not at all.
+            b"IDAT" | b"IEND" => return None,
+            _ => at += 12 + length,
+        }
+    }
+    None
+}
+
+/// The JFIF APP0 density (units 1: per inch, 2: per centimetre), else EXIF's in APP1.
+fn jpeg_resolution(bytes: &[u8]) -> Option<(f32, f32)> {
+    let mut at = 2;
+    let mut exif = None;
+    // Markers up to the first scan: each is FF, its code, and a big-endian length that counts itself.
+    while let Some(&[0xFF, code, high, low, ..]) = bytes.get(at..) {
+        let length = usize::from(u16::from_be_bytes([high, low]));
+        let data = bytes.get(at + 4..(at + 2 + length).max(at + 4))?;
+        match code {
+            0xE0 if data.starts_with(b"JFIF\0") && data.len() >= 12 => {
+                let density = |i: usize| f32::from(u16::from_be_bytes([data[i], data[i + 1]]));
+                match data[7] {
+                    1 => return Some((density(8), density(10))),
+                    2 => return Some((density(8) * 2.54, density(10) * 2.54)),
+                    _ => {}
+                }
+            }
+            0xE1 if data.starts_with(b"Exif\0\0") => exif = Some(&data[6..]),
+            0xDA => break,
+            _ => {}
+        }
+        at += 2 + length;
+    }
+    tiff_resolution(exif?)
+}
+
+/// XResolution and YResolution (RATIONALs) in a TIFF structure's first IFD, per ResolutionUnit
+/// (2, the default: the inch; 3: the centimetre; 1: no unit, an aspect ratio only).
+fn tiff_resolution(tiff: &[u8]) -> Option<(f32, f32)> {
+    let big = tiff.starts_with(b"MM");
+    let u16_at = |i: usize| -> Option<u16> {
+        let b: [u8; 2] = tiff.get(i..i + 2)?.try_into().ok()?;
+        Some(if big { u16::from_be_bytes(b) } else { u16::from_le_bytes(b) })
+    };
+    let u32_at = |i: usize| -> Option<u32> {
+        let b: [u8; 4] = tiff.get(i..i + 4)?.try_into().ok()?;
+        Some(if big { u32::from_be_bytes(b) } else { u32::from_le_bytes(b) })
+    };
+    let ifd = u32_at(4)? as usize;
+    let (mut x, mut y, mut unit) = (None, None, 2);
+    for entry in 0..usize::from(u16_at(ifd)?) {
+        let at = ifd + 2 + entry * 12;
+        let rational = || -> Option<f32> {
+            let offset = u32_at(at + 8)? as usize;
+            let (numerator, denominator) = (u32_at(offset)?, u32_at(offset + 4)?);
+            (denominator != 0).then(|| numerator as f32 / denominator as f32)
+        };
+        match u16_at(at)? {
+            0x011A => x = rational(),
+            0x011B => y = rational(),
+            0x0128 => unit = u16_at(at + 8)?,
+            _ => {}
+        }
+    }
+    let scale = match unit {
+        2 => 1.0,
+        3 => 2.54,
+        _ => return None,
+    };
+    Some((x? * scale, y? * scale))
+}
+
 /// The width and height the file's header claims, read without decoding.
 pub fn claimed_size(bytes: &[u8]) -> Option<(u32, u32)> {
     let size = imagesize::blob_size(bytes).ok()?;

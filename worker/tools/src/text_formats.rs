@@ -117,9 +117,16 @@ pub fn hocr(lines: &[TextLine], width: u32, height: u32, title: &str) -> String 
     )
 }
 
-/// A one-page PDF: the image (JPEG at `quality`, transparency on white) at 72 pixels an inch,
-/// under an invisible text layer placed over each line, so the page is searchable and selectable.
-pub fn searchable_pdf(image: &RgbaImage, lines: &[TextLine], quality: u8) -> Result<Vec<u8>, ToolError> {
+/// A one-page PDF: the image (JPEG at `quality`, transparency on white) under an invisible text
+/// layer placed over each line, so the page is searchable and selectable. The page has the
+/// image's physical size at `pixels_per_inch` (across, down; `input::resolution`, else 72): a
+/// 300 DPI scan of a letter prints as a letter.
+pub fn searchable_pdf(
+    image: &RgbaImage,
+    lines: &[TextLine],
+    quality: u8,
+    pixels_per_inch: (f32, f32),
+) -> Result<Vec<u8>, ToolError> {
     let (width, height) = image.dimensions();
     let mut jpeg = Vec::new();
     JpegEncoder::new_with_quality(&mut jpeg, quality.clamp(1, 100)).encode_image(&flatten(image, [255, 255, 255]))?;
@@ -146,6 +153,9 @@ pub fn searchable_pdf(image: &RgbaImage, lines: &[TextLine], quality: u8) -> Res
     }
 
     let mut content = Content::new();
+    // Everything below is drawn in pixels; this scales pixels to points (72 an inch).
+    let (points_across, points_down) = (72.0 / pixels_per_inch.0, 72.0 / pixels_per_inch.1);
+    content.transform([points_across, 0.0, 0.0, points_down, 0.0, 0.0]);
     content.save_state();
     content.transform([w, 0.0, 0.0, h, 0.0, 0.0]);
     content.x_object(Name(b"Page"));
@@ -187,7 +197,7 @@ pub fn searchable_pdf(image: &RgbaImage, lines: &[TextLine], quality: u8) -> Res
     pdf.catalog(catalog).pages(pages);
     pdf.pages(pages).kids([page]).count(1);
     let mut page_writer = pdf.page(page);
-    page_writer.parent(pages).media_box(Rect::new(0.0, 0.0, w, h)).contents(contents);
+    page_writer.parent(pages).media_box(Rect::new(0.0, 0.0, w * points_across, h * points_down)).contents(contents);
     let mut resources = page_writer.resources();
     resources.x_objects().pair(Name(b"Page"), picture);
     resources.fonts().pair(Name(b"Text"), font);

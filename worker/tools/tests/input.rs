@@ -4,7 +4,7 @@
 use std::io::Cursor;
 
 use image::{ImageEncoder, Rgba, RgbaImage};
-use lantern_tools::input::{InputError, InputWarning, MAX_PIXELS, OtherFormat, decode, warning};
+use lantern_tools::input::{InputError, InputWarning, MAX_PIXELS, OtherFormat, decode, resolution, warning};
 
 fn png(img: &image::DynamicImage) -> Vec<u8> {
     let mut out = Vec::new();
@@ -236,4 +236,67 @@ fn webp_decodes() {
         .write_image(img.as_raw(), 3, 2, image::ExtendedColorType::Rgba8)
         .unwrap();
     assert_eq!(decode(&bytes).unwrap(), img);
+}
+
+/// A little-endian TIFF structure whose first IFD holds only XResolution, YResolution (both
+/// `pixels`/1) and ResolutionUnit `unit`: a TIFF file's start, or an EXIF block's body.
+fn tiff_with_resolution(pixels: (u32, u32), unit: u16) -> Vec<u8> {
+    let mut tiff = b"II*\0\x08\0\0\0\x03\0".to_vec();
+    // Two RATIONALs follow the IFD: 8 + 2 + 3 × 12 + 4 = 50.
+    for (tag, kind, value) in [(0x011A_u16, 5_u16, 50_u32), (0x011B, 5, 58), (0x0128, 3, u32::from(unit))] {
+        tiff.extend(tag.to_le_bytes());
+        tiff.extend(kind.to_le_bytes());
+        tiff.extend(1_u32.to_le_bytes());
+        tiff.extend(value.to_le_bytes());
+    }
+    tiff.extend(0_u32.to_le_bytes());
+    for numerator in [pixels.0, pixels.1] {
+        tiff.extend(numerator.to_le_bytes());
+        tiff.extend(1_u32.to_le_bytes());
+    }
+    tiff
+}
+
+#[test]
+fn the_resolution_a_file_claims_is_read() {
+    let img = RgbaImage::new(2, 2);
+    let rgb = [0_u8; 12];
+    let jpeg_with = |density: jpeg_encoder::Density, exif: Option<Vec<u8>>| {
+        let mut out = Vec::new();
+        let mut encoder = jpeg_encoder::Encoder::new(&mut out, 90);
+        encoder.set_density(density);
+        if let Some(exif) = exif {
+            encoder.add_app_segment(1, &exif).unwrap();
+        }
+        encoder.encode(&rgb, 2, 2, jpeg_encoder::ColorType::Rgb).unwrap();
+        out
+    };
+    // JFIF density, per inch and per centimetre.
+    assert_eq!(resolution(&jpeg_with(jpeg_encoder::Density::Inch { x: 300, y: 150 }, None)), Some((300.0, 150.0)));
+    assert_eq!(
+        resolution(&jpeg_with(jpeg_encoder::Density::Centimeter { x: 100, y: 100 }, None)),
+        Some((254.0, 254.0))
+    );
+    // No JFIF unit: the EXIF resolution, here per centimetre; neither: nothing.
+    let exif = [b"Exif\0\0".to_vec(), tiff_with_resolution((40, 40), 3)].concat();
+    assert_eq!(resolution(&jpeg_with(jpeg_encoder::Density::None, Some(exif))), Some((101.6, 101.6)));
+    assert_eq!(resolution(&jpeg_with(jpeg_encoder::Density::None, None)), None);
+    // A TIFF's own tags; "no unit" is an aspect ratio, not a resolution.
+    assert_eq!(resolution(&tiff_with_resolution((600, 600), 2)), Some((600.0, 600.0)));
+    assert_eq!(resolution(&tiff_with_resolution((600, 600), 1)), None);
+    // A PNG's pHYs, put after IHDR (the reader needs no CRC): 11811 per metre is 300 per inch.
+    let plain = png(&image::DynamicImage::ImageRgba8(img));
+    assert_eq!(resolution(&plain), None);
+    let mut phys = 9_u32.to_be_bytes().to_vec();
+    phys.extend(b"pHYs");
+    phys.extend(11811_u32.to_be_bytes());
+    phys.extend(11811_u32.to_be_bytes());
+    phys.extend([1, 0, 0, 0, 0]);
+    let ihdr_end = 8 + 4 + 4 + 13 + 4;
+    let with_phys = [&plain[..ihdr_end], &phys, &plain[ihdr_end..]].concat();
+    let (x, y) = resolution(&with_phys).unwrap();
+    assert!((x - 300.0).abs() < 0.01 && x == y, "{x} {y}");
+    // A claim no scanner makes is none.
+    assert_eq!(resolution(&tiff_with_resolution((0, 0), 2)), None);
+    assert_eq!(resolution(b"GIF89a"), None);
 }

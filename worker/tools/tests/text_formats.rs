@@ -2,7 +2,7 @@
 //! (upright and sideways alike), and the structure of JSON and hOCR.
 
 use lantern_tools::image_to_text::{Point, TextLine, paragraphs, text};
-use lantern_tools::text_formats::{hocr, json};
+use lantern_tools::text_formats::{hocr, json, searchable_pdf};
 
 /// An upright line `width` wide and 20 high with its top-left corner at (`x`, `y`).
 fn line(text: &str, x: f32, y: f32, width: f32) -> TextLine {
@@ -69,4 +69,18 @@ fn hocr_has_a_page_paragraphs_lines_and_words_with_boxes() {
     // Words share the line by characters: "Fish" is 4 of 14, so its box ends at 40 of 140.
     assert!(document.contains(r#"title="bbox 0 0 40 20; x_wconf 90">Fish</span>"#), "{document}");
     assert!(document.contains(">&amp;</span>") && document.contains(">&lt;chips&gt;</span>"), "{document}");
+}
+
+#[test]
+fn the_pdf_page_has_the_image_physical_size() {
+    let image = image::RgbaImage::new(600, 300);
+    let media_box = |pixels_per_inch| {
+        let pdf = searchable_pdf(&image, &page(), 80, pixels_per_inch).unwrap();
+        let text = String::from_utf8_lossy(&pdf).into_owned();
+        let at = text.find("/MediaBox [").expect("a MediaBox") + "/MediaBox [".len();
+        text[at..at + text[at..].find(']').unwrap()].to_string()
+    };
+    // 72 pixels an inch is one point a pixel; a 300 DPI scan 600 wide is 2 inches, 144 points.
+    assert_eq!(media_box((72.0, 72.0)), "0 0 600 300");
+    assert_eq!(media_box((300.0, 150.0)), "0 0 144 144");
 }

@@ -4,6 +4,7 @@
 use js_sys::Function;
 use lantern_engine::{CpuBackend, GpuBackend};
 use lantern_tools::image_to_text::{self, NetworkSpec, ReadStage, TextReader};
+use lantern_tools::input::resolution;
 use lantern_tools::text_formats;
 use serde::Deserialize;
 use wasm_bindgen::prelude::*;
@@ -13,6 +14,8 @@ use crate::backend::{self, OnBackend, build_on, on_backend};
 
 /// JPEG quality of the page image inside the searchable PDF.
 const PDF_QUALITY: u8 = 85;
+/// The searchable PDF's pixels per inch where the image names none: 72, one PDF point a pixel.
+const UNSTATED_RESOLUTION: (f32, f32) = (72.0, 72.0);
 
 /// `ImageToTextOptions` in site/protocol.js.
 #[derive(Deserialize)]
@@ -104,7 +107,13 @@ impl ImageToText {
             text: image_to_text::text(&lines),
             json: text_formats::json(&lines, width, height),
             hocr: text_formats::hocr(&lines, width, height, &title),
-            pdf: text_formats::searchable_pdf(&picture, &lines, PDF_QUALITY).map_err(JsError::from)?,
+            pdf: text_formats::searchable_pdf(
+                &picture,
+                &lines,
+                PDF_QUALITY,
+                resolution(&image).unwrap_or(UNSTATED_RESOLUTION),
+            )
+            .map_err(JsError::from)?,
             width,
             height,
             warning: crate::input_warning(&image),
