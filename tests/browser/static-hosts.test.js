@@ -235,6 +235,34 @@ test('every host config and lantern-serve send the same Content-Security-Policy'
   }
 });
 
+test('_headers (Netlify, Cloudflare Pages) gives each file its type, resource policy and caching, each header from one rule', () => {
+  /** @type {{ pattern: string, headers: [string, string][] }[]} */
+  const rules = [];
+  for (const line of readFileSync(join(repo, 'server-headers/_headers'), 'utf8').split('\n')) {
+    if (/^\s*(#|$)/.test(line)) continue;
+    if (line.startsWith('/')) rules.push({ pattern: line.trim(), headers: [] });
+    else {
+      const [name, ...value] = line.trim().split(':');
+      rules.at(-1).headers.push([name.toLowerCase(), value.join(':').trim()]);
+    }
+  }
+  // A rule's `*` matches any run of characters, slashes included; the rest matches itself.
+  const escape = (text) => text.replace(/[.+?^${}()|[\]\\]/g, '\\$&');
+  const matches = (pattern, path) => new RegExp(`^${pattern.split('*').map(escape).join('.*')}$`).test(path);
+  for (const expected of expectedResponses) {
+    const headers = rules.filter((rule) => matches(rule.pattern, expected.path)).flatMap((rule) => rule.headers);
+    const names = headers.map(([name]) => name);
+    assert.deepEqual(names.filter((name, i) => names.indexOf(name) !== i), [], `${expected.path}: set by two rules`);
+    const header = (name) => headers.find(([n]) => n === name)?.[1];
+    // Documents keep the host's own type for HTML.
+    const type = header('content-type') ?? (expected === expectedResponses[0] || expected.path.endsWith('.html') ? expected.type : undefined);
+    assert.deepEqual(
+      { path: expected.path, type, corp: header('cross-origin-resource-policy'), cache: header('cache-control') },
+      { path: expected.path, type: expected.type, corp: expected.corp, cache: expected.cache },
+    );
+  }
+});
+
 describe('static hosting', { timeout: 120_000 }, () => {
   let work;
   let browser;
