@@ -7,7 +7,7 @@ import { buildFor } from './wasm/builds.js';
  * @import { Tool, ToolOptions, StartMessage, JobMessage, CancelMessage, WorkerMessage, ProgressMessage, ResultMessage,
  *           RemoveBackgroundOptions, CartoonifyOptions, Stage, TextJson, ModelIndex, BackendSetting,
  *           KeepBuildMessage, OfflineMessage, ErrorMessage, EmbedRequest, EmbedRun, EmbedOptions, EmbedAnswer,
- *           EmbedErrorCode, EmbedResult } from './protocol.js'
+ *           EmbedErrorCode, EmbedResult, EmbedAllowList } from './protocol.js'
  */
 
 /**
@@ -998,6 +998,22 @@ function queryOptions(tool) {
   return /** @type {EmbedOptions} */ (options);
 }
 
+/**
+ * The origins embed.json lets embed this copy (none: any). Read once, in embed mode; a copy
+ * without the file lets any origin embed it, as before the file existed.
+ * @returns {Promise<string[]>}
+ */
+async function allowedEmbedders() {
+  const response = await fetch('embed.json', { cache: 'no-cache' });
+  if (response.status === 404) return [];
+  if (!response.ok) throw new Error(`embed.json: HTTP ${response.status}`);
+  const { allow } = /** @type {EmbedAllowList} */ (await response.json());
+  if (!Array.isArray(allow) || !allow.every((origin) => typeof origin === 'string')) {
+    throw new Error('embed.json: "allow" must list origins, such as "https://example.com"');
+  }
+  return allow;
+}
+
 /** Runs the embedder asked for and has not had an answer to: their ids, with the job each is. */
 /** @type {Map<string | number, QueuedJob>} */
 const embedRuns = new Map();
@@ -1099,7 +1115,23 @@ const modelsLoaded = loadModels().then(() => {
 modelsLoaded.catch((e) => {
   $('#backend').textContent = `unavailable: the model list could not be loaded (${e.message})`;
 });
-// The embedder's messages wait for the model list: options name its models.
-window.addEventListener('message', (event) => {
-  if (embedded) modelsLoaded.then(() => receiveEmbedMessage(event));
+// The embedder's messages wait for the model list (options name its models) and for embed.json.
+// An allow-list that cannot be read answers no one: the self-hoster meant to limit who embeds.
+const embedders = embedded ? allowedEmbedders() : Promise.resolve([]);
+embedders.catch((e) => console.warn(`Lantern: answering no embedding page, as ${e.message}`));
+/** Origins already told, once, that they get no answer. */
+const warnedEmbedders = new Set();
+window.addEventListener('message', async (event) => {
+  if (!embedded) return;
+  const allowed = await embedders.catch(() => null);
+  await modelsLoaded;
+  if (allowed === null) return;
+  if (allowed.length > 0 && !allowed.includes(event.origin)) {
+    if (!warnedEmbedders.has(event.origin)) {
+      warnedEmbedders.add(event.origin);
+      console.warn(`Lantern: ${event.origin} may not embed this page (embed.json allows ${allowed.join(', ')}); it gets no answer.`);
+    }
+    return;
+  }
+  receiveEmbedMessage(event);
 });

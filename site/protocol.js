@@ -121,6 +121,13 @@
  * @typedef {EmbedReady | EmbedProgress | EmbedResult | EmbedError} EmbedAnswer
  */
 
+/**
+ * embed.json, beside index.html: the origins that may embed this copy of Lantern, as
+ * "https://example.com"; none listed, any may. lantern-serve sends them as the CSP's
+ * `frame-ancestors`, and server-headers/README.md shows each host config doing the same.
+ * @typedef {{ allow: string[] }} EmbedAllowList
+ */
+
 /** The embedding API's version, in `lantern:hello` and `lantern:ready`. */
 export const EMBED_API_VERSION = 1;
 /** The largest image file a run takes: 40 megapixels as an uncompressed TIFF is 160 MB. */

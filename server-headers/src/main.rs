@@ -4,7 +4,7 @@
 //! every host config does, so an isolated page on another origin may frame Lantern.
 
 use std::net::{Ipv4Addr, SocketAddr};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use axum::Router;
@@ -13,6 +13,7 @@ use axum::http::{HeaderName, HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use clap::Parser;
+use serde::Deserialize;
 use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 
@@ -82,7 +83,7 @@ async fn javascript_modules(request: Request, next: Next) -> Response {
 /// ('wasm-unsafe-eval'), the thread pool's workers, which wasm-bindgen-rayon starts from blob:
 /// copies of its own script, and results shown from the blob: and data: URLs it makes. Every
 /// host config in this folder sends the same (README.md; the static-host tests check they agree).
-/// No `frame-ancestors`: any page may embed Lantern.
+/// No `frame-ancestors`: any page may embed Lantern, unless embed.json lists who may.
 const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self' blob:; connect-src 'self'; img-src 'self' blob: data:; style-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'";
 
 /// Documents are the pages other origins frame: CORP `cross-origin` lets an isolated embedder load
@@ -98,16 +99,39 @@ async fn resource_policy(request: Request, next: Next) -> Response {
     response
 }
 
-/// The Content-Security-Policy, with `frame-src` for the origins `--frame-src` names.
-fn content_security_policy(frame_sources: &[String]) -> HeaderValue {
-    if frame_sources.is_empty() {
-        return HeaderValue::from_static(CONTENT_SECURITY_POLICY);
+/// embed.json beside index.html (site/protocol.js, EmbedAllowList): the origins that may frame it.
+#[derive(Deserialize)]
+struct EmbedAllowList {
+    allow: Vec<String>,
+}
+
+/// The origins the served folder's embed.json lets frame it, read once at start; none where the
+/// folder has no embed.json, as then any page may.
+fn allowed_embedders(root: &Path) -> Result<Vec<String>, String> {
+    let path = root.join("embed.json");
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(format!("{}: {e}", path.display())),
+    };
+    let list: EmbedAllowList = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    list.allow.iter().map(|origin| parse_origin(origin).map_err(|e| format!("{}: {e}", path.display()))).collect()
+}
+
+/// The Content-Security-Policy, with `frame-src` for the origins `--frame-src` names and
+/// `frame-ancestors` for those embed.json allows.
+fn content_security_policy(frame_sources: &[String], embedders: &[String]) -> HeaderValue {
+    let mut policy = CONTENT_SECURITY_POLICY.to_string();
+    if !frame_sources.is_empty() {
+        policy += &format!("; frame-src 'self' {}", frame_sources.join(" "));
     }
-    let policy = format!("{CONTENT_SECURITY_POLICY}; frame-src 'self' {}", frame_sources.join(" "));
+    if !embedders.is_empty() {
+        policy += &format!("; frame-ancestors 'self' {}", embedders.join(" "));
+    }
     HeaderValue::from_str(&policy).expect("origins are checked by parse_origin")
 }
 
-fn router(args: &Args) -> Router {
+fn router(args: &Args, embedders: &[String]) -> Router {
     let mut router = args
         .mounts
         .iter()
@@ -118,7 +142,7 @@ fn router(args: &Args) -> Router {
         .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-cache")))
         .layer(SetResponseHeaderLayer::overriding(
             header::CONTENT_SECURITY_POLICY,
-            content_security_policy(&args.frame_sources),
+            content_security_policy(&args.frame_sources, embedders),
         ));
     if !args.no_isolation {
         for (name, value) in
@@ -135,6 +159,7 @@ fn router(args: &Args) -> Router {
 }
 
 async fn serve(args: Args) -> std::io::Result<()> {
+    let embedders = allowed_embedders(&args.root).map_err(std::io::Error::other)?;
     let address = SocketAddr::from((Ipv4Addr::LOCALHOST, args.port));
     let listener = tokio::net::TcpListener::bind(address)
         .await
@@ -145,7 +170,10 @@ async fn serve(args: Args) -> std::io::Result<()> {
     for mount in &args.mounts {
         println!("  {}/ -> {}", mount.prefix, mount.dir.display());
     }
-    axum::serve(listener, router(&args))
+    if !embedders.is_empty() {
+        println!("  may be framed by {} (embed.json)", embedders.join(", "));
+    }
+    axum::serve(listener, router(&args, &embedders))
         .with_graceful_shutdown(async {
             tokio::signal::ctrl_c().await.ok();
         })

@@ -4,13 +4,16 @@
 // a stable error code and break nothing. Needs `just build` (dist/); `just test-browser` runs it.
 
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { extname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import { chromium } from 'playwright-core';
 
-import { CHROMIUM, repo, startServer, watchCsp } from './serve.js';
+import { CHROMIUM, freePort, repo, startServer, watchCsp } from './serve.js';
 import { download, evalDir, photo, runJobs } from './site-page.js';
 
 const dist = join(repo, 'dist');
@@ -24,22 +27,27 @@ const INPUTS = {
  * Opens `embedder` (a server's base URL) and frames the Lantern at `lantern` with lantern-embed.js;
  * `window.lantern` is the client once it resolves.
  */
-async function openEmbedder(browser, embedder, lantern) {
+async function openEmbedder(browser, embedder, lantern, { timeout } = {}) {
   const context = await browser.newContext();
   const cspViolations = await watchCsp(context);
   const page = await context.newPage();
   const logs = [];
   page.on('console', (message) => logs.push(message.text()));
   await page.goto(`${embedder}embed-demo.html?lantern=${encodeURIComponent(lantern)}`);
-  await page.waitForFunction(() => document.body.dataset.ready === 'true', null, { timeout: 120_000 });
-  // The demo's own client stays; the tests drive one of their own.
-  await page.evaluate(async (src) => {
+  if (!timeout) await page.waitForFunction(() => document.body.dataset.ready === 'true', null, { timeout: 120_000 });
+  // The demo's own client stays (where it may embed); the tests drive one of their own.
+  const refused = await page.evaluate(async ([src, timeout]) => {
     const { Lantern } = await import('./lantern-embed.js');
     const container = document.createElement('div');
     document.body.append(container);
-    window.lantern = await Lantern.embed(container, { src });
-  }, lantern);
-  return { context, page, cspViolations, logs };
+    try {
+      window.lantern = await Lantern.embed(container, { src, timeout });
+      return null;
+    } catch (e) {
+      return e.code;
+    }
+  }, [lantern, timeout]);
+  return { context, page, cspViolations, logs, refused };
 }
 
 /** Runs `tool` on the file at `path` through the client; the result as plain data. */
@@ -205,6 +213,91 @@ describe('Embedding Lantern in another origin\'s page', { timeout: 600_000 }, ()
       assert.match(await embedder.page.evaluate(() => window.lantern.backend), /^single/);
       const result = await runThroughClient(embedder.page, 'remove-background', INPUTS['remove-background']);
       assert.equal(result.code, undefined, result.message);
+    } finally {
+      await embedder.context.close();
+    }
+  });
+});
+
+describe('embed.json: who may embed a copy', { timeout: 600_000 }, () => {
+  let browser;
+  let site;
+  const servers = {};
+  let headerless;
+
+  before(async () => {
+    browser = await chromium.launch(CHROMIUM);
+    // dist/ as a self-hoster deploys it, with an embed.json of their own listing one origin.
+    site = mkdtempSync(join(tmpdir(), 'lantern-embed-json-'));
+    for (const entry of readdirSync(dist)) {
+      if (entry !== 'embed.json') symlinkSync(join(dist, entry), join(site, entry));
+    }
+    const [lanternPort, listedPort] = [await freePort(), await freePort()];
+    const lanternOrigin = `http://127.0.0.1:${lanternPort}`;
+    writeFileSync(join(site, 'embed.json'), JSON.stringify({ allow: [`http://127.0.0.1:${listedPort}`] }));
+    servers.lantern = await startServer({ root: site, isolated: true, port: lanternPort });
+    servers.listed = await startServer({ root: dist, isolated: false, port: listedPort, frameSources: [lanternOrigin] });
+    // A host that sends no headers at all, as some static hosts: only the page itself can refuse.
+    headerless = createServer(async (request, response) => {
+      const path = new URL(request.url, 'http://host').pathname;
+      const file = path.endsWith('/') ? `${path}index.html` : path;
+      try {
+        const body = readFileSync(join(site, file));
+        const types = { '.html': 'text/html', '.js': 'text/javascript', '.json': 'application/json', '.wasm': 'application/wasm', '.css': 'text/css' };
+        response.writeHead(200, { 'content-type': types[extname(file)] ?? 'application/octet-stream' });
+        response.end(body);
+      } catch {
+        response.writeHead(404);
+        response.end();
+      }
+    });
+    headerless.listen(0, '127.0.0.1');
+    await once(headerless, 'listening');
+    servers.other = await startServer({ root: dist, isolated: false, frameSources: [lanternOrigin, `http://127.0.0.1:${headerless.address().port}`] });
+  });
+
+  after(async () => {
+    await browser?.close();
+    for (const { server } of Object.values(servers)) server.kill();
+    headerless?.close();
+    if (site) rmSync(site, { recursive: true, force: true });
+  });
+
+  test('lantern-serve sends the listed origins as frame-ancestors', async () => {
+    const policy = (await fetch(servers.lantern.url)).headers.get('content-security-policy');
+    assert.match(policy, new RegExp(`; frame-ancestors 'self' ${new URL(servers.listed.url).origin}$`));
+  });
+
+  test('the listed origin embeds it and runs a tool', async () => {
+    const embedder = await openEmbedder(browser, servers.listed.url, servers.lantern.url);
+    try {
+      assert.equal(embedder.refused, null);
+      const result = await runThroughClient(embedder.page, 'remove-background', INPUTS['remove-background']);
+      assert.equal(result.code, undefined, result.message);
+    } finally {
+      await embedder.context.close();
+    }
+  });
+
+  test('another origin is refused the frame by the browser', async () => {
+    const embedder = await openEmbedder(browser, servers.other.url, servers.lantern.url, { timeout: 5_000 });
+    try {
+      assert.equal(embedder.refused, 'no-answer');
+    } finally {
+      await embedder.context.close();
+    }
+  });
+
+  test('on a host that sends no headers, another origin gets no answer and a warning saying why', async () => {
+    const lantern = `http://127.0.0.1:${headerless.address().port}/`;
+    const embedder = await openEmbedder(browser, servers.other.url, lantern, { timeout: 5_000 });
+    try {
+      assert.equal(embedder.refused, 'no-answer');
+      const warning = embedder.logs.find((log) => log.includes('may not embed this page'));
+      assert.equal(
+        warning,
+        `Lantern: ${new URL(servers.other.url).origin} may not embed this page (embed.json allows ${new URL(servers.listed.url).origin}); it gets no answer.`,
+      );
     } finally {
       await embedder.context.close();
     }

@@ -1,6 +1,7 @@
 // What the browser tests share: lantern-serve on a free port, and how Chromium is launched.
 
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -55,4 +56,16 @@ export async function watchCsp(context) {
     if (/Content Security Policy/i.test(message.text())) violations.push(message.text());
   });
   return violations;
+}
+
+/** A port free on 127.0.0.1 now, for a server whose address others must know before it starts. */
+export function freePort() {
+  const probe = createServer();
+  return new Promise((resolve, reject) => {
+    probe.on('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address();
+      probe.close(() => resolve(port));
+    });
+  });
 }

@@ -10,7 +10,6 @@ import { once } from 'node:events';
 import { existsSync, readFileSync } from 'node:fs';
 import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
-import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, extname, join, resolve, sep } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -19,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 
 import { chromium } from 'playwright-core';
 
-import { startServer } from './serve.js';
+import { freePort, startServer } from './serve.js';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 const nginxBinary = '/usr/sbin/nginx';
@@ -74,19 +73,8 @@ async function writeSite(dir) {
   }
 }
 
-function freePort() {
-  const probe = createNetServer();
-  return new Promise((resolvePort, reject) => {
-    probe.on('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address();
-      probe.close(() => resolvePort(port));
-    });
-  });
-}
-
-/** Starts Debian's nginx on a free port with server-headers/nginx.conf serving `root`. */
-async function startNginx(prefix, root) {
+/** Starts Debian's nginx on a free port with `siteConfig` (server-headers/nginx.conf) serving `root`. */
+async function startNginx(prefix, root, siteConfig = join(repo, 'server-headers/nginx.conf')) {
   const port = await freePort();
   const config = join(prefix, 'nginx.conf');
   // Everything nginx writes stays under the prefix, so no root privileges are needed.
@@ -109,7 +97,7 @@ http {
     server {
         listen 127.0.0.1:${port};
         root "${root}";
-        include "${join(repo, 'server-headers/nginx.conf')}";
+        include "${siteConfig}";
     }
 }
 `,
@@ -378,6 +366,54 @@ describe('static hosting', { timeout: 120_000 }, () => {
         }
       });
     }
+  });
+
+  describe('nginx with an embed allow-list appended to its policy, as server-headers/README.md says', () => {
+    let nginx;
+    let siteUrl;
+    const embedders = {};
+
+    before(async () => {
+      // An embedder that frames the address its query names.
+      const root = join(work, 'allow-embedder');
+      await mkdir(root);
+      await writeFile(
+        join(root, 'index.html'),
+        '<!doctype html>\n<meta charset="utf-8">\n<script>const frame = document.createElement("iframe"); frame.src = new URLSearchParams(location.search).get("src"); document.documentElement.append(frame);</script>\n',
+      );
+      embedders.listed = await startStaticServer(root, {});
+      embedders.other = await startStaticServer(root, {});
+      const original = readFileSync(join(repo, 'server-headers/nginx.conf'), 'utf8');
+      const config = original.replace(`form-action 'none'"`, `form-action 'none'; frame-ancestors 'self' ${new URL(embedders.listed.url).origin}"`);
+      assert.notEqual(config, original, 'nginx.conf has the policy line the README says to extend');
+      const prefix = join(work, 'nginx-allow');
+      await mkdir(prefix);
+      await writeFile(join(prefix, 'site.conf'), config);
+      ({ nginx, url: siteUrl } = await startNginx(prefix, join(work, 'dist'), join(prefix, 'site.conf')));
+    });
+
+    after(async () => {
+      for (const { server } of Object.values(embedders)) await stopServer(server);
+      if (nginx) await stopNginx(nginx);
+    });
+
+    test('nginx sends the listed origin as frame-ancestors, and the browser lets only it frame the site', async () => {
+      const policy = (await fetch(siteUrl)).headers.get('content-security-policy');
+      assert.equal(policy, `${contentSecurityPolicy}; frame-ancestors 'self' ${new URL(embedders.listed.url).origin}`);
+      for (const [name, allowed] of [['listed', true], ['other', false]]) {
+        const { context, page, describeLogs } = await openPage();
+        try {
+          await page.goto(`${embedders[name].url}?src=${encodeURIComponent(siteUrl)}`);
+          await page.waitForFunction(() => document.querySelector('iframe') !== null);
+          await page.waitForLoadState('load');
+          const frame = page.frames().find((candidate) => candidate !== page.mainFrame());
+          const title = await frame?.evaluate(() => document.title).catch(() => null);
+          assert.equal(title === 'Lantern', allowed, `${name}: the frame ${allowed ? 'did not load' : 'loaded'}\n${describeLogs()}`);
+        } finally {
+          await context.close();
+        }
+      }
+    });
   });
 
   describe('a host without isolation headers, through service-worker.js', () => {
