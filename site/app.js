@@ -237,6 +237,12 @@ let currentTool = 'remove-background';
  */
 let ownModel = null;
 /**
+ * The picture the person chose to put behind the subject (Remove background); it never leaves the
+ * page and worker.
+ * @type {{ name: string, bytes: ArrayBuffer } | null}
+ */
+let backdropPicture = null;
+/**
  * The largest own model taken: its bytes are copied into the engine's memory, read into f32
  * weights and packed for the kernels, about three copies in wasm's 4 GB beside the photo's work.
  */
@@ -307,8 +313,17 @@ const TOOLS = {
       const model = $('#rb-model', HTMLSelectElement).value;
       const output = /** @type {RemoveBackgroundOptions['output']} */ ($('#rb-output', HTMLSelectElement).value);
       const background = $('#rb-background', HTMLInputElement).value;
-      const saved = chosenText('#rb-output') + (output === 'jpeg' ? ` ${background}` : '');
-      return { models: [model], options: { output, background, quality: 92 }, settings: `${modelTitle(model)} · ${saved}` };
+      const backdrop = /** @type {RemoveBackgroundOptions['backdrop'] | ''} */ ($('#rb-backdrop', HTMLSelectElement).value);
+      /** @type {RemoveBackgroundOptions} */
+      const options = { output, background, quality: 92 };
+      if (backdrop) options.backdrop = backdrop;
+      if (backdrop === 'picture' && backdropPicture) options.picture = backdropPicture.bytes;
+      const on = output === 'mask' ? ''
+        : backdrop === 'colour' || (!backdrop && output === 'jpeg') ? ` on ${background}`
+        : backdrop === 'blur' ? ' on its own background, blurred'
+        : backdrop === 'picture' ? ` on ${backdropPicture?.name ?? 'a picture'}`
+        : ' with transparency';
+      return { models: [model], options, settings: `${modelTitle(model)} · ${chosenText('#rb-output')}${on}` };
     },
     show: (job, result) => showImage(job, result,
       `${baseName(job.file)}-${job.options.output === 'mask' ? 'mask' : 'cutout'}.${extension(job.options.output)}`),
@@ -813,8 +828,19 @@ function wire() {
   $('#clear-results').addEventListener('click', () => {
     for (const card of $$('.job').filter((card) => SETTLED.includes(card.dataset.state ?? ''))) removeCard(card);
   });
-  $('#rb-output', HTMLSelectElement).addEventListener('change', (e) => {
-    $('#rb-background-label').hidden = /** @type {HTMLSelectElement} */ (e.target).value !== 'jpeg';
+  // The colour shows where it is used: as the backdrop, or under a JPEG (which has no transparency).
+  const showBackdropControls = () => {
+    const backdrop = $('#rb-backdrop', HTMLSelectElement).value;
+    const output = $('#rb-output', HTMLSelectElement).value;
+    $('#rb-background-label').hidden = output === 'mask' || !(backdrop === 'colour' || (!backdrop && output === 'jpeg'));
+    $('#rb-picture-label').hidden = output === 'mask' || backdrop !== 'picture';
+  };
+  $('#rb-output', HTMLSelectElement).addEventListener('change', showBackdropControls);
+  $('#rb-backdrop', HTMLSelectElement).addEventListener('change', showBackdropControls);
+  $('#rb-picture', HTMLInputElement).addEventListener('change', async (e) => {
+    const [file] = /** @type {HTMLInputElement} */ (e.target).files ?? [];
+    backdropPicture = file ? { name: file.name, bytes: await file.arrayBuffer() } : null;
+    $('#rb-picture-status').textContent = backdropPicture ? `Using ${backdropPicture.name}.` : 'No picture chosen yet.';
   });
   /**
    * @param {HTMLInputElement} input
@@ -886,7 +912,7 @@ const embedded = query.has('embed');
 
 /** Each tool's options in the embedding API (EmbedOptions), in the order they are applied. */
 const EMBED_OPTIONS = {
-  'remove-background': ['model', 'output', 'background'],
+  'remove-background': ['model', 'output', 'background', 'backdrop'],
   cartoonify: ['model', 'style', 'blendWith', 'blend', 'strength', 'detail', 'output'],
   'image-to-text': ['model', 'upsideDown'],
 };
@@ -951,6 +977,7 @@ function applyOptions(tool, options) {
     if (tool === 'remove-background') {
       if (key === 'model') why = choose('#rb-model', value, 'model');
       if (key === 'output') why = choose('#rb-output', value, 'output');
+      if (key === 'backdrop') why = value === 'picture' ? 'backdrop "picture" is not offered to embedding pages yet.' : choose('#rb-backdrop', value, 'backdrop');
       if (key === 'background') {
         why = typeof value === 'string' && /^#[0-9a-f]{6}$/i.test(value) ? null : `background must be a colour as #rrggbb, not ${JSON.stringify(value)}.`;
         if (!why) $('#rb-background', HTMLInputElement).value = /** @type {string} */ (value);

@@ -26,8 +26,12 @@
  *   engine panic once the tool is ready (on a pool thread where there is a pool), and
  *   `'out-of-memory'` makes it exhaust its memory there: tests send them to check that such a job
  *   fails alone; the page never does.
- * @typedef {{ output: 'png' | 'webp' | 'jpeg' | 'mask', background?: string, quality?: number }} RemoveBackgroundOptions
- *   `background` is a CSS hex colour for JPEG output (default white); `quality` is JPEG's (default 90).
+ * @typedef {{ output: 'png' | 'webp' | 'jpeg' | 'mask', background?: string, quality?: number,
+ *             backdrop?: 'colour' | 'blur' | 'picture', picture?: ArrayBuffer }} RemoveBackgroundOptions
+ *   `background` is a CSS hex colour: the backdrop 'colour', and what JPEG output is flattened on
+ *   without a backdrop (default white); `quality` is JPEG's (default 90). `backdrop` puts the subject
+ *   on a new background, opaque: `background`, the photo's own blurred, or `picture` (a file's
+ *   bytes, copied); without one the background is transparent.
  * @typedef {{ first: number, second: number, mix: number, strength: number, detail: 'fast' | 'full',
  *             output: 'png' | 'webp' | 'jpeg', quality?: number, preset?: 'animegan' }} CartoonifyOptions
  *   Styles `first` and `second` (0-based) mixed by `mix` (0 is all `first`); `strength` 0..1 blends
@@ -94,12 +98,12 @@
  *   echoed in every answer about this run.
  * @typedef {{ type: 'lantern:cancel', id: string | number }} EmbedCancel
  * @typedef {EmbedHello | EmbedRun | EmbedCancel} EmbedRequest
- * @typedef {{ model?: string, output?: 'png' | 'webp' | 'jpeg' | 'mask', background?: string,
+ * @typedef {{ model?: string, output?: 'png' | 'webp' | 'jpeg' | 'mask', background?: string, backdrop?: 'colour' | 'blur',
  *             style?: number, blendWith?: number, blend?: number, strength?: number,
  *             detail?: 'fast' | 'full', upsideDown?: boolean }} EmbedOptions
  *   The options a run (or the embed URL's query) may set; a tool reads its own and refuses the
  *   rest. Remove background: `model` (an id from models/index.json), `output`, `background` (#rrggbb,
- *   for JPEG). Cartoonify: `style` and `blendWith` (1-based, as the picker numbers them), `blend` and
+ *   the backdrop colour and what a JPEG is flattened on), `backdrop`. Cartoonify: `style` and `blendWith` (1-based, as the picker numbers them), `blend` and
  *   `strength` (0..100), `detail`, `output` (not 'mask'). Image to text: `model` ('fast' | 'accurate'),
  *   `upsideDown` (read upside-down lines; default true).
  *

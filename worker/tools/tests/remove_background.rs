@@ -8,7 +8,7 @@ use lantern_engine::{CpuBackend, Tensor};
 use lantern_models::{Manifest, cache_dir};
 use lantern_tools::encode::ImageFormat;
 use lantern_tools::input::decode;
-use lantern_tools::remove_background::{BackgroundRemover, Output, encode};
+use lantern_tools::remove_background::{Backdrop, BackgroundRemover, Output, encode, on_backdrop};
 use pollster::block_on;
 
 mod common;
@@ -116,4 +116,52 @@ fn masks_match_rembg_on_every_photo() {
         worst = worst.min(score);
     }
     assert!(worst >= 0.98, "worst IoU {worst}");
+}
+
+/// A 256×256 photo: a green square subject (the mask's white) on a grey checkerboard of 4 px
+/// squares. At this size the blur's deviation is 3.2 px, over the checkerboard's 8 px period.
+fn subject_on_a_checkerboard() -> (image::RgbaImage, GrayImage) {
+    let inside = |x: u32, y: u32| (64..192).contains(&x) && (64..192).contains(&y);
+    let photo = image::RgbaImage::from_fn(256, 256, |x, y| {
+        let grey = if (x / 4 + y / 4) % 2 == 0 { 40 } else { 200 };
+        if inside(x, y) { image::Rgba([0, 255, 0, 255]) } else { image::Rgba([grey, grey, grey, 255]) }
+    });
+    let mask = GrayImage::from_fn(256, 256, |x, y| image::Luma([if inside(x, y) { 255 } else { 0 }]));
+    (photo, mask)
+}
+
+#[test]
+fn a_backdrop_goes_behind_the_subject_at_full_size() {
+    let (photo, mask) = subject_on_a_checkerboard();
+    let on_red = on_backdrop(&photo, &mask, &Backdrop::Colour([255, 0, 0]));
+    assert_eq!(on_red.dimensions(), (256, 256));
+    assert_eq!(on_red.get_pixel(2, 2).0, [255, 0, 0, 255]);
+    assert_eq!(on_red.get_pixel(128, 128).0, [0, 255, 0, 255], "the subject stays as it was");
+
+    // A picture 10×20, red above and blue below, covers the square photo: scaled to 256×512, centred.
+    let picture = image::RgbaImage::from_fn(10, 20, |_, y| {
+        if y < 10 { image::Rgba([255, 0, 0, 255]) } else { image::Rgba([0, 0, 255, 255]) }
+    });
+    let on_picture = on_backdrop(&photo, &mask, &Backdrop::Picture(picture));
+    assert_eq!(on_picture.get_pixel(2, 2).0, [255, 0, 0, 255]);
+    assert_eq!(on_picture.get_pixel(2, 250).0, [0, 0, 255, 255]);
+    assert_eq!(on_picture.get_pixel(128, 128).0, [0, 255, 0, 255]);
+}
+
+#[test]
+fn the_blurred_background_spreads_none_of_the_subject_behind_it() {
+    let (photo, mask) = subject_on_a_checkerboard();
+    let blurred = on_backdrop(&photo, &mask, &Backdrop::Blur);
+    assert_eq!(blurred.get_pixel(128, 128).0, [0, 255, 0, 255], "the subject stays sharp");
+    // Just beside the subject a plain blur would be tinted green; this one stays grey.
+    for (x, y) in [(61, 128), (194, 128), (128, 61), (128, 194)] {
+        let [r, g, b, a] = blurred.get_pixel(x, y).0;
+        assert_eq!(a, 255);
+        assert!(g.abs_diff(r) <= 2 && g.abs_diff(b) <= 2, "({x}, {y}) is {r} {g} {b}: the subject's green spread");
+    }
+    // And it is blurred: the checkerboard's squares (40 and 200) run together into grey.
+    for (x, y) in [(10, 10), (14, 10), (10, 14), (14, 14)] {
+        let grey = blurred.get_pixel(x, y)[0];
+        assert!((80..=160).contains(&grey), "({x}, {y}) is {grey}: not blurred");
+    }
 }

@@ -2,11 +2,21 @@
 
 use js_sys::Function;
 use lantern_engine::{CpuBackend, GpuBackend};
-use lantern_tools::remove_background::{BackgroundRemover, Output, encode};
+use lantern_tools::remove_background::{Backdrop, BackgroundRemover, Output, encode};
+use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 
 use crate::backend::{self, OnBackend, build_on, on_backend};
 use crate::{Encoding, IndexEntry, ProcessedImage};
+
+/// The new background `RemoveBackgroundOptions` may ask for, besides the encoding's fields.
+#[derive(Deserialize)]
+struct BackdropOptions {
+    /// "colour" (`background`), "blur" (the photo's own, blurred) or "picture"; none: transparent.
+    backdrop: Option<String>,
+    /// The picture's file, for "picture".
+    picture: Option<serde_bytes::ByteBuf>,
+}
 
 #[wasm_bindgen]
 pub struct RemoveBackground {
@@ -28,19 +38,33 @@ impl RemoveBackground {
     }
 
     /// Decodes `image`, removes its background at full resolution and encodes it as
-    /// `options.output` ("png", "webp", "jpeg" on `options.background` "#rrggbb", or "mask"):
-    /// `RemoveBackgroundOptions` in site/protocol.js. `progress(done, total)` is called after
-    /// every network step. Engine failures on the GPU reject as a "GpuError".
+    /// `options.output` ("png", "webp", "jpeg" on `options.background` "#rrggbb", or "mask"), on
+    /// `options.backdrop` where one is asked for: `RemoveBackgroundOptions` in site/protocol.js.
+    /// `progress(done, total)` is called after every network step. Engine failures on the GPU
+    /// reject as a "GpuError".
     pub async fn process(
         &self,
         image: Vec<u8>,
         options: JsValue,
         progress: Function,
     ) -> Result<ProcessedImage, JsValue> {
-        let encoding: Encoding = crate::options(options)?;
-        let output = match encoding.output.as_str() {
-            "mask" => Output::Mask,
-            _ => Output::CutOut(encoding.format()?),
+        let encoding: Encoding = crate::options(options.clone())?;
+        let BackdropOptions { backdrop, picture } = crate::options(options)?;
+        let backdrop = match (backdrop.as_deref(), picture) {
+            (None, _) => None,
+            (Some("colour"), _) => Some(Backdrop::Colour(crate::parse_colour(&encoding.background)?)),
+            (Some("blur"), _) => Some(Backdrop::Blur),
+            (Some("picture"), Some(bytes)) => Some(Backdrop::Picture(
+                lantern_tools::input::decode(&bytes)
+                    .map_err(|e| JsError::new(&format!("The background picture cannot be used: {e}")))?,
+            )),
+            (Some("picture"), None) => return Err(JsError::new("Choose the background picture first.").into()),
+            (Some(other), _) => return Err(JsError::new(&format!("unknown backdrop '{other}'")).into()),
+        };
+        let output = match (encoding.output.as_str(), backdrop) {
+            ("mask", _) => Output::Mask,
+            (_, Some(backdrop)) => Output::OnBackdrop(backdrop, encoding.format()?),
+            (_, None) => Output::CutOut(encoding.format()?),
         };
         let picture = crate::decode_photo(&image)?;
         let mut progress = crate::js_progress(&progress);
