@@ -27,6 +27,10 @@ setup:
     command -v chromium >/dev/null || missing+=(chromium)
     command -v npm >/dev/null || missing+=(nodejs npm)
     command -v nginx >/dev/null || missing+=(nginx-light)
+    # The static-host tests run the Apache and Caddy configs on the real servers too (apache2-bin:
+    # the server alone, with no service to start).
+    [ -x /usr/sbin/apache2 ] || missing+=(apache2-bin)
+    command -v caddy >/dev/null || missing+=(caddy)
     # A software Vulkan (lavapipe) and its loader: the GPU backend's native tests run on it.
     [ -f /usr/share/vulkan/icd.d/lvp_icd.x86_64.json ] || missing+=(mesa-vulkan-drivers)
     ldconfig -p | grep -q libvulkan.so.1 || missing+=(libvulkan1)
@@ -182,7 +186,8 @@ fuzz target="all" runs="1000000": fuzz-seeds
             -runs={{runs}} -timeout=1 -rss_limit_mb=2048 -print_final_stats=1
     done
 
-# Redraw docs/screenshot.png from the site after a real job
+# Redraw docs/screenshots/: each tool with a real result, at desktop and phone sizes, light and dark
 screenshot: build
     cargo build -q -p lantern-serve
-    LANTERN_SCREENSHOT=docs/screenshot.png node --test --test-name-pattern="full size" tests/browser/site.test.js
+    mkdir -p docs/screenshots
+    LANTERN_SCREENSHOTS=docs/screenshots node --test --test-name-pattern="axe-core" tests/browser/page.test.js

@@ -22,6 +22,8 @@ import { freePort, startServer } from './serve.js';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 const nginxBinary = '/usr/sbin/nginx';
+const apacheBinary = '/usr/sbin/apache2';
+const caddyBinary = '/usr/bin/caddy';
 
 const isolationHeaders = {
   'cross-origin-opener-policy': 'same-origin',
@@ -102,21 +104,87 @@ http {
 }
 `,
   );
-  const nginx = spawn(nginxBinary, ['-p', prefix, '-c', config, '-e', 'stderr'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  return startHost('nginx', spawn(nginxBinary, ['-p', prefix, '-c', config, '-e', 'stderr'], { stdio: ['ignore', 'ignore', 'pipe'] }), port);
+}
+
+/**
+ * Waits until the server `name` that `child` runs answers on `port`; `log` is what it wrote to
+ * stderr, `stop` ends it.
+ */
+async function startHost(name, child, port) {
   let stderr = '';
-  nginx.stderr.on('data', (chunk) => (stderr += chunk));
-  const exited = once(nginx, 'exit').then(([code]) => {
-    throw new Error(`nginx exited with ${code} before serving:\n${stderr}`);
+  child.stderr.on('data', (chunk) => (stderr += chunk));
+  const exited = once(child, 'exit').then(([code]) => {
+    throw new Error(`${name} exited with ${code} before serving:\n${stderr}`);
   });
   const url = `http://127.0.0.1:${port}/`;
+  const stop = () => stopProcess(child);
   try {
     await Promise.race([exited, waitUntilServing(url)]);
   } catch (error) {
-    await stopNginx(nginx);
+    await stop();
     throw error;
   }
   exited.catch(() => {});
-  return { nginx, url, log: () => stderr };
+  return { url, log: () => stderr, stop };
+}
+
+/**
+ * Starts Debian's Apache 2.4 on a free port serving `root` with its .htaccess (server-headers/),
+ * in the foreground, with the modules the README names and `AllowOverride All`.
+ */
+async function startApache(prefix, root) {
+  const port = await freePort();
+  const config = join(prefix, 'apache2.conf');
+  const modules = ['mpm_prefork', 'authz_core', 'mime', 'headers', 'dir'];
+  await writeFile(
+    config,
+    `ServerRoot /usr/lib/apache2
+${modules.map((m) => `LoadModule ${m}_module modules/mod_${m}.so`).join('\n')}
+ServerName 127.0.0.1
+Listen 127.0.0.1:${port}
+PidFile "${join(prefix, 'apache2.pid')}"
+Mutex file:${prefix} default
+ErrorLog "${join(prefix, 'error.log')}"
+LogLevel warn
+User nobody
+Group nogroup
+TypesConfig /etc/mime.types
+DocumentRoot "${root}"
+DirectoryIndex index.html
+<Directory "${root}">
+    AllowOverride All
+    Require all granted
+</Directory>
+`,
+  );
+  await copyFile(join(repo, 'server-headers/.htaccess'), join(root, '.htaccess'));
+  const host = await startHost('Apache', spawn(apacheBinary, ['-X', '-f', config], { stdio: ['ignore', 'ignore', 'pipe'] }), port);
+  return { ...host, log: () => host.log() + readFileSync(join(prefix, 'error.log'), 'utf8') };
+}
+
+/**
+ * Starts Debian's Caddy 2.6 with server-headers/Caddyfile, its site address and root put in as
+ * its header comment says, on a free port over plain HTTP, with no admin endpoint.
+ */
+async function startCaddy(prefix, root) {
+  const port = await freePort();
+  const original = readFileSync(join(repo, 'server-headers/Caddyfile'), 'utf8');
+  const config = `{\n\tadmin off\n}\n\n${original}`
+    .replace('lantern.example.com {', `http://127.0.0.1:${port} {`)
+    .replace('root * /srv/lantern/dist', `root * ${root}`);
+  assert.notEqual(config.indexOf(`root * ${root}`), -1, 'the Caddyfile names its root as `root * /srv/lantern/dist`');
+  const file = join(prefix, 'Caddyfile');
+  await writeFile(file, config);
+  const child = spawn(caddyBinary, ['run', '--config', file, '--adapter', 'caddyfile'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, HOME: prefix, XDG_DATA_HOME: prefix, XDG_CONFIG_HOME: prefix },
+  });
+  const host = await startHost('Caddy', child, port);
+  // Caddy logs JSON lines at info level; only warnings and errors say something is wrong, but for
+  // the one about the admin endpoint, which this test turns off.
+  const wrong = (line) => /"level":"(warn|error)"/.test(line) && !line.includes('"admin endpoint disabled"');
+  return { ...host, log: () => host.log().split('\n').filter(wrong).join('\n') };
 }
 
 async function waitUntilServing(url) {
@@ -131,10 +199,10 @@ async function waitUntilServing(url) {
   throw new Error(`nothing answers at ${url}`);
 }
 
-async function stopNginx(nginx) {
-  if (nginx.exitCode !== null || nginx.signalCode !== null) return;
-  const exited = once(nginx, 'exit');
-  nginx.kill('SIGTERM');
+async function stopProcess(child) {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill('SIGTERM');
   await exited;
 }
 
@@ -256,12 +324,13 @@ describe('static hosting', { timeout: 120_000 }, () => {
   let browser;
 
   before(async () => {
-    assert.ok(existsSync(nginxBinary), `${nginxBinary} is missing: \`just setup\` installs it (Debian package nginx-light)`);
+    for (const [binary, debian] of [[nginxBinary, 'nginx-light'], [apacheBinary, 'apache2-bin'], [caddyBinary, 'caddy']]) {
+      assert.ok(existsSync(binary), `${binary} is missing: \`just setup\` installs it (Debian package ${debian})`);
+    }
     work = await mkdtemp(join(tmpdir(), 'lantern-static-hosts-'));
-    // nginx's workers run as nobody when it starts as root: they must be able to read the site.
+    // nginx's and Apache's workers run as nobody when they start as root: they must read the site.
     await chmod(work, 0o755);
     await writeSite(join(work, 'dist'));
-    await mkdir(join(work, 'nginx'));
     browser = await chromium.launch({
       executablePath: '/usr/bin/chromium',
       args: ['--headless', '--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
@@ -284,15 +353,25 @@ describe('static hosting', { timeout: 120_000 }, () => {
     return { context, page, describeLogs };
   }
 
-  describe('nginx with server-headers/nginx.conf', () => {
-    let nginx;
-    let nginxLog;
+  for (const host of [
+    { name: 'nginx with server-headers/nginx.conf', start: startNginx },
+    { name: 'Apache 2.4 with server-headers/.htaccess', start: startApache },
+    { name: 'Caddy 2.6 with server-headers/Caddyfile', start: startCaddy },
+  ]) describe(host.name, () => {
+    const server = host.name.split(' ')[0];
+    let running;
     let siteUrl;
     const embedders = {};
 
     before(async () => {
-      ({ nginx, url: siteUrl, log: nginxLog } = await startNginx(join(work, 'nginx'), join(work, 'dist')));
-      const embedderRoot = join(work, 'embedder');
+      const prefix = join(work, server);
+      await mkdir(prefix);
+      // Each host serves its own copy of the site: Apache's gets the .htaccess beside it.
+      const root = join(work, `${server}-dist`);
+      await writeSite(root);
+      running = await host.start(prefix, root);
+      siteUrl = running.url;
+      const embedderRoot = join(work, `${server}-embedder`);
       await mkdir(embedderRoot);
       await writeFile(
         join(embedderRoot, 'index.html'),
@@ -303,12 +382,12 @@ describe('static hosting', { timeout: 120_000 }, () => {
     });
 
     after(async () => {
-      for (const { server } of Object.values(embedders)) await stopServer(server);
-      if (nginx) await stopNginx(nginx);
+      for (const embedder of Object.values(embedders)) await stopServer(embedder.server);
+      await running?.stop();
     });
 
-    test('nginx takes the config without a warning', () => {
-      assert.equal(nginxLog(), '');
+    test(`${server} takes the config without a warning`, () => {
+      assert.equal(running.log(), '');
     });
 
     test('serves every file with its type, isolation headers and caching', async () => {
@@ -389,12 +468,13 @@ describe('static hosting', { timeout: 120_000 }, () => {
       const prefix = join(work, 'nginx-allow');
       await mkdir(prefix);
       await writeFile(join(prefix, 'site.conf'), config);
-      ({ nginx, url: siteUrl } = await startNginx(prefix, join(work, 'dist'), join(prefix, 'site.conf')));
+      nginx = await startNginx(prefix, join(work, 'dist'), join(prefix, 'site.conf'));
+      siteUrl = nginx.url;
     });
 
     after(async () => {
       for (const { server } of Object.values(embedders)) await stopServer(server);
-      if (nginx) await stopNginx(nginx);
+      await nginx?.stop();
     });
 
     test('nginx sends the listed origin as frame-ancestors, and the browser lets only it frame the site', async () => {
