@@ -6,7 +6,7 @@ import { buildFor } from './wasm/builds.js';
 /**
  * @import { Tool, ToolOptions, StartMessage, JobMessage, CancelMessage, WorkerMessage, ProgressMessage, ResultMessage,
  *           RemoveBackgroundOptions, CartoonifyOptions, Stage, TextJson, ModelIndex, BackendSetting,
- *           KeepBuildMessage, OfflineMessage, ErrorMessage, EmbedRequest, EmbedRun, EmbedOptions, EmbedAnswer,
+ *           KeepBuildMessage, OfflineMessage, ErrorMessage, ExportMessage, EmbedRequest, EmbedRun, EmbedOptions, EmbedAnswer,
  *           EmbedErrorCode, EmbedResult, EmbedAllowList } from './protocol.js'
  */
 
@@ -38,6 +38,11 @@ class Engine {
     this.current = null;
     /** Set when the backend setting changed during a job: the worker restarts once it ends. */
     this.restartWhenIdle = false;
+    /**
+     * Exports asked for and not yet answered, by id (ids are shared with jobs).
+     * @type {Map<number, { resolve: (bytes: ArrayBuffer) => void, reject: (error: Error) => void }>}
+     */
+    this.exports = new Map();
     this.start();
   }
 
@@ -74,6 +79,8 @@ class Engine {
 
   restart() {
     this.restartWhenIdle = false;
+    for (const { reject } of this.exports.values()) reject(new Error('The engine restarted before the file was made; try again.'));
+    this.exports.clear();
     this.worker.terminate();
     this.panics.close();
     this.startError = undefined;
@@ -88,6 +95,13 @@ class Engine {
       this.onBackend('unavailable');
       this.startError = message.message;
       return this.current?.reject(new Error(message.message));
+    }
+    const exported = this.exports.get(message.id);
+    if (exported && (message.type === 'exported' || message.type === 'error')) {
+      this.exports.delete(message.id);
+      if (message.type === 'exported') exported.resolve(message.bytes);
+      else exported.reject(new Error(message.message));
+      return;
     }
     const job = this.current;
     if (!job || message.id !== job.id) return;
@@ -138,6 +152,21 @@ class Engine {
       const id = this.nextId++;
       this.current = { id, resolve, reject, onProgress };
       this.worker.postMessage(/** @satisfies {JobMessage} */ ({ type: 'job', id, tool, models, image, options, ownModel }), [image]);
+    });
+  }
+
+  /**
+   * Builds one of Image to text's downloads from the image file and the lines read; `image` is
+   * transferred. It runs between the steps of a job, if one is running.
+   * @param {Omit<ExportMessage, 'type' | 'id'>} request
+   * @returns {Promise<ArrayBuffer>}
+   */
+  exportText(request) {
+    if (this.startError) return Promise.reject(new Error(this.startError));
+    return new Promise((resolve, reject) => {
+      const id = this.nextId++;
+      this.exports.set(id, { resolve, reject });
+      this.worker.postMessage(/** @satisfies {ExportMessage} */ ({ type: 'export', id, ...request }), [request.image]);
     });
   }
 
@@ -214,7 +243,7 @@ const fromTemplate = (selector) => {
  * @typedef {{ file: File, item: HTMLElement, tool: T, listener?: JobListener } & JobParts<T>} QueuedJob
  */
 /**
- * @typedef {{ progress: (progress: ProgressMessage) => void, result: (result: ResultMessage) => void,
+ * @typedef {{ progress: (progress: ProgressMessage) => void, result: (result: ResultMessage) => unknown,
  *             error: (code: EmbedErrorCode, message: string) => void }} JobListener
  */
 /**
@@ -361,11 +390,11 @@ const TOOLS = {
   },
   'image-to-text': {
     label: 'Image to text',
-    job(file) {
+    job() {
       const choice = TEXT_MODELS.find((c) => c.id === $('#tt-model', HTMLSelectElement).value) ?? TEXT_MODELS[0];
       const models = $('#tt-orientation', HTMLInputElement).checked ? [...choice.models, ORIENTATION_MODEL] : choice.models;
       const orientation = $('#tt-orientation', HTMLInputElement).checked ? 'reads upside-down text' : 'upright text only';
-      return { models, options: { title: file.name || 'pasted image' }, settings: `${choice.label} · ${orientation}` };
+      return { models, options: {}, settings: `${choice.label} · ${orientation}` };
     },
     show: showText,
   },
@@ -537,12 +566,71 @@ function download(card, link, bytes, mime, name) {
   const blob = new Blob([bytes], { type: mime });
   link.href = objectUrl(card, blob);
   link.download = name;
-  resultFiles.set(card, [...(resultFiles.get(card) ?? []), { name, blob }]);
+  offer(card, name, async () => blob);
 }
 
 /**
- * Each finished card's downloads, which "Download all results" puts in one ZIP.
- * @type {WeakMap<Element, { name: string, blob: Blob }[]>}
+ * Makes `button` download a file made only when asked for (`make`), once: a second click, or
+ * the ZIP, takes the same file.
+ * @param {Element} card
+ * @param {HTMLButtonElement} button
+ * @param {string} name
+ * @param {() => Promise<Blob>} make
+ */
+function downloadMade(card, button, name, make) {
+  /** @type {Promise<Blob> | null} */
+  let made = null;
+  const get = () => {
+    made ??= make().catch((e) => {
+      made = null;
+      throw e;
+    });
+    return made;
+  };
+  offer(card, name, get);
+  button.addEventListener('click', async () => {
+    const label = button.textContent;
+    button.disabled = true;
+    button.textContent = `${label}: making…`;
+    try {
+      save(await get(), name);
+      button.textContent = label;
+    } catch (e) {
+      button.textContent = `${label}: failed, ${e instanceof Error ? e.message : e}`;
+    } finally {
+      button.disabled = false;
+    }
+  });
+}
+
+/**
+ * Downloads `blob` as `name` through a link of its own, whose URL goes once the download has it.
+ * @param {Blob} blob
+ * @param {string} name
+ */
+function save(blob, name) {
+  const link = document.createElement('a');
+  link.href = URL.createObjectURL(blob);
+  link.download = name;
+  link.click();
+  // The download has its bytes once it starts; a minute is ample before the URL goes.
+  setTimeout(() => URL.revokeObjectURL(link.href), 60_000);
+}
+
+/**
+ * Adds a file to what `card` offers, for "Download all results".
+ * @param {Element} card
+ * @param {string} name
+ * @param {() => Promise<Blob>} get
+ */
+function offer(card, name, get) {
+  resultFiles.set(card, [...(resultFiles.get(card) ?? []), { name, get }]);
+}
+
+/**
+ * Each finished card's downloads, which "Download all results" puts in one ZIP; each is made
+ * when first asked for.
+ * @type {WeakMap<Element, { name: string, get: () => Promise<Blob> }[]>}
  */
 const resultFiles = new WeakMap();
 
@@ -564,18 +652,14 @@ async function downloadAll() {
   /** @type {import('fflate').Zippable} */
   const files = {};
   for (const card of $$('.job[data-state="done"]')) {
-    for (const { name, blob } of resultFiles.get(card) ?? []) {
+    for (const { name, get } of resultFiles.get(card) ?? []) {
+      const blob = await get();
       let unique = name;
       for (let n = 2; unique in files; n++) unique = name.replace(/(\.[^.]+)?$/, ` (${n})$1`);
       files[unique] = [new Uint8Array(await blob.arrayBuffer()), { level: STORED.test(blob.type) ? 0 : 6 }];
     }
   }
-  const link = document.createElement('a');
-  link.href = URL.createObjectURL(new Blob([zipSync(files)], { type: 'application/zip' }));
-  link.download = 'lantern-results.zip';
-  link.click();
-  // The download has its bytes once it starts; a minute is ample before the URL goes.
-  setTimeout(() => URL.revokeObjectURL(link.href), 60_000);
+  save(new Blob([zipSync(files)], { type: 'application/zip' }), 'lantern-results.zip');
 }
 
 /**
@@ -710,8 +794,17 @@ function showText(job, result) {
   const name = baseName(job.file);
   download(job.item, $('.txt', HTMLAnchorElement, view), text.plain, 'text/plain;charset=utf-8', `${name}.txt`);
   download(job.item, $('.json', HTMLAnchorElement, view), text.json, 'application/json', `${name}.json`);
-  download(job.item, $('.hocr', HTMLAnchorElement, view), text.hocr, 'application/xhtml+xml', `${name}.hocr`);
-  download(job.item, $('.pdf', HTMLAnchorElement, view), text.pdf, 'application/pdf', `${name}.pdf`);
+  /**
+   * @param {ExportMessage['format']} format
+   * @param {string} mime
+   */
+  const made = (format, mime) => async () => {
+    const image = await job.file.arrayBuffer();
+    const bytes = await engine.exportText({ format, image, json: text.json, title: job.file.name || 'pasted image' });
+    return new Blob([bytes], { type: mime });
+  };
+  downloadMade(job.item, $('.hocr', HTMLButtonElement, view), `${name}.hocr`, made('hocr', 'application/xhtml+xml'));
+  downloadMade(job.item, $('.pdf', HTMLButtonElement, view), `${name}.pdf`, made('pdf', 'application/pdf'));
   $('.result', HTMLElement, job.item).append(view);
 }
 
@@ -1099,13 +1192,22 @@ function receiveEmbedMessage(event) {
     const before = queue.length;
     addJob(file, tool, {
       progress: (p) => answer({ type: 'lantern:progress', id, stage: p.stage, done: p.done, total: p.total }),
-      result: (result) => {
+      result: async (result) => {
         embedRuns.delete(id);
         /** @type {EmbedResult} */
         const message = { type: 'lantern:result', id, tool, backend: result.backend, width: result.width, height: result.height };
-        if (result.image) message.image = result.image;
-        if (result.text) message.text = { plain: result.text.plain, json: result.text.json, hocr: result.text.hocr, pdf: result.text.pdf };
-        answer(message, [result.image?.bytes, result.text?.pdf].filter((b) => b !== undefined));
+        if (result.image) return answer({ ...message, image: result.image }, [result.image.bytes]);
+        if (!result.text) return refuse('failed', 'The engine sent no result.');
+        // The embedding page gets every format at once: hOCR and the PDF are made for it here.
+        const { plain, json } = result.text;
+        try {
+          /** @param {ExportMessage['format']} format */
+          const made = async (format) => engine.exportText({ format, image: await file.arrayBuffer(), json, title: file.name });
+          const [hocr, pdf] = await Promise.all([made('hocr'), made('pdf')]);
+          answer({ ...message, text: { plain, json, hocr: new TextDecoder().decode(hocr), pdf } }, [pdf]);
+        } catch (e) {
+          refuse('failed', e instanceof Error ? e.message : String(e));
+        }
       },
       error: (code, message) => {
         embedRuns.delete(id);

@@ -36,10 +36,16 @@
  *             output: 'png' | 'webp' | 'jpeg', quality?: number, preset?: 'animegan' }} CartoonifyOptions
  *   Styles `first` and `second` (0-based) mixed by `mix` (0 is all `first`); `strength` 0..1 blends
  *   with the original; `detail` 'fast' runs once at a working size, 'full' in tiles at full size.
- * @typedef {{ title: string }} ImageToTextOptions
- *   `title` names the image inside the hOCR file.
+ * @typedef {Record<string, never>} ImageToTextOptions
+ *   None: Image to text's networks are the job's `models`.
  * @typedef {{ type: 'cancel', id: number }} CancelMessage
- * @typedef {StartMessage | JobMessage | CancelMessage} PageMessage
+ * @typedef {{ type: 'export', id: number, format: 'hocr' | 'pdf', image: ArrayBuffer, json: string,
+ *             title: string }} ExportMessage
+ *   Builds one of Image to text's downloads when the person asks for it, from the image file
+ *   (transferred) and the lines read (`TextResult.json`); `title` names the image inside hOCR.
+ *   Answered by an ExportedMessage, or an ErrorMessage with this `id`. Needs no model: it runs
+ *   between a job's steps.
+ * @typedef {StartMessage | JobMessage | CancelMessage | ExportMessage} PageMessage
  *   Every message the page sends.
  * @typedef {{ 'remove-background': RemoveBackgroundOptions, cartoonify: CartoonifyOptions,
  *             'image-to-text': ImageToTextOptions }} ToolOptions
@@ -68,8 +74,10 @@
  *   is the engine's wasm memory in bytes after the job: it never shrinks, so it is the most that
  *   any job on this worker has needed (the page keeps it on the job's card, for the memory bench).
  * @typedef {{ mime: string, bytes: ArrayBuffer }} ImageResult
- * @typedef {{ plain: string, json: string, hocr: string, pdf: ArrayBuffer }} TextResult
- *   The text in every download format; `json` holds the lines with polygons and confidences.
+ * @typedef {{ plain: string, json: string }} TextResult
+ *   The text, and as `json` the lines with polygons and confidences; hOCR and the searchable PDF
+ *   are built from them when asked for (ExportMessage).
+ * @typedef {{ type: 'exported', id: number, bytes: ArrayBuffer }} ExportedMessage
  * @typedef {{ width: number, height: number, text: string, lines: TextLine[] }} TextJson
  *   What `TextResult.json` parses to.
  * @typedef {{ text: string, confidence: number, polygon: [number, number][], paragraph: number }} TextLine
@@ -81,7 +89,7 @@
  *   not an image the engine reads (or damaged) or as over its size limits.
  * @typedef {{ type: 'cancelled', id: number }} CancelledMessage
  * @typedef {ReadyMessage | FailedMessage | ProgressMessage | ResultMessage | ErrorMessage
- *            | CancelledMessage} WorkerMessage
+ *            | CancelledMessage | ExportedMessage} WorkerMessage
  *   Every message the worker sends.
  */
 

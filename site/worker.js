@@ -6,9 +6,9 @@ import { buildFor } from './wasm/builds.js';
 
 /**
  * @import { Tool, ToolOptions, PageMessage, JobMessage, RemoveBackgroundOptions, CartoonifyOptions,
- *           ImageToTextOptions, Stage, BackendSetting, StartMessage, ReadyMessage, FailedMessage,
+ *           Stage, BackendSetting, StartMessage, ReadyMessage, FailedMessage,
  *           ProgressMessage, ResultMessage, ErrorMessage, CancelledMessage, ModelIndex, IndexModel,
- *           IndexFile } from './protocol.js'
+ *           IndexFile, ExportMessage, ExportedMessage } from './protocol.js'
  */
 
 const MODEL_CACHE = 'lantern-models-v1';
@@ -22,6 +22,8 @@ const threaded = self.crossOriginIsolated === true;
  * @property {() => Promise<{ memory: WebAssembly.Memory }>} default Instantiates the wasm, before anything else.
  * @property {(threads: number) => Promise<unknown>} initThreadPool Threads builds only.
  * @property {() => string} backend What runs the models on the CPU: "threads: 8", "single-thread".
+ * @property {(image: Uint8Array, options: { format: 'hocr' | 'pdf', json: string, title: string }) => Uint8Array<ArrayBuffer>} exportText
+ *   Image to text's hOCR or searchable PDF from the image file and the lines read (ExportMessage).
  * @property {(channel: string) => void} reportPanicsTo
  *   Names the BroadcastChannel on which a panic on any engine thread is told (StartMessage).
  * @property {() => void} debugPanic Panics, on a pool thread where there is one (JobMessage `debug`).
@@ -48,8 +50,7 @@ const threaded = self.crossOriginIsolated === true;
  *   Called as a network runs; returning false cancels it.
  * @typedef {{ bytes: Uint8Array<ArrayBuffer>, width: number, height: number, warning?: string }} ProcessedImage
  *   `warning` is what the person should know about the input image (a JPEG cut short).
- * @typedef {{ text: string, json: string, hocr: string, pdf: Uint8Array<ArrayBuffer>, width: number,
- *             height: number, warning?: string }} ProcessedText
+ * @typedef {{ text: string, json: string, width: number, height: number, warning?: string }} ProcessedText
  *
  * Each tool's `process` rejects with an Error named "GpuError" where the GPU failed the job (a
  * lost device, memory, work it rejected) and the CPU could still run it; `free` releases the tool.
@@ -57,7 +58,7 @@ const threaded = self.crossOriginIsolated === true;
  *             progress: Progress): Promise<ProcessedImage>, free(): void }} RemoveBackgroundTool
  * @typedef {{ process(image: Uint8Array, options: CartoonifyOptions, progress: Progress): Promise<ProcessedImage>,
  *             free(): void }} CartoonifyTool
- * @typedef {{ process(image: Uint8Array, options: ImageToTextOptions,
+ * @typedef {{ process(image: Uint8Array,
  *             progress: (stage: 'detect' | 'classify' | 'recognise' | 'encode', done: number, total: number) => boolean
  *             ): Promise<ProcessedText>, free(): void }} ImageToTextTool
  * @typedef {{ 'remove-background': RemoveBackgroundTool, cartoonify: CartoonifyTool,
@@ -130,7 +131,19 @@ self.onmessage = (/** @type {MessageEvent<PageMessage>} */ { data }) => {
   if (data.type === 'start') begin(data);
   if (data.type === 'cancel') cancelled.add(data.id);
   if (data.type === 'job') run(data);
+  if (data.type === 'export') exportText(data);
 };
+
+/** @param {ExportMessage} request */
+async function exportText({ id, format, image, json, title }) {
+  try {
+    await started;
+    const bytes = engine.exportText(new Uint8Array(image), { format, json, title }).buffer;
+    postMessage(/** @satisfies {ExportedMessage} */ ({ type: 'exported', id, bytes }), [bytes]);
+  } catch (e) {
+    postMessage(/** @satisfies {ErrorMessage} */ ({ type: 'error', id, message: e instanceof Error ? e.message : String(e) }));
+  }
+}
 
 /**
  * The GPU, where `setting` allows it and one opens and passes the engine's self-test. Automatic
@@ -276,15 +289,11 @@ const RUNNERS = {
     const result = await tool.process(image, options, report('run'));
     return imageResult(result, OUTPUT_TYPES[options.output]);
   },
-  async 'image-to-text'(tool, image, options, report) {
-    const result = await tool.process(image, options, (stage, done, total) => report(stage)(done, total));
-    const pdf = result.pdf.buffer;
+  async 'image-to-text'(tool, image, _options, report) {
+    const result = await tool.process(image, (stage, done, total) => report(stage)(done, total));
     return {
-      message: {
-        width: result.width, height: result.height, warning: result.warning,
-        text: { plain: result.text, json: result.json, hocr: result.hocr, pdf },
-      },
-      transfer: [pdf],
+      message: { width: result.width, height: result.height, warning: result.warning, text: { plain: result.text, json: result.json } },
+      transfer: [],
     };
   },
 };

@@ -31,7 +31,10 @@ function characterErrorRate(want, got) {
   return previous[b.length] / Math.max(a.length, 1);
 }
 
-/** Every download of a finished job, read in the page: text files as strings, the PDF as bytes. */
+/**
+ * Every download of a finished job, read in the page: text files as strings, the PDF as bytes.
+ * hOCR and the PDF are made when their buttons are clicked.
+ */
 async function downloads(job) {
   const out = {};
   for (const kind of ['txt', 'json', 'hocr']) {

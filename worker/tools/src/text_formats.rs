@@ -7,7 +7,7 @@ use image::RgbaImage;
 use image::codecs::jpeg::JpegEncoder;
 use pdf_writer::types::{CidFontType, FontFlags, SystemInfo, TextRenderingMode, UnicodeCmap};
 use pdf_writer::{Content, Filter, Finish, Name, Pdf, Rect, Ref, Str};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::ToolError;
 use crate::encode::flatten;
@@ -45,6 +45,35 @@ pub fn json(lines: &[TextLine], width: u32, height: u32) -> String {
     }
     let document = JsonDocument { width, height, text: text(lines), lines: json_lines };
     serde_json::to_string_pretty(&document).expect("plain data serialises")
+}
+
+/// A `json` document read back: its lines (in the document's order) and the image's size. The
+/// other formats are built from it when they are asked for, after the reading.
+pub fn from_json(json: &str) -> Result<(Vec<TextLine>, u32, u32), ToolError> {
+    #[derive(Deserialize)]
+    struct Document {
+        width: u32,
+        height: u32,
+        lines: Vec<Line>,
+    }
+    #[derive(Deserialize)]
+    struct Line {
+        text: String,
+        confidence: f32,
+        polygon: [[f32; 2]; 4],
+    }
+    let document: Document = serde_json::from_str(json)
+        .map_err(|e| ToolError::Encode(format!("the lines read are not Lantern's JSON: {e}")))?;
+    let lines = document
+        .lines
+        .into_iter()
+        .map(|line| TextLine {
+            text: line.text,
+            confidence: line.confidence,
+            polygon: line.polygon.map(|[x, y]| (x, y)),
+        })
+        .collect();
+    Ok((lines, document.width, document.height))
 }
 
 /// hOCR 1.2: page, paragraphs, lines and words with boxes and confidences. Word boxes are

@@ -2,7 +2,7 @@
 //! (upright and sideways alike), and the structure of JSON and hOCR.
 
 use lantern_tools::image_to_text::{Point, TextLine, paragraphs, text};
-use lantern_tools::text_formats::{hocr, json, searchable_pdf};
+use lantern_tools::text_formats::{from_json, hocr, json, searchable_pdf};
 
 /// An upright line `width` wide and 20 high with its top-left corner at (`x`, `y`).
 fn line(text: &str, x: f32, y: f32, width: f32) -> TextLine {
@@ -83,4 +83,18 @@ fn the_pdf_page_has_the_image_physical_size() {
     // 72 pixels an inch is one point a pixel; a 300 DPI scan 600 wide is 2 inches, 144 points.
     assert_eq!(media_box((72.0, 72.0)), "0 0 600 300");
     assert_eq!(media_box((300.0, 150.0)), "0 0 144 144");
+}
+
+#[test]
+fn the_json_reads_back_as_the_lines_it_holds() {
+    let lines = page();
+    let (read, width, height) = from_json(&json(&lines, 400, 120)).unwrap();
+    assert_eq!((width, height), (400, 120));
+    // In paragraph order, as the document lists them: the same lines, so the same hOCR.
+    assert_eq!(read.len(), lines.len());
+    for line in &lines {
+        assert!(read.contains(line), "{line:?}");
+    }
+    assert_eq!(hocr(&read, 400, 120, "t"), hocr(&lines, 400, 120, "t"));
+    assert!(from_json("{\"width\": 1}").is_err());
 }

@@ -17,25 +17,17 @@ const PDF_QUALITY: u8 = 85;
 /// The searchable PDF's pixels per inch where the image names none: 72, one PDF point a pixel.
 const UNSTATED_RESOLUTION: (f32, f32) = (72.0, 72.0);
 
-/// `ImageToTextOptions` in site/protocol.js.
-#[derive(Deserialize)]
-struct ImageToTextOptions {
-    /// Names the image inside the hOCR file.
-    title: String,
-}
-
 #[wasm_bindgen]
 pub struct ImageToText {
     reader: OnBackend<TextReader<CpuBackend>, TextReader<GpuBackend>>,
 }
 
-/// What was read, in each download format; `json` also carries the lines' polygons for display.
+/// What was read: the text, and the lines with their polygons (for display and the exports).
 #[wasm_bindgen(getter_with_clone)]
 pub struct TextResult {
     pub text: String,
+    /// The lines with their polygons; `exportText` builds hOCR and the PDF from it when asked.
     pub json: String,
-    pub hocr: String,
-    pub pdf: Vec<u8>,
     pub width: u32,
     pub height: u32,
     /// As in `ProcessedImage`.
@@ -81,13 +73,12 @@ impl ImageToText {
         Ok(ImageToText { reader })
     }
 
-    /// Reads the text in `image`; `options` is `ImageToTextOptions` in site/protocol.js.
+    /// Reads the text in `image`.
     /// `progress(stage, done, total)` names the stage ("detect", "classify", "recognise") and its
     /// share done (lines, while recognising); returning false cancels. "encode" (1 of 1) follows
-    /// once the lines are read, while the downloads are written. Engine failures on the GPU
+    /// once the lines are read, while the text and JSON are written. Engine failures on the GPU
     /// reject as a "GpuError".
-    pub async fn process(&self, image: Vec<u8>, options: JsValue, progress: Function) -> Result<TextResult, JsValue> {
-        let ImageToTextOptions { title } = crate::options(options)?;
+    pub async fn process(&self, image: Vec<u8>, progress: Function) -> Result<TextResult, JsValue> {
         let picture = crate::decode_photo(&image)?;
         let mut report = |stage, done: usize, total: usize| {
             let stage = match stage {
@@ -106,17 +97,39 @@ impl ImageToText {
         Ok(TextResult {
             text: image_to_text::text(&lines),
             json: text_formats::json(&lines, width, height),
-            hocr: text_formats::hocr(&lines, width, height, &title),
-            pdf: text_formats::searchable_pdf(
-                &picture,
-                &lines,
-                PDF_QUALITY,
-                resolution(&image).unwrap_or(UNSTATED_RESOLUTION),
-            )
-            .map_err(JsError::from)?,
             width,
             height,
             warning: crate::input_warning(&image),
         })
+    }
+}
+
+/// What `exportText` builds: `ExportMessage` in site/protocol.js without the image.
+#[derive(Deserialize)]
+struct ExportOptions {
+    /// "hocr" or "pdf".
+    format: String,
+    /// The reading's `TextResult.json`.
+    json: String,
+    /// Names the image inside the hOCR file.
+    title: String,
+}
+
+/// Image to text's hOCR or searchable PDF, built when the person asks for one, from the image
+/// file and the lines read (`TextResult.json`). Building both for every reading cost about a
+/// second on a 12 MP photo (the PDF's full-resolution JPEG), mostly for files nobody downloads;
+/// nothing is kept between a reading and its exports.
+#[wasm_bindgen(js_name = exportText)]
+pub fn export_text(image: Vec<u8>, options: JsValue) -> Result<Vec<u8>, JsValue> {
+    let ExportOptions { format, json, title } = crate::options(options)?;
+    let (lines, width, height) = text_formats::from_json(&json).map_err(JsError::from)?;
+    match format.as_str() {
+        "hocr" => Ok(text_formats::hocr(&lines, width, height, &title).into_bytes()),
+        "pdf" => {
+            let picture = crate::decode_photo(&image)?;
+            let pixels_per_inch = resolution(&image).unwrap_or(UNSTATED_RESOLUTION);
+            Ok(text_formats::searchable_pdf(&picture, &lines, PDF_QUALITY, pixels_per_inch).map_err(JsError::from)?)
+        }
+        other => Err(JsError::new(&format!("unknown export format '{other}'")).into()),
     }
 }
