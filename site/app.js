@@ -501,7 +501,12 @@ function fail(job, message) {
 }
 
 async function pump() {
-  if (running || queue.length === 0) return;
+  if (running) return;
+  // A preview runs only while nothing the person queued waits.
+  if (queue.length === 0) {
+    if (pendingPreview) runPreview();
+    return;
+  }
   running = true;
   const job = /** @type {QueuedJob} */ (queue.shift()); // not empty: checked above
   setState(job, 'running', 'Starting');
@@ -548,6 +553,78 @@ async function pump() {
       const input = e instanceof JobError ? e.input : undefined;
       job.listener?.error(input === 'unreadable' ? 'not-an-image' : input === 'too-large' ? 'too-large' : 'failed', message);
     }
+  } finally {
+    running = false;
+    pump();
+  }
+}
+
+/**
+ * The longest side of Cartoonify's preview: at 256 px the network runs in a tenth of a second or
+ * so, quick enough to follow the sliders, and a style's look already shows.
+ */
+const PREVIEW_SIDE = 256;
+/**
+ * The preview asked for and not yet run: only the latest settings matter.
+ * @type {{ file: File, parts: JobParts<'cartoonify'> } | null}
+ */
+let pendingPreview = null;
+/** Each photo's preview-sized copy, made once. @type {WeakMap<File, Promise<ArrayBuffer>>} */
+const previewCopies = new WeakMap();
+
+/** Asks for a preview of Cartoonify's settings as they are now, on its last photo. */
+function requestPreview() {
+  const file = lastPhoto.get('cartoonify');
+  // An embedding page sets the panel for its runs, not to look at it.
+  if (!file || ownModel || embedded) return;
+  pendingPreview = { file, parts: TOOLS.cartoonify.job(file) };
+  pump();
+}
+
+/**
+ * `file` scaled so its longer side is at most PREVIEW_SIDE, as PNG, upright per its EXIF.
+ * @param {File} file
+ */
+function previewCopy(file) {
+  let copy = previewCopies.get(file);
+  if (!copy) {
+    copy = (async () => {
+      const full = await createImageBitmap(file);
+      const scale = Math.min(1, PREVIEW_SIDE / Math.max(full.width, full.height));
+      const [width, height] = [Math.max(1, Math.round(full.width * scale)), Math.max(1, Math.round(full.height * scale))];
+      const canvas = new OffscreenCanvas(width, height);
+      const context = /** @type {OffscreenCanvasRenderingContext2D} */ (canvas.getContext('2d'));
+      context.imageSmoothingQuality = 'high';
+      context.drawImage(full, 0, 0, width, height);
+      full.close();
+      return (await canvas.convertToBlob({ type: 'image/png' })).arrayBuffer();
+    })();
+    previewCopies.set(file, copy);
+  }
+  return copy;
+}
+
+/** Runs the pending preview on the engine, between the person's jobs, and shows it in the panel. */
+async function runPreview() {
+  const preview = /** @type {NonNullable<typeof pendingPreview>} */ (pendingPreview);
+  pendingPreview = null;
+  running = true;
+  const figure = $('#ct-preview');
+  try {
+    const image = (await previewCopy(preview.file)).slice(0);
+    const options = { ...preview.parts.options, detail: /** @type {const} */ ('fast'), output: /** @type {const} */ ('png') };
+    const result = await engine.run({ tool: 'cartoonify', models: preview.parts.models, image, options }, () => {});
+    if (!result.image) throw new Error('The engine sent no image.');
+    const img = $('img', HTMLImageElement, figure);
+    URL.revokeObjectURL(img.src);
+    img.src = URL.createObjectURL(new Blob([result.image.bytes], { type: result.image.mime }));
+    // The card's settings less the model, resolution and output, which a preview does not take.
+    const look = preview.parts.settings.split(' · ').slice(1, -2).join(' · ');
+    $('figcaption', HTMLElement, figure).textContent = `Preview of ${look} on ${preview.file.name || 'the pasted image'}, ${result.width}×${result.height}`;
+    figure.hidden = false;
+  } catch (e) {
+    // A preview that fails says nothing: the full run says why, if the person starts one.
+    if (!(e instanceof CancelledError)) console.warn(`Lantern: no preview (${e instanceof Error ? e.message : e})`);
   } finally {
     running = false;
     pump();
@@ -944,6 +1021,11 @@ function wire() {
   });
   percent($('#ct-mix', HTMLInputElement), $('#ct-mix-value'));
   percent($('#ct-strength', HTMLInputElement), $('#ct-strength-value'));
+  // Every change of a style setting previews it on the last photo; slider moves are many, and
+  // only the latest waits (pendingPreview).
+  for (const control of $$('#panel-cartoonify input, #panel-cartoonify select').filter((c) => c.id !== 'ct-own-model')) {
+    control.addEventListener(control instanceof HTMLInputElement && control.type === 'range' ? 'input' : 'change', requestPreview);
+  }
   $('#ct-second', HTMLSelectElement).addEventListener('change', (e) => {
     $('#ct-mix', HTMLInputElement).disabled = /** @type {HTMLSelectElement} */ (e.target).value === '';
   });
