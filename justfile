@@ -7,6 +7,14 @@ export LANTERN_CACHE := env_var_or_default("LANTERN_CACHE", env_var("HOME") / ".
 # profile never added it (a fresh CARGO_HOME, CI).
 export CARGO_HOME := env_var_or_default("CARGO_HOME", env_var("HOME") / ".cargo")
 export PATH := CARGO_HOME / "bin" + ":" + env_var("PATH")
+# Host builds unify features across the workspace, as `cargo test --workspace` does (nightly's
+# feature-unification): built for one package alone (the thumbnails' CLI, lantern-serve), serde,
+# syn and zip got other features than in the tests' build, and everything above them (candle, wgpu,
+# naga, image) compiled a second time in `just test`. The wasm builds keep per-package unification
+# (build-wasm): the workspace's host-only features, such as lantern-models' fetching, do not build
+# for wasm.
+export CARGO_UNSTABLE_FEATURE_UNIFICATION := "true"
+export CARGO_RESOLVER_FEATURE_UNIFICATION := "workspace"
 eval_dir := env_var_or_default("LANTERN_EVAL", justfile_directory() / ".." / "shared" / "eval")
 venv := LANTERN_CACHE / "venv"
 # Must equal the `wasm-bindgen` crate version pinned in worker/wasm/Cargo.toml.
@@ -88,11 +96,11 @@ build-wasm: setup
     wasm=wasm32-unknown-unknown/wasm-release/lantern_wasm.wasm
     for relaxed in "" "-relaxed"; do
         features=$([ -n "$relaxed" ] && echo relaxed-simd || true)
-        CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="{{wasm_threads_rustflags}}" cargo build -p lantern-wasm --features "threads $features" \
+        CARGO_RESOLVER_FEATURE_UNIFICATION=selected CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="{{wasm_threads_rustflags}}" cargo build -p lantern-wasm --features "threads $features" \
             --target wasm32-unknown-unknown --profile wasm-release --target-dir target/wasm-threads -Z build-std=panic_abort,std
         rm -rf "dist/wasm/threads$relaxed"
         wasm-bindgen --target web --out-dir "dist/wasm/threads$relaxed" "target/wasm-threads/$wasm"
-        CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="{{wasm_single_rustflags}}" cargo build -p lantern-wasm --features "$features" \
+        CARGO_RESOLVER_FEATURE_UNIFICATION=selected CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="{{wasm_single_rustflags}}" cargo build -p lantern-wasm --features "$features" \
             --target wasm32-unknown-unknown --profile wasm-release --target-dir target/wasm-single
         rm -rf "dist/wasm/single$relaxed"
         wasm-bindgen --target web --out-dir "dist/wasm/single$relaxed" "target/wasm-single/$wasm"
