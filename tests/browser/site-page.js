@@ -32,9 +32,12 @@ export async function openSite(browser, mode, contextOptions = {}) {
   // Without isolation the page would install its service-worker fallback and become isolated.
   const context = await browser.newContext({ serviceWorkers: mode.isolated ? 'allow' : 'block', ...contextOptions });
   const cspViolations = await watchCsp(context);
-  // Every request the page makes, so tests can check that no image leaves it.
+  // Every request the page and its workers make, so tests can check that no image leaves it. The
+  // service worker's own fetch of a request it passes on is the same request again: left out.
   const requests = [];
-  context.on('request', (r) => requests.push({ url: r.url(), method: r.method(), body: r.postDataBuffer()?.length ?? 0 }));
+  context.on('request', (r) => {
+    if (!r.serviceWorker()) requests.push({ url: r.url(), method: r.method(), body: r.postDataBuffer()?.length ?? 0 });
+  });
   const page = await context.newPage();
   await page.goto(url);
   await page.waitForFunction(() => /^(threads|single)/.test(document.body.dataset.backend ?? ''), null, { timeout: 120_000 });
