@@ -1021,11 +1021,17 @@ function wire() {
   });
   percent($('#ct-mix', HTMLInputElement), $('#ct-mix-value'));
   percent($('#ct-strength', HTMLInputElement), $('#ct-strength-value'));
-  // Every change of a style setting previews it on the last photo; slider moves are many, and
-  // only the latest waits (pendingPreview).
-  for (const control of $$('#panel-cartoonify input, #panel-cartoonify select').filter((c) => c.id !== 'ct-own-model')) {
-    control.addEventListener(control instanceof HTMLInputElement && control.type === 'range' ? 'input' : 'change', requestPreview);
-  }
+  // Every change of a style setting previews it on the last photo (listened for on the panel: the
+  // style buttons come with the model list); slider moves are many, and only the latest waits
+  // (pendingPreview).
+  const panel = $('#panel-cartoonify');
+  panel.addEventListener('change', (e) => {
+    const control = /** @type {HTMLInputElement} */ (e.target);
+    if (control.type !== 'range' && control.id !== 'ct-own-model') requestPreview();
+  });
+  panel.addEventListener('input', (e) => {
+    if (/** @type {HTMLInputElement} */ (e.target).type === 'range') requestPreview();
+  });
   $('#ct-second', HTMLSelectElement).addEventListener('change', (e) => {
     $('#ct-mix', HTMLInputElement).disabled = /** @type {HTMLSelectElement} */ (e.target).value === '';
   });
