@@ -96,6 +96,14 @@ describe('The page as people use it', { timeout: 600_000 }, () => {
         'Multi-style transfer (26 styles) · Red poster · strength 60% · fast · PNG',
       ]);
       assert.deepEqual(await page.locator('.job .name').allTextContents(), ['chelsea.png', 'chelsea.png', 'chelsea.png']);
+      // Each change previews the style on the photo, small, without a card of its own.
+      await page.locator('.styles .style').nth(7).click();
+      await page.waitForFunction(() =>
+        /^Preview of Night blues · strength 60% on chelsea\.png, \d+×\d+$/.test(document.querySelector('#ct-preview figcaption')?.textContent ?? '')
+        && document.querySelector('#ct-preview img').naturalWidth > 0);
+      const preview = await page.locator('#ct-preview img').evaluate((img) => [img.naturalWidth, img.naturalHeight]);
+      assert.deepEqual(preview, [256, 170], 'chelsea.png (451×300) at 256 px');
+      assert.equal(await page.locator('.job').count(), 3);
       const results = [];
       for (let i = 0; i < 3; i++) results.push((await download(page.locator('.job').nth(i).locator('.download'))).bytes);
       assert.ok(!results[0].equals(results[1]) && !results[1].equals(results[2]), 'each run made its own result');
@@ -109,7 +117,7 @@ describe('The page as people use it', { timeout: 600_000 }, () => {
       /** @type {Map<string, Buffer>} */
       const offered = new Map();
       for (let i = 0; i < (await cards.count()); i++) {
-        for (const link of await cards.nth(i).locator('a.download').all()) {
+        for (const link of await cards.nth(i).locator('.download').all()) {
           const { name, bytes } = await download(link);
           // A name offered twice gets " (2)", " (3)" before its extension in the ZIP.
           let unique = name;
@@ -140,6 +148,46 @@ describe('The page as people use it', { timeout: 600_000 }, () => {
       assert.ok(await page.locator('#rerun').isHidden());
       assert.ok(await page.locator('#download-all').isHidden());
     });
+
+    test('the subject goes onto its own background blurred, or onto a picture of the person\'s choice, at full size', async () => {
+      const { page } = site;
+      await page.locator('#tab-remove-background').click();
+      /** Decodes a finished card's download in the page: its size, whether it is opaque, and a few pixels. */
+      const inspect = async (job) => {
+        const { name, bytes } = await download(job.locator('.download'));
+        const decoded = await page.evaluate(async (file) => {
+          const bitmap = await createImageBitmap(new Blob([new Uint8Array(file)]));
+          const context = new OffscreenCanvas(bitmap.width, bitmap.height).getContext('2d');
+          context.drawImage(bitmap, 0, 0);
+          const { data } = context.getImageData(0, 0, bitmap.width, bitmap.height);
+          const opaque = data.every((v, i) => i % 4 !== 3 || v === 255);
+          const at = (x, y) => Array.from(data.slice((y * bitmap.width + x) * 4, (y * bitmap.width + x) * 4 + 3));
+          return { width: bitmap.width, height: bitmap.height, opaque, corner: at(2, 2) };
+        }, Array.from(bytes));
+        return { name, ...decoded };
+      };
+      await page.selectOption('#rb-backdrop', 'blur');
+      const blurred = await inspect(await runJobs(page, [INPUTS['remove-background']]));
+      assert.deepEqual([blurred.width, blurred.height, blurred.opaque], [400, 328, true]);
+      assert.match(await page.locator('.job').last().locator('.settings').textContent(), /on its own background, blurred$/);
+      // A picture of one colour makes the background that colour, to the corner.
+      await page.selectOption('#rb-backdrop', 'picture');
+      assert.ok(await page.locator('#rb-picture').isVisible());
+      const teal = await page.evaluate(async () => {
+        const canvas = new OffscreenCanvas(40, 30);
+        const context = canvas.getContext('2d');
+        context.fillStyle = '#008080';
+        context.fillRect(0, 0, 40, 30);
+        return Array.from(new Uint8Array(await (await canvas.convertToBlob({ type: 'image/png' })).arrayBuffer()));
+      });
+      await page.setInputFiles('#rb-picture', { name: 'teal.png', mimeType: 'image/png', buffer: Buffer.from(teal) });
+      await page.waitForFunction(() => document.querySelector('#rb-picture-status').textContent === 'Using teal.png.');
+      const onPicture = await inspect(await runJobs(page, [INPUTS['remove-background']]));
+      assert.deepEqual([onPicture.width, onPicture.height, onPicture.opaque], [400, 328, true]);
+      assert.deepEqual(onPicture.corner, [0, 128, 128]);
+      assert.match(await page.locator('.job').last().locator('.settings').textContent(), /on teal\.png$/);
+      await page.selectOption('#rb-backdrop', '');
+    });
   });
 
   for (const size of [
@@ -163,6 +211,10 @@ describe('The page as people use it', { timeout: 600_000 }, () => {
           for (const colorScheme of ['light', 'dark']) {
             await page.emulateMedia({ colorScheme });
             assert.deepEqual(await axeViolations(page), [], colorScheme);
+            // `just screenshot` keeps what was checked: docs/screenshots/<tool>-<size>-<scheme>.png.
+            if (process.env.LANTERN_SCREENSHOTS) {
+              await page.screenshot({ path: join(process.env.LANTERN_SCREENSHOTS, `${tool}-${size.name}-${colorScheme}.png`) });
+            }
           }
           await page.emulateMedia({ colorScheme: 'light' });
           if (size.name === 'phone') {

@@ -92,10 +92,6 @@ describeInEachBuild('Remove background in the browser', (mode, site) => {
     assert.deepEqual([result.width, result.height], [600, 400]);
     assert.ok(result.minAlpha < 16 && result.maxAlpha > 240, `alpha ${result.minAlpha}..${result.maxAlpha}`);
     assert.equal(result.download, 'coffee-cutout.png');
-    if (mode.isolated && process.env.LANTERN_SCREENSHOT) {
-      await page.setViewportSize({ width: 1000, height: 900 });
-      await page.screenshot({ path: process.env.LANTERN_SCREENSHOT, fullPage: true });
-    }
   });
 
   test("the mask matches onnxruntime's (IoU at 320×320)", async (t) => {
