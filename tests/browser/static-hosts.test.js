@@ -143,6 +143,9 @@ async function startApache(prefix, root) {
 ${modules.map((m) => `LoadModule ${m}_module modules/mod_${m}.so`).join('\n')}
 ServerName 127.0.0.1
 Listen 127.0.0.1:${port}
+# One process (-X) serves one connection at a time: a kept-alive one would hold the next request
+# for the keep-alive timeout.
+KeepAlive Off
 PidFile "${join(prefix, 'apache2.pid')}"
 Mutex file:${prefix} default
 ErrorLog "${join(prefix, 'error.log')}"
