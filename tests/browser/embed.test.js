@@ -5,15 +5,13 @@
 
 import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { once } from 'node:events';
-import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
-import { extname, join } from 'node:path';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import { chromium } from 'playwright-core';
 
-import { CHROMIUM, freePort, repo, startServer, watchCsp } from './serve.js';
+import { CHROMIUM, freePort, repo, startServer, startStaticServer, stopServer, watchCsp } from './serve.js';
 import { download, evalDir, photo, runJobs } from './site-page.js';
 
 const dist = join(repo, 'dist');
@@ -238,28 +236,14 @@ describe('embed.json: who may embed a copy', { timeout: 600_000 }, () => {
     servers.lantern = await startServer({ root: site, isolated: true, port: lanternPort });
     servers.listed = await startServer({ root: dist, isolated: false, port: listedPort, frameSources: [lanternOrigin] });
     // A host that sends no headers at all, as some static hosts: only the page itself can refuse.
-    headerless = createServer(async (request, response) => {
-      const path = new URL(request.url, 'http://host').pathname;
-      const file = path.endsWith('/') ? `${path}index.html` : path;
-      try {
-        const body = readFileSync(join(site, file));
-        const types = { '.html': 'text/html', '.js': 'text/javascript', '.json': 'application/json', '.wasm': 'application/wasm', '.css': 'text/css' };
-        response.writeHead(200, { 'content-type': types[extname(file)] ?? 'application/octet-stream' });
-        response.end(body);
-      } catch {
-        response.writeHead(404);
-        response.end();
-      }
-    });
-    headerless.listen(0, '127.0.0.1');
-    await once(headerless, 'listening');
-    servers.other = await startServer({ root: dist, isolated: false, frameSources: [lanternOrigin, `http://127.0.0.1:${headerless.address().port}`] });
+    headerless = await startStaticServer(site, {});
+    servers.other = await startServer({ root: dist, isolated: false, frameSources: [lanternOrigin, new URL(headerless.url).origin] });
   });
 
   after(async () => {
     await browser?.close();
     for (const { server } of Object.values(servers)) server.kill();
-    headerless?.close();
+    await stopServer(headerless?.server);
     if (site) rmSync(site, { recursive: true, force: true });
   });
 
@@ -289,7 +273,7 @@ describe('embed.json: who may embed a copy', { timeout: 600_000 }, () => {
   });
 
   test('on a host that sends no headers, another origin gets no answer and a warning saying why', async () => {
-    const lantern = `http://127.0.0.1:${headerless.address().port}/`;
+    const lantern = headerless.url;
     const embedder = await openEmbedder(browser, servers.other.url, lantern, { timeout: 5_000 });
     try {
       assert.equal(embedder.refused, 'no-answer');

@@ -1,8 +1,12 @@
-// What the browser tests share: lantern-serve on a free port, and how Chromium is launched.
+// What the browser tests share: lantern-serve and a plain static server on free ports, and how
+// Chromium is launched.
 
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { readFile } from 'node:fs/promises';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const repo = fileURLToPath(new URL('../..', import.meta.url));
@@ -68,4 +72,43 @@ export function freePort() {
       probe.close(() => resolve(port));
     });
   });
+}
+
+const contentTypes = {
+  '.html': 'text/html; charset=utf-8',
+  '.css': 'text/css',
+  '.js': 'text/javascript',
+  '.mjs': 'text/javascript',
+  '.wasm': 'application/wasm',
+  '.json': 'application/json',
+  '.txt': 'text/plain; charset=utf-8',
+};
+
+/**
+ * A test-only static server on 127.0.0.1 that sends `headers` with every file under `root` and
+ * nothing else: a host as plain as they come, or an embedder's page.
+ */
+export async function startStaticServer(root, headers) {
+  const server = createHttpServer(async (request, response) => {
+    try {
+      const path = decodeURIComponent(new URL(request.url, 'http://host').pathname);
+      const file = resolve(root, `.${path.endsWith('/') ? `${path}index.html` : path}`);
+      if (!file.startsWith(root + sep)) throw new Error(`${path} is outside the served folder`);
+      const body = await readFile(file);
+      response.writeHead(200, { 'content-type': contentTypes[extname(file)] ?? 'application/octet-stream', ...headers });
+      response.end(body);
+    } catch {
+      response.writeHead(404, headers);
+      response.end();
+    }
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return { server, url: `http://127.0.0.1:${server.address().port}/` };
+}
+
+export async function stopServer(server) {
+  if (!server?.listening) return;
+  server.closeAllConnections();
+  await new Promise((resolveClose) => server.close(resolveClose));
 }

@@ -8,17 +8,16 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, readFileSync } from 'node:fs';
-import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:http';
+import { chmod, copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, extname, join, resolve, sep } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 
 import { chromium } from 'playwright-core';
 
-import { freePort, startServer } from './serve.js';
+import { freePort, startServer, startStaticServer, stopServer } from './serve.js';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 const nginxBinary = '/usr/sbin/nginx';
@@ -207,41 +206,6 @@ async function stopProcess(child) {
   const exited = once(child, 'exit');
   child.kill('SIGTERM');
   await exited;
-}
-
-const contentTypes = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript',
-  '.mjs': 'text/javascript',
-  '.wasm': 'application/wasm',
-  '.json': 'application/json',
-  '.txt': 'text/plain; charset=utf-8',
-};
-
-/** A test-only static server on 127.0.0.1 that sends `headers` with every file under `root`. */
-async function startStaticServer(root, headers) {
-  const server = createServer(async (request, response) => {
-    try {
-      const path = decodeURIComponent(new URL(request.url, 'http://host').pathname);
-      const file = resolve(root, `.${path.endsWith('/') ? `${path}index.html` : path}`);
-      if (!file.startsWith(root + sep)) throw new Error(`${path} is outside the served folder`);
-      const body = await readFile(file);
-      response.writeHead(200, { 'content-type': contentTypes[extname(file)] ?? 'application/octet-stream', ...headers });
-      response.end(body);
-    } catch {
-      response.writeHead(404, headers);
-      response.end();
-    }
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return { server, url: `http://127.0.0.1:${server.address().port}/` };
-}
-
-async function stopServer(server) {
-  if (!server?.listening) return;
-  server.closeAllConnections();
-  await new Promise((resolveClose) => server.close(resolveClose));
 }
 
 /** What Lantern needs from a page: isolation, streaming wasm compilation, modules and workers. */
