@@ -372,19 +372,13 @@ const TOOLS = {
         output: /** @type {CartoonifyOptions['output']} */ ($('#ct-output', HTMLSelectElement).value),
         quality: 92,
       };
-      const made = [
-        `strength ${Math.round(options.strength * 100)}%`,
-        options.detail === 'full' ? 'full detail' : 'fast',
-        chosenText('#ct-output'),
-      ].join(' · ');
+      const made = [options.detail === 'full' ? 'full detail' : 'fast', chosenText('#ct-output')].join(' · ');
       if (ownModel) {
-        return { models: [], options: { ...options, preset: 'animegan' }, ownModel: ownModel.bytes, settings: `${ownModel.name} (your model) · ${made}` };
+        const settings = `${ownModel.name} (your model) · ${cartoonLook(options, false)} · ${made}`;
+        return { models: [], options: { ...options, preset: 'animegan' }, ownModel: ownModel.bytes, settings };
       }
       const model = $('#ct-model', HTMLSelectElement).value;
-      const styles = !style ? ''
-        : options.mix === 0 ? ` · ${styleName(first)}`
-        : ` · ${styleName(first)} blended ${Math.round(options.mix * 100)}% with ${styleName(second)}`;
-      return { models: [model], options, settings: `${modelTitle(model)}${styles} · ${made}` };
+      return { models: [model], options, settings: `${modelTitle(model)} · ${cartoonLook(options, style !== null)} · ${made}` };
     },
     show: (job, result) => showImage(job, result, `${baseName(job.file)}-cartoon.${extension(job.options.output)}`),
   },
@@ -560,6 +554,19 @@ async function pump() {
 }
 
 /**
+ * How a Cartoonify job's result looks, as its card and its preview say: the styles, where the
+ * network has them (`styled`), and the strength.
+ * @param {CartoonifyOptions} options
+ * @param {boolean} styled
+ */
+function cartoonLook({ first, second, mix, strength }, styled) {
+  const styles = !styled ? []
+    : mix === 0 ? [styleName(first)]
+    : [`${styleName(first)} blended ${Math.round(mix * 100)}% with ${styleName(second)}`];
+  return [...styles, `strength ${Math.round(strength * 100)}%`].join(' · ');
+}
+
+/**
  * The longest side of Cartoonify's preview: at 256 px the network runs in a tenth of a second or
  * so, quick enough to follow the sliders, and a style's look already shows.
  */
@@ -618,8 +625,7 @@ async function runPreview() {
     const img = $('img', HTMLImageElement, figure);
     URL.revokeObjectURL(img.src);
     img.src = URL.createObjectURL(new Blob([result.image.bytes], { type: result.image.mime }));
-    // The card's settings less the model, resolution and output, which a preview does not take.
-    const look = preview.parts.settings.split(' · ').slice(1, -2).join(' · ');
+    const look = cartoonLook(preview.parts.options, document.querySelector('input[name=ct-style]:checked') !== null);
     $('figcaption', HTMLElement, figure).textContent = `Preview of ${look} on ${preview.file.name || 'the pasted image'}, ${result.width}×${result.height}`;
     figure.hidden = false;
   } catch (e) {
