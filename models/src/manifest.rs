@@ -209,6 +209,11 @@ pub enum Filter {
     Bicubic,
     /// Lanczos over three lobes (PIL's `LANCZOS`), as rembg and U²-Net's own code resize.
     Lanczos,
+    /// Bilinear between the four pixels nearest to x·(source/target), the first pixels' corners
+    /// aligned and no widening when shrinking, rounded to 8 bits: @imgly/background-removal's
+    /// resize, both ways, for IS-Net.
+    #[serde(rename = "point-bilinear")]
+    PointBilinear,
 }
 
 /// How a network's output is brought to 0..1.

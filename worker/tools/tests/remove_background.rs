@@ -19,9 +19,9 @@ fn eval_photo(name: &str) -> Vec<u8> {
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-fn remover() -> BackgroundRemover<CpuBackend> {
+fn remover(id: &str) -> BackgroundRemover<CpuBackend> {
     let manifest = Manifest::load_default().unwrap();
-    let model = manifest.model("u2netp").unwrap();
+    let model = manifest.model(id).unwrap();
     let path = model.entry.cached_path();
     let onnx = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}; run `just models`", path.display()));
     BackgroundRemover::new(&onnx, &model.preprocess, &model.postprocess, CpuBackend).unwrap()
@@ -39,7 +39,7 @@ fn iou(a: &[f32], b: &[f32]) -> f32 {
 #[test]
 fn mask_matches_onnxruntime() {
     let image = decode(&eval_photo("astronaut.png")).unwrap();
-    let ours = block_on(remover().network_mask(&image, &mut |_, _| true)).unwrap().into_raw();
+    let ours = block_on(remover("u2netp").network_mask(&image, &mut |_, _| true)).unwrap().into_raw();
     let npz = cache_dir().join("references/u2netp_astronaut.npz");
     let arrays: HashMap<String, Tensor> = Tensor::read_npz(&npz)
         .unwrap_or_else(|e| panic!("{}: {e}; run `just references`", npz.display()))
@@ -56,7 +56,7 @@ fn mask_matches_onnxruntime() {
 #[test]
 fn outputs_keep_the_original_resolution() {
     let image = decode(&eval_photo("coffee.png")).unwrap();
-    let mask = block_on(remover().mask(&image, &mut |_, _| true)).unwrap();
+    let mask = block_on(remover("u2netp").mask(&image, &mut |_, _| true)).unwrap();
     assert_eq!(mask.dimensions(), image.dimensions());
     let png = image::load_from_memory(&encode(&image, &mask, Output::CutOut(ImageFormat::Png)).unwrap()).unwrap();
     assert_eq!((png.width(), png.height()), image.dimensions());
@@ -79,7 +79,7 @@ fn outputs_keep_the_original_resolution() {
 #[test]
 fn cancelling_stops_the_mask() {
     let image = decode(&eval_photo("chelsea.png")).unwrap();
-    let err = block_on(remover().mask(&image, &mut |done, _| done < 10)).unwrap_err();
+    let err = block_on(remover("u2netp").mask(&image, &mut |done, _| done < 10)).unwrap_err();
     assert!(matches!(err, lantern_tools::ToolError::Cancelled), "{err}");
 }
 
@@ -88,7 +88,7 @@ fn cancelling_stops_the_mask() {
 #[test]
 fn narrow_and_tiny_photos_get_a_mask() {
     let photo = decode(&eval_photo("coffee.png")).unwrap();
-    let remover = remover();
+    let remover = remover("u2netp");
     for (width, height) in [(1, 1), (1, 40), (16, 16), (3, 4000), (4000, 2)] {
         let image = image::imageops::resize(&photo, width, height, image::imageops::FilterType::Triangle);
         let mask = block_on(remover.mask(&image, &mut |_, _| true)).map(|m| m.dimensions()).map_err(|e| e.to_string());
@@ -96,13 +96,12 @@ fn narrow_and_tiny_photos_get_a_mask() {
     }
 }
 
-/// The whole tool beside rembg as it ships (`just references` writes its masks): on every
-/// evaluation photo the full-size masks agree at IoU ≥ 0.98 (threshold half way).
-#[test]
-fn masks_match_rembg_on_every_photo() {
-    let remover = remover();
+/// Our full-size masks beside a reference's on every evaluation photo: the IoU (threshold half
+/// way) and the mean difference in levels, printed; the worst IoU returned.
+fn worst_iou_against(model: &str, references: &str) -> f32 {
+    let remover = remover(model);
     let mut worst = 1.0f32;
-    for (path, photo) in references_by_photo("rembg") {
+    for (path, photo) in references_by_photo(references) {
         let stem = path.file_stem().unwrap().to_str().unwrap();
         let image = decode(&eval_photo(&photo)).unwrap();
         let ours = block_on(remover.mask(&image, &mut |_, _| true)).unwrap();
@@ -112,9 +111,25 @@ fn masks_match_rembg_on_every_photo() {
         let score = iou(&unit(&ours), &unit(&theirs));
         let mean = ours.as_raw().iter().zip(theirs.as_raw()).map(|(&a, &b)| a.abs_diff(b) as f64).sum::<f64>()
             / ours.as_raw().len() as f64;
-        println!("{stem}: mask IoU with rembg {score:.4}, mean difference {mean:.2} levels");
+        println!("{model} {stem}: mask IoU with {references} {score:.4}, mean difference {mean:.2} levels");
         worst = worst.min(score);
     }
+    worst
+}
+
+/// The whole tool beside rembg as it ships (`just references` writes its masks): on every
+/// evaluation photo the full-size masks agree at IoU ≥ 0.98.
+#[test]
+fn masks_match_rembg_on_every_photo() {
+    let worst = worst_iou_against("u2netp", "rembg");
+    assert!(worst >= 0.98, "worst IoU {worst}");
+}
+
+/// IS-Net beside @imgly/background-removal's own steps around it (`just references`): on every
+/// evaluation photo the full-size masks agree at IoU ≥ 0.98.
+#[test]
+fn isnet_masks_match_imgly_on_every_photo() {
+    let worst = worst_iou_against("isnet-medium", "imgly");
     assert!(worst >= 0.98, "worst IoU {worst}");
 }
 
