@@ -14,6 +14,14 @@ use crate::manifest::Location;
 pub fn extract(archive: &Path, location: &Location) -> Result<Vec<u8>> {
     match location {
         Location::File { path } => Ok(read_files(archive, &[path.as_str()])?.remove(0)),
+        Location::GzippedFile { path } => {
+            let compressed = read_files(archive, &[path.as_str()])?.remove(0);
+            let mut bytes = Vec::new();
+            flate2::read::GzDecoder::new(compressed.as_slice())
+                .read_to_end(&mut bytes)
+                .with_context(|| format!("decompressing `{path}` in {}", archive.display()))?;
+            Ok(bytes)
+        }
         Location::Chunks { index, resource } => {
             let index_bytes = read_files(archive, &[index.as_str()])?.remove(0);
             let chunks = chunk_paths(&index_bytes, index, resource)?;
@@ -138,6 +146,20 @@ mod tests {
         assert_eq!(extract(&archive, &file).unwrap(), b"de");
         let missing = Location::File { path: "package/dist/c3".into() };
         assert!(extract(&archive, &missing).is_err());
+    }
+
+    #[test]
+    fn gzipped_member_is_decompressed() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut gz, b"network bytes").unwrap();
+        let compressed = gz.finish().unwrap();
+        let archive = tarball(dir.path(), &[("package/m.traineddata.gz", &compressed), ("package/plain.txt", b"x")]);
+        let gzipped = Location::GzippedFile { path: "package/m.traineddata.gz".into() };
+        assert_eq!(extract(&archive, &gzipped).unwrap(), b"network bytes");
+        let not_gzip = Location::GzippedFile { path: "package/plain.txt".into() };
+        let error = format!("{:#}", extract(&archive, &not_gzip).unwrap_err());
+        assert!(error.contains("decompressing `package/plain.txt`"), "{error}");
     }
 
     #[test]

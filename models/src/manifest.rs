@@ -75,6 +75,9 @@ pub enum Registry {
 pub enum Location {
     /// One file, by its path inside the archive (npm tarballs put everything under `package/`).
     File { path: String },
+    /// One gzip-compressed file (`gunzip = true`), by its path inside the archive; the entry is its
+    /// decompressed content, which is what `sha256` and `size` describe.
+    GzippedFile { path: String },
     /// The concatenation, in order, of the chunks that a JSON index inside the archive lists for
     /// one resource: `index[resource].chunks[i].hash` names a file beside the index.
     Chunks { index: String, resource: String },
@@ -90,13 +93,15 @@ struct SourceFields {
     path: Option<String>,
     chunks_from: Option<String>,
     resource: Option<String>,
+    #[serde(default)]
+    gunzip: bool,
 }
 
 impl TryFrom<SourceFields> for Source {
     type Error = String;
 
     fn try_from(fields: SourceFields) -> Result<Self, String> {
-        let SourceFields { file, registry, package, version, path, chunks_from, resource } = fields;
+        let SourceFields { file, registry, package, version, path, chunks_from, resource, gunzip } = fields;
         if let Some(file) = file {
             if registry.is_some()
                 || package.is_some()
@@ -104,9 +109,10 @@ impl TryFrom<SourceFields> for Source {
                 || path.is_some()
                 || chunks_from.is_some()
                 || resource.is_some()
+                || gunzip
             {
                 return Err(format!(
-                    "{}: `file` names a local file; leave out `registry`, `package`, `version`, `path`, `chunks_from` and `resource`",
+                    "{}: `file` names a local file; leave out `registry`, `package`, `version`, `path`, `chunks_from`, `resource` and `gunzip`",
                     file.display()
                 ));
             }
@@ -116,7 +122,11 @@ impl TryFrom<SourceFields> for Source {
             return Err("give either `file` (a local file) or `registry`, `package` and `version`".into());
         };
         let location = match (path, chunks_from, resource) {
+            (Some(path), None, None) if gunzip => Location::GzippedFile { path },
             (Some(path), None, None) => Location::File { path },
+            (None, Some(_), Some(_)) if gunzip => {
+                return Err(format!("{package} {version}: `gunzip` applies to a `path`, not to chunks"));
+            }
             (None, Some(index), Some(resource)) => Location::Chunks { index, resource },
             _ => {
                 return Err(format!("{package} {version}: give either `path`, or both `chunks_from` and `resource`"));
@@ -489,12 +499,15 @@ impl Entry {
         format!("{}.{}", self.id, self.extension())
     }
 
-    /// Extension taken from the file's path, in its package or on disk; chunked resources are
-    /// ONNX graphs.
+    /// Extension taken from the file's path, in its package or on disk (a gzipped file's without
+    /// its `.gz`); chunked resources are ONNX graphs.
     pub fn extension(&self) -> &str {
         let path = match &self.source {
             Source::Package(Package { location: Location::Chunks { .. }, .. }) => return "onnx",
             Source::Package(Package { location: Location::File { path }, .. }) => Path::new(path),
+            Source::Package(Package { location: Location::GzippedFile { path }, .. }) => {
+                Path::new(path.strip_suffix(".gz").unwrap_or(path))
+            }
             Source::LocalFile { path } => path.as_path(),
         };
         path.extension().and_then(|ext| ext.to_str()).unwrap_or("")
@@ -511,8 +524,8 @@ impl Entry {
         if self.size == 0 {
             bail!("{id}: size must be the file's size in bytes");
         }
-        if !matches!(self.extension(), "onnx" | "txt") {
-            bail!("{id}: the file's path must end in .onnx or .txt");
+        if !matches!(self.extension(), "onnx" | "txt" | "traineddata") {
+            bail!("{id}: the file's path must end in .onnx, .txt or .traineddata");
         }
         Ok(())
     }
@@ -618,7 +631,22 @@ mod tests {
         );
         assert!(no_version.is_err());
         let wrong_kind = format!("{:#}", asset_with_source(r#"file = "own/a.bin""#).unwrap_err());
-        assert!(wrong_kind.contains(".onnx or .txt"), "{wrong_kind}");
+        assert!(wrong_kind.contains(".onnx, .txt or .traineddata"), "{wrong_kind}");
+    }
+
+    #[test]
+    fn a_gzipped_file_is_named_without_its_gz() {
+        let gzipped = asset_with_source(
+            r#"registry = "npm"
+            package = "p"
+            version = "1.0.0"
+            path = "package/eng.traineddata.gz"
+            gunzip = true"#,
+        )
+        .unwrap();
+        assert_eq!(gzipped.assets[0].file_name(), "a.traineddata");
+        let local = format!("{:#}", asset_with_source("file = \"own/a.txt\"\ngunzip = true").unwrap_err());
+        assert!(local.contains("leave out"), "{local}");
     }
 
     #[test]
