@@ -42,6 +42,11 @@ setup:
     # A software Vulkan (lavapipe) and its loader: the GPU backend's native tests run on it.
     [ -f /usr/share/vulkan/icd.d/lvp_icd.x86_64.json ] || missing+=(mesa-vulkan-drivers)
     ldconfig -p | grep -q libvulkan.so.1 || missing+=(libvulkan1)
+    # Tesseract's CLI is the oracle the Tesseract LSTM reader's tests compare with; the Noto fonts
+    # render their text lines in every script they cover.
+    command -v tesseract >/dev/null || missing+=(tesseract-ocr)
+    [ -d /usr/share/fonts/truetype/noto ] || missing+=(fonts-noto-core)
+    [ -d /usr/share/fonts/opentype/noto ] || missing+=(fonts-noto-cjk)
     if [ ${#missing[@]} -gt 0 ]; then
         apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
     fi

@@ -1,0 +1,187 @@
+//! The recogniser's characters: `lstm-unicharset` (one unichar per line) and `lstm-recoder`, which
+//! gives each unichar the sequence of network outputs that spells it (one output for most
+//! scripts; up to five for Han, Hangul and other large sets).
+
+use std::collections::{HashMap, HashSet};
+
+use crate::bytes::Bytes;
+use crate::error::ReadError;
+
+/// Unichar 0 is written `NULL` in the file and stands for a space.
+const SPACE_ID: usize = 0;
+/// Ids 1 and 2 are Tesseract's "joined" and "broken" markers when the set has its special codes;
+/// they are never text.
+const SPECIAL_NAMES: [&str; 2] = ["Joined", "|Broken|0|1"];
+/// The recoder's longest code (`RecodedCharID::kMaxCodeLen`).
+const MAX_CODE_LENGTH: usize = 9;
+
+/// Decodes sequences of network outputs into text.
+#[derive(Debug, Clone)]
+pub struct Charset {
+    /// Each unichar's text, by id.
+    unichars: Vec<String>,
+    /// Complete code sequences and the unichar each spells (the last one listed, as Tesseract
+    /// builds its decoder, where two share a code).
+    decoder: HashMap<Vec<usize>, usize>,
+    /// Every proper prefix of a complete code.
+    prefixes: HashSet<Vec<usize>>,
+}
+
+impl Charset {
+    pub(crate) fn parse(
+        unicharset: Bytes,
+        mut recoder: Bytes,
+        classes: usize,
+        null_char: usize,
+    ) -> Result<Charset, ReadError> {
+        let unichars = parse_unicharset(unicharset)?;
+        let count = recoder.count(5, "the recoder's size")?;
+        if count != unichars.len() {
+            return Err(ReadError::Damaged(format!("the recoder has {count} entries for {} unichars", unichars.len())));
+        }
+        let has_special_codes = unichars.get(1..3).is_some_and(|names| names == SPECIAL_NAMES);
+        let mut decoder = HashMap::new();
+        let mut prefixes = HashSet::new();
+        for id in 0..count {
+            recoder.i8("a recoder entry's normalisation flag")?;
+            let length = recoder.i32("a recoder entry's length")?;
+            let length = usize::try_from(length)
+                .ok()
+                .filter(|length| (1..=MAX_CODE_LENGTH).contains(length))
+                .ok_or_else(|| ReadError::Damaged(format!("unichar {id} has a code of length {length}")))?;
+            let mut code = Vec::with_capacity(length);
+            for _ in 0..length {
+                let value = recoder.i32("a recoder code")?;
+                code.push(
+                    usize::try_from(value)
+                        .ok()
+                        .filter(|&value| value < classes)
+                        .ok_or_else(|| ReadError::Damaged(format!("unichar {id} uses output {value} of {classes}")))?,
+                );
+            }
+            if (has_special_codes && (1..3).contains(&id)) || code.contains(&null_char) {
+                continue;
+            }
+            for end in 1..code.len() {
+                prefixes.insert(code[..end].to_vec());
+            }
+            decoder.insert(code, id);
+        }
+        if recoder.remaining() != 0 {
+            return Err(ReadError::Damaged(format!("{} stray bytes after the recoder", recoder.remaining())));
+        }
+        Ok(Charset { unichars, decoder, prefixes })
+    }
+
+    /// Unichar ids spelt by `codes` (outputs after CTC collapse): at each position the longest
+    /// complete code wins; a code that starts no character is skipped.
+    pub(crate) fn decode(&self, codes: &[usize]) -> Vec<usize> {
+        let mut ids = Vec::new();
+        let mut start = 0;
+        while start < codes.len() {
+            let mut matched = None;
+            for end in start + 1..=codes.len().min(start + MAX_CODE_LENGTH) {
+                let candidate = &codes[start..end];
+                if let Some(&id) = self.decoder.get(candidate) {
+                    matched = Some((id, end));
+                }
+                if !self.prefixes.contains(candidate) {
+                    break;
+                }
+            }
+            match matched {
+                Some((id, end)) => {
+                    ids.push(id);
+                    start = end;
+                }
+                None => start += 1,
+            }
+        }
+        ids
+    }
+
+    /// The text of a unichar.
+    pub(crate) fn text(&self, id: usize) -> &str {
+        if id == SPACE_ID { " " } else { &self.unichars[id] }
+    }
+
+    /// The number of unichars.
+    pub fn len(&self) -> usize {
+        self.unichars.len()
+    }
+
+    /// Whether the set is empty (a valid model never has an empty set).
+    pub fn is_empty(&self) -> bool {
+        self.unichars.is_empty()
+    }
+}
+
+/// The first field of each line after the count; further fields are properties this reader does
+/// not need (script, case, direction, glyph metrics).
+fn parse_unicharset(mut bytes: Bytes) -> Result<Vec<String>, ReadError> {
+    let size = bytes.remaining();
+    let text = std::str::from_utf8(bytes.take(size, "the unicharset")?)
+        .map_err(|_| ReadError::Damaged("the unicharset is not UTF-8".into()))?;
+    let mut lines = text.lines();
+    let count: usize = lines
+        .next()
+        .and_then(|line| line.trim().parse().ok())
+        .ok_or_else(|| ReadError::Damaged("the unicharset does not start with its size".into()))?;
+    let mut unichars = Vec::with_capacity(count.min(size));
+    for line in lines.take(count) {
+        let unichar = line.split(' ').next().filter(|field| !field.is_empty());
+        let unichar =
+            unichar.ok_or_else(|| ReadError::Damaged(format!("unicharset line `{line}` names no unichar")))?;
+        unichars.push(if unichar == "NULL" { " ".to_string() } else { unichar.to_string() });
+    }
+    if unichars.len() != count {
+        return Err(ReadError::Truncated { what: "the unicharset's lines", offset: size });
+    }
+    Ok(unichars)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn recoder(codes: &[&[i32]]) -> Vec<u8> {
+        let mut bytes = (codes.len() as u32).to_le_bytes().to_vec();
+        for code in codes {
+            bytes.push(0);
+            bytes.extend_from_slice(&(code.len() as i32).to_le_bytes());
+            for value in *code {
+                bytes.extend_from_slice(&value.to_le_bytes());
+            }
+        }
+        bytes
+    }
+
+    #[test]
+    fn multi_code_characters_decode_by_longest_match() {
+        let unicharset =
+            b"5\nNULL 0 Common 0\nJoined 7 0\n|Broken|0|1 f 0\n\xea\xb0\x80 1 Hangul\n\xea\xb0\x81 1 Hangul\n";
+        let codes = recoder(&[&[0], &[1], &[2], &[3, 4], &[3, 4, 5]]);
+        let charset = Charset::parse(Bytes::new(unicharset, 0), Bytes::new(&codes, 0), 7, 6).unwrap();
+        assert_eq!(charset.len(), 5);
+        let ids = charset.decode(&[3, 4, 5, 0, 3, 4, 9, 1]);
+        let text: String = ids.iter().map(|&id| charset.text(id)).collect();
+        // [3,4,5] is 각; [3,4] then 9 (no character) is 가; the markers 1 and 2 are never text.
+        assert_eq!(text, "각 가");
+    }
+
+    #[test]
+    fn a_recoder_that_disagrees_with_the_unicharset_is_refused() {
+        let unicharset = b"2\nNULL 0 Common 0\na 3 Latin\n";
+        let short = recoder(&[&[0]]);
+        assert!(matches!(
+            Charset::parse(Bytes::new(unicharset, 0), Bytes::new(&short, 0), 3, 2),
+            Err(ReadError::Damaged(_))
+        ));
+        let out_of_range = recoder(&[&[0], &[5]]);
+        assert!(Charset::parse(Bytes::new(unicharset, 0), Bytes::new(&out_of_range, 0), 3, 2).is_err());
+        assert!(matches!(
+            Charset::parse(Bytes::new(b"3\nNULL 0\n", 0), Bytes::new(&short, 0), 3, 2),
+            Err(ReadError::Truncated { .. })
+        ));
+    }
+}

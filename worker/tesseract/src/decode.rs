@@ -1,0 +1,95 @@
+//! Greedy CTC decoding: the best class at each timestep, repeats merged and blanks dropped, the
+//! codes turned into characters by the recoder, and the result put in reading order.
+
+use crate::Recognition;
+use crate::charset::Charset;
+use crate::forward::Probabilities;
+
+pub(crate) fn greedy(
+    probabilities: &Probabilities,
+    charset: &Charset,
+    null_char: usize,
+    inverted: bool,
+) -> Recognition {
+    let mut codes = Vec::new();
+    let mut previous = None;
+    // Tesseract's `OutputStats`: the best non-blank probabilities, counted in 127ths.
+    let (mut confidence_sum, mut confidence_count) = (0u64, 0u64);
+    for t in 0..probabilities.timesteps {
+        let (class, p) = probabilities.best(t);
+        if class != null_char {
+            confidence_sum += (127.0 * p) as u64;
+            confidence_count += 1;
+            if previous != Some(class) {
+                codes.push(class);
+            }
+        }
+        previous = Some(class);
+    }
+    // A line of blanks looks bad, so that its inverted reading can win.
+    let confidence =
+        if confidence_count == 0 { 0.0 } else { (confidence_sum as f64 / confidence_count as f64 / 127.0) as f32 };
+    let ids = charset.decode(&codes);
+    let visual: Vec<&str> = ids.iter().map(|&id| charset.text(id)).collect();
+    Recognition { text: reading_order(&visual), confidence, inverted }
+}
+
+/// Whether a character belongs to a right-to-left script (Hebrew, Arabic, Syriac, Thaana, N'Ko
+/// and their presentation forms).
+fn is_right_to_left(c: char) -> bool {
+    matches!(c as u32, 0x0590..=0x08FF | 0xFB1D..=0xFDFF | 0xFE70..=0xFEFF)
+}
+
+/// Joins unichars given left to right as seen into logical text: words are split at spaces;
+/// a word with right-to-left letters is reversed; on a line where most letters are right-to-left
+/// the word order is reversed too, keeping runs of left-to-right words (numbers,
+/// Latin) in their own order. Spaces collapse to one and the ends are trimmed.
+fn reading_order(visual: &[&str]) -> String {
+    let joined: String = visual.concat();
+    let words: Vec<&str> = joined.split_whitespace().collect();
+    let rtl_word = |word: &str| word.chars().any(is_right_to_left);
+    let rtl_letters = joined.chars().filter(|&c| is_right_to_left(c)).count();
+    let ltr_letters = joined.chars().filter(|&c| c.is_alphabetic() && !is_right_to_left(c)).count();
+    let line_is_rtl = rtl_letters > ltr_letters;
+    let logical_words: Vec<String> =
+        words.iter().map(|word| if rtl_word(word) { word.chars().rev().collect() } else { word.to_string() }).collect();
+    if !line_is_rtl {
+        return logical_words.join(" ");
+    }
+    // Reverse the word order, but keep each run of left-to-right words as it reads.
+    let mut runs: Vec<Vec<String>> = Vec::new();
+    let mut previous_ltr = false;
+    for (word, original) in logical_words.into_iter().zip(&words) {
+        let ltr = !rtl_word(original);
+        match runs.last_mut() {
+            Some(run) if ltr && previous_ltr => run.push(word),
+            _ => runs.push(vec![word]),
+        }
+        previous_ltr = ltr;
+    }
+    runs.into_iter().rev().flatten().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn left_to_right_text_keeps_its_order_and_single_spaces() {
+        assert_eq!(reading_order(&[" ", "a", "b", " ", " ", "c", " "]), "ab c");
+    }
+
+    #[test]
+    fn right_to_left_words_and_their_order_are_reversed_around_numbers() {
+        // Seen left to right: "םלוע 2024 םולש", which reads "שלום 2024 עולם".
+        let visual: Vec<String> = "םלוע 2024 םולש".chars().map(String::from).collect();
+        let visual: Vec<&str> = visual.iter().map(String::as_str).collect();
+        assert_eq!(reading_order(&visual), "שלום 2024 עולם");
+        let latin_run: Vec<String> = "2024 ABC םלוע םולש".chars().map(String::from).collect();
+        let latin_run: Vec<&str> = latin_run.iter().map(String::as_str).collect();
+        assert_eq!(reading_order(&latin_run), "שלום עולם 2024 ABC");
+        let mostly_latin: Vec<String> = "ABC DEF םולש".chars().map(String::from).collect();
+        let mostly_latin: Vec<&str> = mostly_latin.iter().map(String::as_str).collect();
+        assert_eq!(reading_order(&mostly_latin), "ABC DEF שלום");
+    }
+}

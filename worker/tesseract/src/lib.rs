@@ -1,0 +1,107 @@
+//! Tesseract's LSTM line recogniser, read from a `.traineddata` file and run in plain Rust.
+//!
+//! The reader takes the `lstm`, `lstm-unicharset` and `lstm-recoder` components of an int8 model
+//! (tessdata_fast, or tessdata_best converted to int8), runs its network with libtesseract's exact
+//! integer arithmetic, and decodes the outputs greedily (best class per timestep, CTC collapse,
+//! then the recoder's codes into characters). It reads one text line at a time; lines share
+//! nothing, so callers may recognise several at once.
+//!
+//! ```no_run
+//! # fn example(traineddata: &[u8], line: lantern_tesseract::GreyImage) -> Result<(), lantern_tesseract::ReadError> {
+//! let recogniser = lantern_tesseract::Recogniser::from_traineddata(traineddata)?;
+//! println!("{}", recogniser.recognise(&line).text);
+//! # Ok(())
+//! # }
+//! ```
+
+mod bytes;
+mod charset;
+mod container;
+mod decode;
+mod error;
+mod forward;
+mod network;
+mod normalise;
+
+pub use charset::Charset;
+pub use error::ReadError;
+pub use normalise::GreyImage;
+
+use container::{Component, Container};
+use forward::Probabilities;
+use network::Network;
+
+/// A model ready to recognise lines.
+#[derive(Debug, Clone)]
+pub struct Recogniser {
+    network: Network,
+    charset: Charset,
+}
+
+/// One recognised line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recognition {
+    /// The text in reading (logical) order, words separated by single spaces.
+    pub text: String,
+    /// Mean probability of the best non-blank class over the timesteps that have one.
+    pub confidence: f32,
+    /// Whether the line was read as light text on a dark ground.
+    pub inverted: bool,
+}
+
+/// Below this mean confidence Tesseract also reads the inverted line and keeps the better reading
+/// (its `invert_threshold`): the models expect dark text, and light text reads as garbage.
+const INVERT_THRESHOLD: f32 = 0.7;
+
+impl Recogniser {
+    /// Reads a `.traineddata` file's LSTM recogniser.
+    pub fn from_traineddata(data: &[u8]) -> Result<Recogniser, ReadError> {
+        let container = Container::parse(data)?;
+        let network = Network::parse(container.required(Component::Lstm)?)?;
+        let charset = Charset::parse(
+            container.required(Component::LstmUnicharset)?,
+            container.required(Component::LstmRecoder)?,
+            network.output_classes(),
+            network.null_char,
+        )?;
+        Ok(Recogniser { network, charset })
+    }
+
+    /// The height, in pixels, that lines are scaled to.
+    pub fn input_height(&self) -> usize {
+        self.network.input_height
+    }
+
+    /// The network's description in Tesseract's spec language.
+    pub fn spec(&self) -> &str {
+        &self.network.spec
+    }
+
+    pub fn charset(&self) -> &Charset {
+        &self.charset
+    }
+
+    /// Recognises one text line, cropped with a few pixels of margin around the ink (the models
+    /// were trained that way: a tight crop read far worse than a 4-pixel margin).
+    pub fn recognise(&self, line: &GreyImage) -> Recognition {
+        let scaled = normalise::scale_to_height(line, self.network.input_height);
+        let upright = self.run(&scaled);
+        let mut recognition = decode::greedy(&upright, &self.charset, self.network.null_char, false);
+        if recognition.confidence < INVERT_THRESHOLD {
+            let inverted = self.run(&scaled.inverted());
+            let inverted = decode::greedy(&inverted, &self.charset, self.network.null_char, true);
+            if inverted.confidence > recognition.confidence {
+                recognition = inverted;
+            }
+        }
+        recognition
+    }
+
+    fn run(&self, scaled: &GreyImage) -> Probabilities {
+        // Tesseract refuses lines narrower or lower than one max-pool: there is nothing to read.
+        if scaled.width < self.network.pool_x || scaled.height < self.network.pool_y {
+            return Probabilities { timesteps: 0, classes: self.network.output_classes(), values: Vec::new() };
+        }
+        forward::forward(&self.network, &normalise::network_input(scaled))
+    }
+}

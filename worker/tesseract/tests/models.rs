@@ -1,0 +1,65 @@
+//! Every Tesseract model in the manifest reads, and damaged copies are refused with the reason.
+
+mod common;
+
+use lantern_tesseract::{ReadError, Recogniser};
+
+#[test]
+fn every_manifest_model_reads() {
+    for language in common::languages() {
+        let recogniser = Recogniser::from_traineddata(&common::model_bytes(&language))
+            .unwrap_or_else(|error| panic!("{language}: {error}"));
+        println!("{language}: {} ({} unichars)", recogniser.spec(), recogniser.charset().len());
+        assert!(matches!(recogniser.input_height(), 36 | 48), "{language}: height {}", recogniser.input_height());
+    }
+}
+
+/// The reader's refusal of `data` (a Recogniser is megabytes of weights: never print one).
+fn refusal(data: &[u8]) -> ReadError {
+    match Recogniser::from_traineddata(data) {
+        Ok(_) => panic!("a damaged file was accepted"),
+        Err(error) => error,
+    }
+}
+
+/// The offset table's entry for component `index`.
+fn offset_field(index: usize) -> std::ops::Range<usize> {
+    4 + 8 * index..12 + 8 * index
+}
+
+#[test]
+fn damaged_legacy_and_foreign_files_are_refused_with_the_reason() {
+    let original = common::model_bytes("eng");
+
+    // Cut in the offset table, in the network, and among the dictionaries (whose offsets then lie
+    // beyond the end). A cut inside the last component cannot be seen: the table gives no sizes.
+    for cut in [2, 100, 1_000_000, original.len() / 2] {
+        let error = refusal(&original[..cut]);
+        assert!(matches!(error, ReadError::Truncated { .. } | ReadError::Damaged(_)), "cut at {cut}: {error}");
+        assert!(error.to_string().starts_with("the file is"), "{error}");
+    }
+
+    // The network's offset moved to the legacy templates' slot: a file with only the old engine.
+    let mut legacy = original.clone();
+    let lstm_offset = legacy[offset_field(17)].to_vec();
+    legacy[offset_field(3)].copy_from_slice(&lstm_offset);
+    legacy[offset_field(17)].copy_from_slice(&(-1i64).to_le_bytes());
+    let error = refusal(&legacy);
+    assert_eq!(error, ReadError::LegacyOnly);
+    assert!(error.to_string().contains("legacy"), "{error}");
+
+    // The softmax output renamed to another fully connected type the template does not allow.
+    let mut foreign = original.clone();
+    let at = foreign.windows(7).position(|window| window == b"Softmax").expect("eng has a softmax layer");
+    foreign[at..at + 7].copy_from_slice(b"LinTanh");
+    let error = refusal(&foreign);
+    assert!(matches!(&error, ReadError::UnsupportedNetwork(reason) if reason.contains("LinTanh")), "{error}");
+
+    // A recoder that names an output the network does not have.
+    let mut recoder_damage = original;
+    let recoder_start = i64::from_le_bytes(recoder_damage[offset_field(22)].try_into().unwrap()) as usize;
+    // First entry: count (4), normalisation flag (1), length (4), then its first code.
+    recoder_damage[recoder_start + 9..recoder_start + 13].copy_from_slice(&100_000i32.to_le_bytes());
+    let error = refusal(&recoder_damage);
+    assert!(matches!(&error, ReadError::Damaged(reason) if reason.contains("output 100000")), "{error}");
+}
