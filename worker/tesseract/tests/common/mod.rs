@@ -74,6 +74,14 @@ pub fn read_grey_png(path: &std::path::Path) -> lantern_tesseract::GreyImage {
     lantern_tesseract::GreyImage::new(frame.width as usize, frame.height as usize, pixels)
 }
 
+pub fn write_grey_png(path: &std::path::Path, image: &lantern_tesseract::GreyImage) {
+    let file = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    let mut encoder = png::Encoder::new(file, image.width as u32, image.height as u32);
+    encoder.set_color(png::ColorType::Grayscale);
+    encoder.set_depth(png::BitDepth::Eight);
+    encoder.write_header().unwrap().write_image_data(&image.pixels).unwrap();
+}
+
 /// Tesseract's own reading of a line (`--psm 13`: the whole image is one raw line; `--oem 1`: the
 /// LSTM engine), from the same `.traineddata` the reader loads.
 pub fn tesseract_cli(png: &std::path::Path, language: &str) -> String {
