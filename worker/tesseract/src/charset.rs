@@ -5,6 +5,7 @@
 use std::collections::{HashMap, HashSet};
 
 use crate::bytes::Bytes;
+use crate::config::CharacterFilter;
 use crate::error::ReadError;
 
 /// Unichar 0 is written `NULL` in the file and stands for a space.
@@ -25,6 +26,10 @@ pub struct Charset {
     decoder: HashMap<Vec<usize>, usize>,
     /// Every proper prefix of a complete code.
     prefixes: HashSet<Vec<usize>>,
+    /// Unichars the model's config rules out, by id.
+    disabled: Vec<bool>,
+    /// Outputs that spell only ruled-out unichars: decoding passes over them to the next best.
+    blocked_outputs: Vec<bool>,
 }
 
 impl Charset {
@@ -70,7 +75,65 @@ impl Charset {
         if recoder.remaining() != 0 {
             return Err(ReadError::Damaged(format!("{} stray bytes after the recoder", recoder.remaining())));
         }
-        Ok(Charset { unichars, decoder, prefixes })
+        let disabled = vec![false; unichars.len()];
+        Ok(Charset { unichars, decoder, prefixes, disabled, blocked_outputs: vec![false; classes] })
+    }
+
+    /// Rules characters out as Tesseract's `tessedit_char_blacklist` and `_whitelist` do: with a
+    /// whitelist, everything else is out (the space stays, as it separates words); the blacklist is
+    /// out in any case.
+    pub(crate) fn apply_filter(&mut self, filter: &CharacterFilter) {
+        if !filter.whitelist.is_empty() {
+            self.disabled.fill(true);
+            self.disabled[SPACE_ID] = false;
+            for id in self.encode(&filter.whitelist) {
+                self.disabled[id] = false;
+            }
+        }
+        for id in self.encode(&filter.blacklist) {
+            self.disabled[id] = true;
+        }
+        // An output is blocked when every code it ends or starts belongs to a ruled-out unichar.
+        let mut used_by_enabled = vec![false; self.blocked_outputs.len()];
+        for (code, &id) in &self.decoder {
+            if !self.disabled[id] {
+                for &output in code {
+                    used_by_enabled[output] = true;
+                }
+            }
+        }
+        for (code, &id) in &self.decoder {
+            if self.disabled[id] {
+                for &output in code {
+                    self.blocked_outputs[output] = !used_by_enabled[output];
+                }
+            }
+        }
+    }
+
+    /// Unichar ids for `text`, the longest unichar matching at each position (characters the set
+    /// lacks are passed over).
+    fn encode(&self, text: &str) -> Vec<usize> {
+        let mut ids = Vec::new();
+        let mut rest = text;
+        while let Some(first) = rest.chars().next() {
+            let longest = (0..self.unichars.len())
+                .filter(|&id| id != SPACE_ID && rest.starts_with(self.unichars[id].as_str()))
+                .max_by_key(|&id| self.unichars[id].len());
+            match longest {
+                Some(id) => {
+                    ids.push(id);
+                    rest = &rest[self.unichars[id].len()..];
+                }
+                None => rest = &rest[first.len_utf8()..],
+            }
+        }
+        ids
+    }
+
+    /// Whether decoding must pass over this output.
+    pub(crate) fn is_blocked(&self, output: usize) -> bool {
+        self.blocked_outputs[output]
     }
 
     /// Unichar ids spelt by `codes` (outputs after CTC collapse): at each position the longest
@@ -91,7 +154,9 @@ impl Charset {
             }
             match matched {
                 Some((id, end)) => {
-                    ids.push(id);
+                    if !self.disabled[id] {
+                        ids.push(id);
+                    }
                     start = end;
                 }
                 None => start += 1,
@@ -167,6 +232,21 @@ mod tests {
         let text: String = ids.iter().map(|&id| charset.text(id)).collect();
         // [3,4,5] is 각; [3,4] then 9 (no character) is 가; the markers 1 and 2 are never text.
         assert_eq!(text, "각 가");
+    }
+
+    #[test]
+    fn ruled_out_characters_block_their_outputs_and_never_decode() {
+        let unicharset = b"5\nNULL 0 Common 0\nJoined 7 0\n|Broken|0|1 f 0\n1 8 Common\nab 3 Latin\n";
+        let codes = recoder(&[&[0], &[1], &[2], &[3], &[4]]);
+        let parse = || Charset::parse(Bytes::new(unicharset, 0), Bytes::new(&codes, 0), 6, 5).unwrap();
+        let mut charset = parse();
+        charset.apply_filter(&CharacterFilter { blacklist: "1".into(), whitelist: String::new() });
+        assert!(charset.is_blocked(3) && !charset.is_blocked(4) && !charset.is_blocked(0));
+        assert_eq!(charset.decode(&[3, 4]), [4]);
+        let mut whitelisted = parse();
+        whitelisted.apply_filter(&CharacterFilter { blacklist: String::new(), whitelist: "xab".into() });
+        assert!(whitelisted.is_blocked(3) && !whitelisted.is_blocked(4));
+        assert_eq!(whitelisted.decode(&[4, 0, 3]), [4, 0]);
     }
 
     #[test]

@@ -7,6 +7,7 @@ use crate::error::ReadError;
 /// Component indices in the offset table, as Tesseract numbers them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Component {
+    Config = 0,
     /// The legacy engine's templates: their presence without `Lstm` marks a legacy-only file.
     LegacyTemplates = 3,
     Lstm = 17,
@@ -17,6 +18,7 @@ pub(crate) enum Component {
 impl Component {
     pub(crate) fn name(self) -> &'static str {
         match self {
+            Component::Config => "config",
             Component::LegacyTemplates => "inttemp",
             Component::Lstm => "lstm",
             Component::LstmUnicharset => "lstm-unicharset",

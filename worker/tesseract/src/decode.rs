@@ -16,13 +16,15 @@ pub(crate) fn greedy(
     // Tesseract's `OutputStats`: the best non-blank probabilities, counted in 127ths.
     let (mut confidence_sum, mut confidence_count) = (0u64, 0u64);
     for t in 0..probabilities.timesteps {
-        let (class, p) = probabilities.best(t);
-        if class != null_char {
+        // The confidence, which decides whether to try the line inverted, counts every output.
+        let (best, p) = probabilities.best(t, |_| true);
+        if best != null_char {
             confidence_sum += (127.0 * p) as u64;
             confidence_count += 1;
-            if previous != Some(class) {
-                codes.push(class);
-            }
+        }
+        let (class, _) = probabilities.best(t, |class| !charset.is_blocked(class));
+        if class != null_char && previous != Some(class) {
+            codes.push(class);
         }
         previous = Some(class);
     }

@@ -25,11 +25,12 @@ impl Probabilities {
         &self.values[t * self.classes..(t + 1) * self.classes]
     }
 
-    /// The most probable class at `t`; the first of equals, as Tesseract picks it.
-    pub(crate) fn best(&self, t: usize) -> (usize, f32) {
+    /// The most probable class at `t` among those `allowed`; the first of equals, as Tesseract
+    /// picks it.
+    pub(crate) fn best(&self, t: usize, allowed: impl Fn(usize) -> bool) -> (usize, f32) {
         let mut best = (0, f32::MIN);
         for (class, &p) in self.row(t).iter().enumerate() {
-            if p > best.1 {
+            if p > best.1 && allowed(class) {
                 best = (class, p);
             }
         }

@@ -1,6 +1,6 @@
 //! Tesseract's LSTM line recogniser, read from a `.traineddata` file and run in plain Rust.
 //!
-//! The reader takes the `lstm`, `lstm-unicharset` and `lstm-recoder` components of an int8 model
+//! The reader takes the `lstm`, `lstm-unicharset`, `lstm-recoder` and `config` components of an int8 model
 //! (tessdata_fast, or tessdata_best converted to int8), runs its network with libtesseract's exact
 //! integer arithmetic, and decodes the outputs greedily (best class per timestep, CTC collapse,
 //! then the recoder's codes into characters). It reads one text line at a time; lines share
@@ -16,6 +16,7 @@
 
 mod bytes;
 mod charset;
+mod config;
 mod container;
 mod decode;
 mod error;
@@ -58,12 +59,16 @@ impl Recogniser {
     pub fn from_traineddata(data: &[u8]) -> Result<Recogniser, ReadError> {
         let container = Container::parse(data)?;
         let network = Network::parse(container.required(Component::Lstm)?)?;
-        let charset = Charset::parse(
+        let mut charset = Charset::parse(
             container.required(Component::LstmUnicharset)?,
             container.required(Component::LstmRecoder)?,
             network.output_classes(),
             network.null_char,
         )?;
+        if let Some(config) = container.component(Component::Config) {
+            let config = String::from_utf8_lossy(config.0);
+            charset.apply_filter(&config::character_filter(&config));
+        }
         Ok(Recogniser { network, charset })
     }
 

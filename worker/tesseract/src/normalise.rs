@@ -5,7 +5,8 @@
 //! 0.7, linear interpolation above, each followed by the same unsharp masking. It is a
 //! reconstruction of that code, not checked pixel for pixel; where it differs the text can drift
 //! from Tesseract's (swapping leptonica's scaler for another changed the text of 16 of 26 lines).
-//! Lines already at the network's height are not scaled and reproduce Tesseract's input exactly.
+//! Lines already at the network's height are not scaled, by Tesseract either, so only the level
+//! mapping applies to them.
 
 use crate::forward::NetworkInput;
 
