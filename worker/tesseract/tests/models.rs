@@ -63,3 +63,19 @@ fn damaged_legacy_and_foreign_files_are_refused_with_the_reason() {
     let error = refusal(&recoder_damage);
     assert!(matches!(&error, ReadError::Damaged(reason) if reason.contains("output 100000")), "{error}");
 }
+
+/// Lines share nothing: one recogniser reads several at once on threads (as rayon will) with the
+/// same result as one after another.
+#[test]
+fn lines_read_on_threads_equal_lines_read_in_turn() {
+    let recogniser = Recogniser::from_traineddata(&common::model_bytes("eng")).unwrap();
+    let lines: Vec<_> =
+        common::render_lines("eng", recogniser.input_height()).iter().map(|png| common::read_grey_png(png)).collect();
+    let in_turn: Vec<_> = lines.iter().map(|line| recogniser.recognise(line)).collect();
+    let on_threads: Vec<_> = std::thread::scope(|scope| {
+        let handles: Vec<_> = lines.iter().map(|line| scope.spawn(|| recogniser.recognise(line))).collect();
+        handles.into_iter().map(|handle| handle.join().unwrap()).collect()
+    });
+    assert_eq!(in_turn, on_threads);
+    assert!(in_turn.iter().all(|recognition| !recognition.text.is_empty()));
+}
