@@ -122,13 +122,17 @@ fn read_matrix(bytes: &mut Bytes) -> Result<WeightMatrix, ReadError> {
     if columns < 2 || rows == 0 {
         return Err(ReadError::Damaged(format!("a weight matrix is {rows}×{columns}")));
     }
+    if mode & MODE_DOUBLE_SCALES == 0 {
+        // Every published LSTM model stores its scales as doubles (mode 133); how the older float
+        // scales were meant is not known here, so such a file is refused rather than misread.
+        return Err(unsupported("its weight matrices use the older single-precision scales"));
+    }
     bytes.i8("a weight matrix's padding byte")?;
     let size = rows.checked_mul(columns).ok_or_else(|| ReadError::Damaged(format!("a {rows}×{columns} matrix")))?;
     let weights = bytes.take(size, "int8 weights")?.iter().map(|&byte| byte as i8).collect();
-    let scale_size = if mode & MODE_DOUBLE_SCALES != 0 { 8 } else { 4 };
     // Models converted to int8 by a SIMD build of Tesseract store scales padded to its block of
     // rows (tessdata_best's int8 eng: 112 scales for 111 rows); the padding is unused.
-    let count = bytes.count(scale_size, "the weight scales")?;
+    let count = bytes.count(8, "the weight scales")?;
     if count < rows {
         return Err(ReadError::Damaged(format!("a matrix of {rows} rows has {count} scales")));
     }
@@ -136,8 +140,7 @@ fn read_matrix(bytes: &mut Bytes) -> Result<WeightMatrix, ReadError> {
     // Tesseract divides in double and keeps a float, so the same is done here.
     let mut scales = Vec::with_capacity(rows);
     for row in 0..count {
-        let stored =
-            if scale_size == 8 { bytes.f64("a weight scale")? } else { f64::from(bytes.f32("a weight scale")?) };
+        let stored = bytes.f64("a weight scale")?;
         if row < rows {
             scales.push((stored / 127.0) as f32);
         }

@@ -55,6 +55,20 @@ fn damaged_legacy_and_foreign_files_are_refused_with_the_reason() {
     let error = refusal(&foreign);
     assert!(matches!(&error, ReadError::UnsupportedNetwork(reason) if reason.contains("LinTanh")), "{error}");
 
+    // The convolution's tanh layer with float weights, then with the older single-precision scales.
+    let tanh_type = foreign.windows(8).position(|window| window == b"\x04\0\0\0Tanh").expect("eng has a tanh layer");
+    // After the type: training and backprop bytes, flags, inputs, outputs, weight count, the name.
+    let name_at = tanh_type + 8 + 2 + 4 * 4;
+    let name_length = u32::from_le_bytes(original[name_at..name_at + 4].try_into().unwrap()) as usize;
+    let mode_at = name_at + 4 + name_length;
+    assert_eq!(original[mode_at], 133, "int8, Adam, double scales");
+    for (mode, words) in [(132, "float"), (5, "single-precision scales")] {
+        let mut changed = original.clone();
+        changed[mode_at] = mode;
+        let error = refusal(&changed);
+        assert!(matches!(&error, ReadError::UnsupportedNetwork(reason) if reason.contains(words)), "{error}");
+    }
+
     // A recoder that names an output the network does not have.
     let mut recoder_damage = original;
     let recoder_start = i64::from_le_bytes(recoder_damage[offset_field(22)].try_into().unwrap()) as usize;
