@@ -89,7 +89,7 @@ impl Recogniser {
     /// Recognises one text line, cropped with a few pixels of margin around the ink (the models
     /// were trained that way: a tight crop read far worse than a 4-pixel margin).
     pub fn recognise(&self, line: &GreyImage) -> Recognition {
-        let scaled = normalise::scale_to_height(line, self.network.input_height);
+        let scaled = line.scaled_to_height(self.network.input_height);
         let upright = self.run(&scaled);
         let mut recognition = decode::greedy(&upright, &self.charset, self.network.null_char, false);
         if recognition.confidence < INVERT_THRESHOLD {

@@ -79,9 +79,9 @@ fn lines_at_the_network_height_read_as_tesseract_reads_them() {
     assert!(total.cer() <= 0.01, "CER {:.4} against Tesseract", total.cer());
 }
 
-/// Lines drawn taller or shorter than the network's height go through the reader's reconstruction
-/// of leptonica's scaling; each factor takes a different path there (exact halving, area mapping
-/// with a 1-pixel unsharp mask, interpolation with a 2-pixel one, interpolation alone).
+/// Lines drawn taller or shorter than the network's height go through the reader's copy of
+/// leptonica's scaling; each factor takes a different path there (exact halving, area mapping with
+/// a 1-pixel unsharp mask, interpolation with a 2-pixel one, interpolation alone).
 #[test]
 fn lines_scaled_to_the_network_height_stay_close_to_tesseract() {
     let mut edits = 0;
