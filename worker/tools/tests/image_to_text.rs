@@ -12,10 +12,15 @@ use lantern_tools::image_to_text::{NetworkSpec, Point, TextLine, TextReader, tex
 use lantern_tools::input::decode;
 use pollster::block_on;
 
+/// The evaluation set (`LANTERN_EVAL`, else `shared/eval` beside the checkout).
+fn eval_dir() -> std::path::PathBuf {
+    std::env::var("LANTERN_EVAL")
+        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/eval").into())
+        .into()
+}
+
 fn eval_file(name: &str) -> Vec<u8> {
-    let dir = std::env::var("LANTERN_EVAL")
-        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/eval").into());
-    let path = std::path::Path::new(&dir).join("ocr").join(name);
+    let path = eval_dir().join("ocr").join(name);
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
@@ -346,4 +351,143 @@ fn narrow_and_tiny_images_are_read() {
         println!("{width}×{height}: {:?}", lines.as_ref().map(|l| text(l)));
         assert!(lines.is_ok(), "{width}×{height}: {lines:?}");
     }
+}
+
+/// One image of `tests/data/ocr-words.toml`: where it lies and the text it shows.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WordsImage {
+    name: String,
+    eval: Option<String>,
+    eval_text: Option<String>,
+    repo: Option<String>,
+    asset: Option<String>,
+    lines: Option<Vec<String>>,
+    /// Why words are left out of the truth.
+    note: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct WordsFile {
+    image: Vec<WordsImage>,
+}
+
+const REPOSITORY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+
+impl WordsImage {
+    fn photo(&self) -> Vec<u8> {
+        let path = match (&self.eval, &self.repo, &self.asset) {
+            (Some(eval), None, None) => eval_dir().join(eval),
+            (None, Some(repo), None) => std::path::Path::new(REPOSITORY).join(repo),
+            (None, None, Some(asset)) => scene_text_manifest().entry(asset).unwrap().cached_path(),
+            _ => panic!("{}: name exactly one of eval, repo and asset", self.name),
+        };
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}; run `just references`", path.display()))
+    }
+
+    fn truth(&self) -> String {
+        match (&self.lines, &self.eval_text) {
+            (Some(lines), None) => lines.join("\n"),
+            (None, Some(text)) => std::fs::read_to_string(eval_dir().join(text)).unwrap(),
+            _ => panic!("{}: give exactly one of lines and eval_text", self.name),
+        }
+    }
+}
+
+fn scene_text_manifest() -> Manifest {
+    Manifest::load(std::path::Path::new(REPOSITORY).join("tests/data/scene-text.toml")).unwrap()
+}
+
+fn words_images() -> Vec<WordsImage> {
+    let path = std::path::Path::new(REPOSITORY).join("tests/data/ocr-words.toml");
+    let file: WordsFile = toml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    file.image
+}
+
+/// The words of a text as the recall counts them: split at whitespace, lower-cased, everything
+/// but letters and digits dropped ("Street," and "street" are one word; "np.zeros_like" is
+/// "npzeroslike").
+fn words(text: &str) -> Vec<String> {
+    text.split_whitespace()
+        .map(|word| word.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect::<String>())
+        .filter(|word| !word.is_empty())
+        .collect()
+}
+
+/// The truth's words that `read` holds, each counted as often as both hold it, and those missed.
+fn recalled(truth: &[String], read: &[String]) -> (usize, Vec<String>) {
+    let mut left: Vec<&String> = read.iter().collect();
+    let mut missed = Vec::new();
+    for word in truth {
+        match left.iter().position(|candidate| *candidate == word) {
+            Some(index) => drop(left.swap_remove(index)),
+            None => missed.push(word.clone()),
+        }
+    }
+    (truth.len() - missed.len(), missed)
+}
+
+/// rapidocr's lines for one image (`just references` runs it on the same model files).
+fn rapidocr_text(pipeline: &str, image: &str) -> String {
+    let path = cache_dir().join("references/rapidocr").join(pipeline).join(format!("{image}.json"));
+    let json = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}; run `just references`", path.display()));
+    let document: serde_json::Value = serde_json::from_slice(&json).unwrap();
+    let lines = document["lines"].as_array().unwrap().iter().map(|line| line["text"].as_str().unwrap());
+    lines.collect::<Vec<_>>().join("\n")
+}
+
+/// Word recall on every image of `tests/data/ocr-words.toml`, beside rapidocr's (PaddleOCR's
+/// pipeline as it ships, on the same model files): over the whole set, ours is no lower. Each
+/// image's words that one reader found and the other missed are printed, for the step behind
+/// them to be found.
+fn recalls_as_many_words_as_rapidocr(pipeline: &str, det: &str, rec: &str) {
+    let reader = reader(det, rec, true);
+    let (mut truth_total, mut ours_total, mut rapidocr_total) = (0, 0, 0);
+    for image in words_images() {
+        let truth = words(&image.truth());
+        let photo = decode(&image.photo()).unwrap();
+        let ours = text(&block_on(reader.read(&photo, &mut |_, _, _| true)).unwrap());
+        let rapidocr = rapidocr_text(pipeline, &image.name);
+        let (ours_found, ours_missed) = recalled(&truth, &words(&ours));
+        let (rapidocr_found, rapidocr_missed) = recalled(&truth, &words(&rapidocr));
+        println!("{pipeline} {}: {} words; we read {ours_found}, rapidocr {rapidocr_found}", image.name, truth.len());
+        if ours_missed != rapidocr_missed {
+            if let Some(note) = &image.note {
+                println!("  left out of the truth: {note}");
+            }
+            println!("  we missed {ours_missed:?}\n  rapidocr missed {rapidocr_missed:?}");
+            println!(
+                "  ours:\n    {}\n  rapidocr:\n    {}",
+                ours.replace('\n', "\n    "),
+                rapidocr.replace('\n', "\n    ")
+            );
+        }
+        (truth_total, ours_total, rapidocr_total) =
+            (truth_total + truth.len(), ours_total + ours_found, rapidocr_total + rapidocr_found);
+    }
+    let recall = |found: usize| found as f32 / truth_total as f32;
+    println!(
+        "{pipeline}: word recall {:.3} ({ours_total} of {truth_total}), rapidocr {:.3} ({rapidocr_total})",
+        recall(ours_total),
+        recall(rapidocr_total)
+    );
+    assert!(ours_total >= rapidocr_total, "{pipeline}: we read {ours_total} words, rapidocr {rapidocr_total}");
+}
+
+#[test]
+fn tiny_recalls_as_many_words_as_rapidocr() {
+    recalls_as_many_words_as_rapidocr("ppocrv6-tiny", "ppocrv6-tiny-det", "ppocrv6-tiny-rec");
+}
+
+#[test]
+fn small_recalls_as_many_words_as_rapidocr() {
+    recalls_as_many_words_as_rapidocr("ppocrv6-small", "ppocrv6-small-det", "ppocrv6-small-rec");
+}
+
+#[test]
+fn words_are_counted_as_a_multiset_of_plain_lowercase_words() {
+    let truth = words("Street, the THE (818) 708-8131");
+    assert_eq!(truth, ["street", "the", "the", "818", "7088131"]);
+    assert_eq!(recalled(&truth, &words("the street 818")), (3, vec!["the".to_string(), "7088131".to_string()]));
+    assert_eq!(recalled(&truth, &words("thestreet")).0, 0);
 }
