@@ -13,15 +13,22 @@ pub(crate) struct NetworkInput {
     pub(crate) pixels: Vec<i8>,
 }
 
-/// Per output timestep, a probability for each class (the CTC blank included).
-pub(crate) struct Probabilities {
+/// The network's output for a line: per timestep (one per 3 pixels of the scaled line), a
+/// probability for each class, the CTC blank included.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Probabilities {
     pub(crate) timesteps: usize,
     pub(crate) classes: usize,
     pub(crate) values: Vec<f32>,
 }
 
 impl Probabilities {
-    pub(crate) fn row(&self, t: usize) -> &[f32] {
+    pub fn timesteps(&self) -> usize {
+        self.timesteps
+    }
+
+    /// Each class's probability at timestep `t`.
+    pub fn row(&self, t: usize) -> &[f32] {
         &self.values[t * self.classes..(t + 1) * self.classes]
     }
 

@@ -26,10 +26,10 @@ mod normalise;
 
 pub use charset::Charset;
 pub use error::ReadError;
+pub use forward::Probabilities;
 pub use normalise::GreyImage;
 
 use container::{Component, Container};
-use forward::Probabilities;
 use network::Network;
 
 /// A model ready to recognise lines.
@@ -100,6 +100,12 @@ impl Recogniser {
             }
         }
         recognition
+    }
+
+    /// The network's output for the line as it is, without the inverted retry: for decoders of
+    /// one's own and for checking the network against Tesseract's.
+    pub fn probabilities(&self, line: &GreyImage) -> Probabilities {
+        self.run(&line.scaled_to_height(self.network.input_height))
     }
 
     fn run(&self, scaled: &GreyImage) -> Probabilities {

@@ -118,3 +118,55 @@ fn light_text_on_dark_is_read_inverted() {
     println!("inverted eng: CER {:.4}, {}/{} lines equal", tally.cer(), tally.equal, tally.lines);
     assert!(tally.cer() <= 0.01, "CER {:.4} against Tesseract on inverted lines", tally.cer());
 }
+
+/// Tesseract's hOCR (`lstm_choice_mode=1`) gives, per timestep, its network's top output in whole
+/// percent, rounded down. The reader's top probability at each such timestep must round down to the
+/// same percent (within 0.01 of a percent, for values on a boundary): the network, not only the
+/// text, behaves as Tesseract's. Only the values are compared: the hOCR names outputs through a
+/// mapping that holds for some models only.
+#[test]
+fn network_outputs_match_tesseracts_per_timestep_choices() {
+    let python = lantern_models::cache_dir().join("venv").join("bin").join("python");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/tesseract_choices.py");
+    let hocr_dir = common::work_dir("hocr");
+    let (mut compared, mut timesteps) = (0, 0);
+    // The hOCR lists a right-to-left word's timesteps in reading order, not the network's.
+    let left_to_right = common::languages().into_iter().filter(|language| !matches!(language.as_str(), "ara" | "heb"));
+    for language in left_to_right {
+        let recogniser = Recogniser::from_traineddata(&common::model_bytes(&language)).unwrap();
+        for png in common::render_lines(&language, recogniser.input_height()) {
+            let ours = recogniser.probabilities(&common::read_grey_png(&png));
+            let output = std::process::Command::new(&python)
+                .arg(script)
+                .arg(&png)
+                .arg(&language)
+                .arg(common::work_dir("tessdata"))
+                .arg(&hocr_dir)
+                .output()
+                .expect("running tesseract for its choices");
+            assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+            let theirs = String::from_utf8(output.stdout).unwrap();
+            let theirs: Vec<&str> = theirs.lines().collect();
+            // The hOCR lists timesteps by the characters read: those of characters the config's
+            // blacklist removed (hin's 1) are missing, and the rest no longer line up.
+            if theirs.len() != ours.timesteps() {
+                println!("{language} {}: {} timesteps listed, {} here", png.display(), theirs.len(), ours.timesteps());
+                continue;
+            }
+            for (t, choice) in theirs.iter().enumerate() {
+                let Some((_, percent)) = choice.split_once('\t') else { continue };
+                let percent: f32 = percent.parse().unwrap();
+                let ours_percent = 100.0 * ours.row(t).iter().copied().fold(0.0, f32::max);
+                assert!(
+                    ours_percent > percent - 0.01 && ours_percent < percent + 1.01,
+                    "{language} {} timestep {t}: top output {ours_percent:.3} % here, {percent} % in Tesseract",
+                    png.display()
+                );
+                compared += 1;
+            }
+            timesteps += ours.timesteps();
+        }
+    }
+    println!("{compared} of {timesteps} timesteps compared, all within Tesseract's percent");
+    assert!(compared * 3 > timesteps, "only {compared} of {timesteps} timesteps could be compared");
+}
