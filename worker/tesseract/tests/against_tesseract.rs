@@ -37,17 +37,17 @@ impl Tally {
 /// the CLI; prints one row per language.
 fn compare(height_for: impl Fn(usize) -> usize) -> Tally {
     let mut total = Tally::default();
-    for language in common::languages() {
-        let recogniser = Recogniser::from_traineddata(&common::model_bytes(&language)).unwrap();
+    for language in common::LANGUAGES_WITH_TEST_LINES {
+        let recogniser = Recogniser::from_traineddata(&common::model_bytes(language)).unwrap();
         let height = height_for(recogniser.input_height());
         let mut tally = Tally::default();
-        for png in common::render_lines(&language, height) {
+        for png in common::render_lines(language, height) {
             let line = common::read_grey_png(&png);
             let start = Instant::now();
             let ours = recogniser.recognise(&line).text;
             let ours_time = start.elapsed();
             let start = Instant::now();
-            let theirs = common::tesseract_cli(&png, &language);
+            let theirs = common::tesseract_cli(&png, language);
             let theirs_time = start.elapsed();
             tally.ours += ours_time;
             tally.theirs += theirs_time;
@@ -131,15 +131,16 @@ fn network_outputs_match_tesseracts_per_timestep_choices() {
     let hocr_dir = common::work_dir("hocr");
     let (mut compared, mut timesteps) = (0, 0);
     // The hOCR lists a right-to-left word's timesteps in reading order, not the network's.
-    let left_to_right = common::languages().into_iter().filter(|language| !matches!(language.as_str(), "ara" | "heb"));
+    let left_to_right =
+        common::LANGUAGES_WITH_TEST_LINES.into_iter().filter(|language| !matches!(*language, "ara" | "heb"));
     for language in left_to_right {
-        let recogniser = Recogniser::from_traineddata(&common::model_bytes(&language)).unwrap();
-        for png in common::render_lines(&language, recogniser.input_height()) {
+        let recogniser = Recogniser::from_traineddata(&common::model_bytes(language)).unwrap();
+        for png in common::render_lines(language, recogniser.input_height()) {
             let ours = recogniser.probabilities(&common::read_grey_png(&png));
             let output = std::process::Command::new(&python)
                 .arg(script)
                 .arg(&png)
-                .arg(&language)
+                .arg(language)
                 .arg(common::work_dir("tessdata"))
                 .arg(&hocr_dir)
                 .output()

@@ -13,6 +13,9 @@ pub fn languages() -> Vec<String> {
     languages
 }
 
+/// The languages render_lines.py has test lines for: those compared with Tesseract's own reading.
+pub const LANGUAGES_WITH_TEST_LINES: [&str; 8] = ["eng", "ukr", "ara", "hin", "ell", "kor", "heb", "tha"];
+
 /// The cached `.traineddata` of `language`, or a panic saying how to fetch it.
 pub fn model_path(language: &str) -> PathBuf {
     let manifest = lantern_models::Manifest::load_default().expect("models/manifest.toml parses");
@@ -33,14 +36,55 @@ pub fn work_dir(name: &str) -> PathBuf {
     dir
 }
 
+/// One rendered sample line: a short line in a language's script (render_samples.py).
+pub struct Sample {
+    pub language: String,
+    pub png: PathBuf,
+    /// Whether the line is in the language's own script; without a font for it, it is Latin.
+    pub in_its_script: bool,
+}
+
+/// Renders one short line in each language's script at `height` pixels, in one run of the
+/// reference environment's Pillow.
+pub fn render_samples(languages: &[String], height: usize) -> Vec<Sample> {
+    let dir = work_dir(&format!("samples-{height}"));
+    let output = std::process::Command::new(venv_python())
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/render_samples.py"))
+        .arg(&dir)
+        .arg(height.to_string())
+        .args(languages)
+        .output()
+        .expect("running the sample renderer");
+    assert!(output.status.success(), "rendering the samples failed: {}", String::from_utf8_lossy(&output.stderr));
+    let samples: Vec<Sample> = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|line| {
+            let (language, script) = line.split_once('\t').expect("LANG<TAB>SCRIPT");
+            Sample {
+                language: language.to_string(),
+                png: dir.join(format!("{language}.png")),
+                in_its_script: script != "none",
+            }
+        })
+        .collect();
+    assert_eq!(samples.len(), languages.len(), "one sample per language");
+    samples
+}
+
+/// The reference environment's Python, with Pillow.
+fn venv_python() -> PathBuf {
+    let python = lantern_models::cache_dir().join("venv").join("bin").join("python");
+    assert!(python.is_file(), "{} is missing; run `just setup`", python.display());
+    python
+}
+
 /// Renders `language`'s test lines at `height` pixels with the reference environment's Pillow
 /// and returns each line's PNG, in order.
 pub fn render_lines(language: &str, height: usize) -> Vec<PathBuf> {
-    let python = lantern_models::cache_dir().join("venv").join("bin").join("python");
-    assert!(python.is_file(), "{} is missing; run `just setup`", python.display());
     let dir = work_dir(&format!("lines/{language}-{height}"));
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/render_lines.py");
-    let status = std::process::Command::new(&python)
+    let status = std::process::Command::new(venv_python())
         .arg(script)
         .arg(&dir)
         .arg(language)
