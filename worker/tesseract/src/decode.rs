@@ -38,7 +38,7 @@ pub(crate) fn greedy(
 
 /// Whether a character belongs to a right-to-left script (Hebrew, Arabic, Syriac, Thaana, N'Ko
 /// and their presentation forms).
-fn is_right_to_left(c: char) -> bool {
+pub fn is_right_to_left(c: char) -> bool {
     matches!(c as u32, 0x0590..=0x08FF | 0xFB1D..=0xFDFF | 0xFE70..=0xFEFF)
 }
 

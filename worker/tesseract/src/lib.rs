@@ -21,10 +21,12 @@ mod container;
 mod decode;
 mod error;
 mod forward;
+mod margin;
 mod network;
 mod normalise;
 
 pub use charset::Charset;
+pub use decode::is_right_to_left;
 pub use error::ReadError;
 pub use forward::Probabilities;
 pub use normalise::GreyImage;
@@ -100,6 +102,13 @@ impl Recogniser {
             }
         }
         recognition
+    }
+
+    /// Recognises one text line as a text detector cut it out, whatever its margin: the line is
+    /// cut to its ink and given the margin Tesseract trained with (see `margin`), then read as
+    /// `recognise` reads it, the inverted retry included.
+    pub fn recognise_detected(&self, line: &GreyImage) -> Recognition {
+        self.recognise(&margin::with_trained_margin(line, self.network.input_height))
     }
 
     /// The network's output for the line as it is, without the inverted retry: for decoders of

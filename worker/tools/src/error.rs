@@ -8,6 +8,8 @@ pub enum ToolError {
     Input(InputError),
     /// The model file or its description cannot be used.
     Model(String),
+    /// The Tesseract model cannot be used.
+    TesseractModel(lantern_tesseract::ReadError),
     Engine(lantern_engine::Error),
     Cancelled,
     Encode(String),
@@ -18,6 +20,7 @@ impl fmt::Display for ToolError {
         match self {
             ToolError::Input(e) => e.fmt(f),
             ToolError::Model(reason) => write!(f, "The model cannot be used: {reason}"),
+            ToolError::TesseractModel(e) => write!(f, "The Tesseract model cannot be used: {e}"),
             ToolError::Engine(e) => write!(f, "The model failed to run: {e}"),
             ToolError::Cancelled => write!(f, "Cancelled."),
             ToolError::Encode(reason) => write!(f, "The result could not be saved: {reason}"),
@@ -30,6 +33,12 @@ impl std::error::Error for ToolError {}
 impl From<InputError> for ToolError {
     fn from(e: InputError) -> Self {
         ToolError::Input(e)
+    }
+}
+
+impl From<lantern_tesseract::ReadError> for ToolError {
+    fn from(e: lantern_tesseract::ReadError) -> Self {
+        ToolError::TesseractModel(e)
     }
 }
 

@@ -1,6 +1,7 @@
 //! Image to text: a DB network marks where text is, each line is cut out straight (turned a
 //! quarter where lines run down the page), an optional classifier turns upside-down lines round,
-//! a CTC network reads them, and the lines are put in the order the page, however turned, is read.
+//! a CTC network reads them (PP-OCR's, or a Tesseract LSTM model for the scripts PP-OCR does not
+//! read), and the lines are put in the order the page, however turned, is read.
 
 use image::imageops;
 use image::{Rgba, RgbaImage};
@@ -99,13 +100,24 @@ impl Stage {
 /// Reads the text in images: detection, optional orientation, recognition.
 pub struct TextReader<B: Backend + Clone> {
     detector: Stage,
-    recogniser: Stage,
+    recogniser: LineRecogniser,
     orientation: Option<Stage>,
-    /// Characters by class index; index 0 is the CTC blank.
-    classes: Vec<String>,
-    /// The space's class, where the recogniser reads spaces.
-    space: Option<usize>,
     backend: B,
+}
+
+/// What reads the lines the detector found. Each holds its network boxed: they differ in size by
+/// hundreds of bytes.
+enum LineRecogniser {
+    /// A PP-OCR recognition network, run by the engine on the reader's backend.
+    PaddleOcr {
+        stage: Box<Stage>,
+        /// Characters by class index; index 0 is the CTC blank.
+        classes: Vec<String>,
+        /// The space's class, where the recogniser reads spaces.
+        space: Option<usize>,
+    },
+    /// A Tesseract LSTM model, run on the CPU line by line.
+    Tesseract(Box<lantern_tesseract::Recogniser>),
 }
 
 /// One network's file and how its manifest entry says to feed and read it.
@@ -140,10 +152,30 @@ impl<B: Backend + Clone> TextReader<B> {
         let classes = dictionary_classes(dictionary_text, reads_spaces);
         Ok(TextReader {
             detector: Stage::new(det)?,
-            recogniser,
+            recogniser: LineRecogniser::PaddleOcr {
+                stage: Box::new(recogniser),
+                space: reads_spaces.then(|| classes.len() - 1),
+                classes,
+            },
             orientation: cls.map(Stage::new).transpose()?,
-            space: reads_spaces.then(|| classes.len() - 1),
-            classes,
+            backend,
+        })
+    }
+
+    /// Finds the lines with PP-OCR's detector (and orientation classifier, if given) and reads
+    /// them with a Tesseract `.traineddata` LSTM model: for the scripts PP-OCR does not read.
+    pub fn with_tesseract(
+        det: &NetworkSpec,
+        traineddata: &[u8],
+        cls: Option<&NetworkSpec>,
+        backend: B,
+    ) -> Result<Self, ToolError> {
+        Ok(TextReader {
+            detector: Stage::new(det)?,
+            recogniser: LineRecogniser::Tesseract(Box::new(lantern_tesseract::Recogniser::from_traineddata(
+                traineddata,
+            )?)),
+            orientation: cls.map(Stage::new).transpose()?,
             backend,
         })
     }
@@ -294,8 +326,24 @@ impl<B: Backend + Clone> TextReader<B> {
         crops: &[RgbaImage],
         progress: &mut dyn FnMut(usize, usize) -> bool,
     ) -> Result<Vec<(String, f32)>, ToolError> {
-        let pre = &self.recogniser.preprocess;
-        let height = self.recogniser.crop_height();
+        match &self.recogniser {
+            LineRecogniser::PaddleOcr { stage, classes, space } => {
+                self.recognise_paddle(stage, classes, *space, crops, progress).await
+            }
+            LineRecogniser::Tesseract(recogniser) => recognise_tesseract(recogniser, crops, progress),
+        }
+    }
+
+    async fn recognise_paddle(
+        &self,
+        stage: &Stage,
+        classes: &[String],
+        space: Option<usize>,
+        crops: &[RgbaImage],
+        progress: &mut dyn FnMut(usize, usize) -> bool,
+    ) -> Result<Vec<(String, f32)>, ToolError> {
+        let pre = &stage.preprocess;
+        let height = stage.crop_height();
         // Batching lines of similar aspect keeps the padding, and so the wasted work, small.
         let mut order: Vec<usize> = (0..crops.len()).collect();
         order.sort_by(|&a, &b| aspect(&crops[a]).total_cmp(&aspect(&crops[b])));
@@ -307,19 +355,19 @@ impl<B: Backend + Clone> TextReader<B> {
             let width = ((height as f32 * widest).ceil() as u32).max(pre.width.unwrap_or(320)).next_multiple_of(8);
             let input = padded_batch(batch.iter().map(|&i| &crops[i]), height, width, pre);
             let (dims, probabilities) =
-                self.recogniser.run(input, self.backend.clone(), &mut |_, _| progress(lines_read, crops.len())).await?;
-            let [n, steps, classes] = dims[..] else {
+                stage.run(input, self.backend.clone(), &mut |_, _| progress(lines_read, crops.len())).await?;
+            let [n, steps, outputs] = dims[..] else {
                 return Err(ToolError::Model(format!("the recognition output has shape {dims:?}")));
             };
-            if n != batch.len() || classes != self.classes.len() {
+            if n != batch.len() || outputs != classes.len() {
                 return Err(ToolError::Model(format!(
                     "the recognition output has shape {dims:?}; the dictionary gives {} classes",
-                    self.classes.len()
+                    classes.len()
                 )));
             }
-            for (&i, line) in batch.iter().zip(probabilities.chunks(steps * classes)) {
-                let (indices, confidence) = ctc_greedy(line, classes, self.space);
-                readings[i] = (indices.iter().map(|&c| self.classes[c].as_str()).collect(), confidence);
+            for (&i, line) in batch.iter().zip(probabilities.chunks(steps * outputs)) {
+                let (indices, confidence) = ctc_greedy(line, outputs, space);
+                readings[i] = (indices.iter().map(|&c| classes[c].as_str()).collect(), confidence);
             }
             lines_read += batch.len();
             if !progress(lines_read, crops.len()) {
@@ -328,6 +376,27 @@ impl<B: Backend + Clone> TextReader<B> {
         }
         Ok(readings)
     }
+}
+
+/// Text and confidence of every crop read by a Tesseract model, in the crops' order; `progress`
+/// counts lines read. The model finds each line's ink and margin itself, and reads light text on a
+/// dark ground by retrying the line inverted.
+fn recognise_tesseract(
+    recogniser: &lantern_tesseract::Recogniser,
+    crops: &[RgbaImage],
+    progress: &mut dyn FnMut(usize, usize) -> bool,
+) -> Result<Vec<(String, f32)>, ToolError> {
+    let mut readings = Vec::with_capacity(crops.len());
+    for crop in crops {
+        let rgb = image::DynamicImage::ImageRgba8(crop.clone()).into_rgb8();
+        let grey = lantern_tesseract::GreyImage::from_rgb(crop.width() as usize, crop.height() as usize, rgb.as_raw());
+        let reading = recogniser.recognise_detected(&grey);
+        readings.push((reading.text, reading.confidence));
+        if !progress(readings.len(), crops.len()) {
+            return Err(ToolError::Cancelled);
+        }
+    }
+    Ok(readings)
 }
 
 /// A row further from the one before than this many line heights (beyond touching) starts a paragraph.
@@ -787,7 +856,9 @@ impl PageAxes {
 }
 
 /// Rows in the order the page is read (top to bottom on an upright page) by their centres, and
-/// lines within a row in the order it is read, whichever way the page is turned.
+/// lines within a row in the order it is read, whichever way the page is turned: from the right
+/// where most of the row's letters are of a right-to-left script (a detector splits an Arabic or
+/// Hebrew line at wide gaps between words).
 pub fn sort_in_reading_order(lines: &mut [TextLine]) {
     let axes = PageAxes::of(lines.iter().map(|line| &line.polygon));
     let depth = |line: &TextLine| line.polygon.iter().map(|p| p.0 * axes.down.0 + p.1 * axes.down.1).sum::<f32>() / 4.0;
@@ -803,6 +874,29 @@ pub fn sort_in_reading_order(lines: &mut [TextLine]) {
             j -= 1;
         }
     }
+    let mut row_start = 0;
+    for end in 1..=lines.len() {
+        if end == lines.len() || !axes.same_row(&lines[end - 1].polygon, &lines[end].polygon) {
+            let row = &mut lines[row_start..end];
+            if reads_right_to_left(row.iter().map(|line| line.text.as_str())) {
+                row.reverse();
+            }
+            row_start = end;
+        }
+    }
+}
+
+/// Whether most letters of the texts are of a right-to-left script.
+fn reads_right_to_left<'a>(texts: impl Iterator<Item = &'a str>) -> bool {
+    let (mut right_to_left, mut left_to_right) = (0, 0);
+    for c in texts.flat_map(str::chars).filter(|c| c.is_alphabetic()) {
+        if lantern_tesseract::is_right_to_left(c) {
+            right_to_left += 1;
+        } else {
+            left_to_right += 1;
+        }
+    }
+    right_to_left > left_to_right
 }
 
 #[cfg(test)]
@@ -977,6 +1071,19 @@ mod tests {
             .collect();
         // Columns 70 apart are paragraphs apart; b and b2 share a row.
         assert_eq!(grouped, vec![vec![vec!["a"]], vec![vec!["b", "b2"]], vec![vec!["c"]]]);
+    }
+
+    #[test]
+    fn a_right_to_left_row_is_read_from_the_right() {
+        let mut lines = vec![
+            line("עולם", upright_box(10.0, 10.0, 40.0, 12.0)),
+            line("שלום", upright_box(60.0, 10.0, 40.0, 12.0)),
+            line("2024", upright_box(10.0, 30.0, 40.0, 12.0)),
+            line("ABC", upright_box(60.0, 30.0, 40.0, 12.0)),
+        ];
+        sort_in_reading_order(&mut lines);
+        let texts: Vec<&str> = lines.iter().map(|line| line.text.as_str()).collect();
+        assert_eq!(texts, ["שלום", "עולם", "2024", "ABC"]);
     }
 
     #[test]
