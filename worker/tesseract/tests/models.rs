@@ -6,7 +6,7 @@ use lantern_tesseract::{ReadError, Recogniser};
 
 /// Every model the manifest lists parses, fits the template, and reads a short line of its script
 /// (or, where no font here draws the script, a Latin line, and must only run). Each thread takes
-/// the next language in turn, on every core: the hundred models (312 MB) take about 11 s on a
+/// the next language in turn, on every core: the hundred models (312 MB) take about 13 s on a
 /// 2-core machine.
 #[test]
 fn every_manifest_model_reads_a_line_of_its_script() {
