@@ -1,4 +1,5 @@
-//! Reading files out of package archives: wheels (zip) and sdists, npm tarballs or crates (tar.gz).
+//! Reading files out of package archives: wheels (zip), sdists, npm tarballs or crates (tar.gz),
+//! and Debian packages (.deb).
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -74,7 +75,9 @@ fn read_files(archive: &Path, names: &[&str]) -> Result<Vec<Vec<u8>>> {
     let found = if file_name.ends_with(".whl") || file_name.ends_with(".zip") {
         read_zip(file, names)
     } else if file_name.ends_with(".tar.gz") || file_name.ends_with(".tgz") || file_name.ends_with(".crate") {
-        read_tar_gz(file, names)
+        read_tar(flate2::read::GzDecoder::new(file), names)
+    } else if file_name.ends_with(".deb") {
+        read_deb(file, names)
     } else {
         bail!("{}: not a zip or tar.gz archive", archive.display());
     };
@@ -94,10 +97,25 @@ fn read_zip(file: BufReader<File>, names: &[&str]) -> Result<Vec<Vec<u8>>> {
         .collect()
 }
 
-/// One pass over the tarball, keeping the members asked for.
-fn read_tar_gz(file: BufReader<File>, names: &[&str]) -> Result<Vec<Vec<u8>>> {
+/// The members asked for, from a Debian package's data archive (`data.tar.xz` inside the `.deb`'s
+/// ar archive).
+fn read_deb(file: BufReader<File>, names: &[&str]) -> Result<Vec<Vec<u8>>> {
+    let mut deb = ar::Archive::new(file);
+    while let Some(member) = deb.next_entry() {
+        let mut member = member?;
+        if member.header().identifier() == b"data.tar.xz" {
+            let mut tar = Vec::new();
+            lzma_rs::xz_decompress(&mut BufReader::new(&mut member), &mut tar).context("unpacking data.tar.xz")?;
+            return read_tar(tar.as_slice(), names);
+        }
+    }
+    bail!("no data.tar.xz in the package")
+}
+
+/// One pass over a tarball, keeping the members asked for.
+fn read_tar(reader: impl Read, names: &[&str]) -> Result<Vec<Vec<u8>>> {
     let mut wanted: HashMap<&str, Option<Vec<u8>>> = names.iter().map(|name| (*name, None)).collect();
-    let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(file));
+    let mut tar = tar::Archive::new(reader);
     for member in tar.entries()? {
         let mut member = member?;
         let path = member.path()?.to_string_lossy().into_owned();

