@@ -42,6 +42,10 @@ SCRIPTS = {
     "georgian": ("NotoSansGeorgian-Regular.ttf", "ქართული ენა"),
     "armenian": ("NotoSansArmenian-Regular.ttf", "Հայերեն լեզու"),
     "thaana": ("NotoSansThaana-Regular.ttf", "ދިވެހި ބަސް"),
+    "khmer": ("NotoSansKhmer-Regular.ttf", "ភាសាខ្មែរ"),
+    "cherokee": ("NotoSansCherokee-Regular.ttf", "ᏣᎳᎩ ᎦᏬᏂᎯᏍᏗ"),
+    "syriac": ("NotoSansSyriac-Regular.ttf", "ܠܫܢܐ ܣܘܪܝܝܐ"),
+    "canadian-syllabics": ("NotoSansCanadianAboriginal-Regular.ttf", "ᐃᓄᒃᑎᑐᑦ ᑎᑎᕋᐅᓯᖅ"),
     "hangul": (CJK, "대한민국의 수도는 서울입니다"),
     "japanese": (CJK, "日本語の文章です"),
     "han-simplified": (CJK, "中华人民共和国"),
@@ -49,13 +53,13 @@ SCRIPTS = {
 }
 
 LATIN = (
-    "afr aze bos cat ceb ces cym dan deu eng enm epo est eus fil fin fra frk gle glg hat hrv hun ind "
-    "isl ita jav lat lav lit ltz mlt mri msa nld nor pol por que ron slk slv spa sqi sun swa swe tur "
-    "uzb vie yor"
+    "afr aze bos bre cat ceb ces cos cym dan deu eng enm epo est eus fao fil fin fra frk fry gla gle "
+    "glg hat hrv hun ind isl ita jav kmr lat lav lit ltz mlt mri msa nld nor oci pol por que ron slk "
+    "slv spa sqi sun swa swe ton tur uzb vie yor"
 )
 LANGUAGE_SCRIPTS = {
     **{language: "latin" for language in LATIN.split()},
-    **{language: "cyrillic" for language in "bel bul kaz kir mkd mon srp tat tgk ukr uzb_cyrl".split()},
+    **{language: "cyrillic" for language in "bel bul kaz kir mkd mon rus srp tat tgk ukr uzb_cyrl".split()},
     **{language: "arabic" for language in "ara fas pus snd uig urd".split()},
     **{language: "hebrew" for language in "heb yid".split()},
     **{language: "devanagari" for language in "hin mar nep san".split()},
@@ -65,6 +69,12 @@ LANGUAGE_SCRIPTS = {
     **{language: "han-traditional" for language in "chi_tra chi_tra_vert".split()},
     "chi_sim": "han-simplified",
     "ell": "greek",
+    "grc": "greek",
+    "khm": "khmer",
+    "chr": "cherokee",
+    "syr": "syriac",
+    "iku": "canadian-syllabics",
+    "dzo": "tibetan",
     "pan": "gurmukhi",
     "guj": "gujarati",
     "ori": "oriya",
