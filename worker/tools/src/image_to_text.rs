@@ -7,6 +7,7 @@ use image::imageops;
 use image::{Rgba, RgbaImage};
 use lantern_engine::{Backend, Device, Model as Network, Session, Tensor};
 use lantern_models::{Model, Postprocess, Preprocess};
+use rayon::prelude::*;
 
 use crate::ToolError;
 use crate::tensor::image_to_nchw;
@@ -27,6 +28,10 @@ const TALL_LINE: f32 = 1.5;
 
 /// Lines recognised in one network run; bounded so wide batches stay small in memory.
 const RECOGNITION_BATCH: usize = 8;
+
+/// Lines of a page each thread reads with a Tesseract model between progress reports: a few, so
+/// lines of different lengths even out, and a cancel waits for at most a few lines (20–90 ms each).
+const TESSERACT_LINES_PER_THREAD: usize = 4;
 
 /// A gap between characters that the space's probability reaches this in is a space
 /// (`ctc_greedy`). Chosen on the word-recall set (tests/data/ocr-words.toml, 396 words): words
@@ -381,17 +386,23 @@ impl<B: Backend + Clone> TextReader<B> {
 /// Text and confidence of every crop read by a Tesseract model, in the crops' order; `progress`
 /// counts lines read. The model finds each line's ink and margin itself, and reads light text on a
 /// dark ground by retrying the line inverted.
+///
+/// Lines share nothing, so they are read on the thread pool, `TESSERACT_LINES_PER_THREAD` a
+/// thread between progress reports (where a cancel is heard).
 fn recognise_tesseract(
     recogniser: &lantern_tesseract::Recogniser,
     crops: &[RgbaImage],
     progress: &mut dyn FnMut(usize, usize) -> bool,
 ) -> Result<Vec<(String, f32)>, ToolError> {
-    let mut readings = Vec::with_capacity(crops.len());
-    for crop in crops {
+    let read = |crop: &RgbaImage| {
         let rgb = image::DynamicImage::ImageRgba8(crop.clone()).into_rgb8();
         let grey = lantern_tesseract::GreyImage::from_rgb(crop.width() as usize, crop.height() as usize, rgb.as_raw());
         let reading = recogniser.recognise_detected(&grey);
-        readings.push((reading.text, reading.confidence));
+        (reading.text, reading.confidence)
+    };
+    let mut readings = Vec::with_capacity(crops.len());
+    for round in crops.chunks(rayon::current_num_threads() * TESSERACT_LINES_PER_THREAD) {
+        readings.par_extend(round.par_iter().map(read));
         if !progress(readings.len(), crops.len()) {
             return Err(ToolError::Cancelled);
         }
