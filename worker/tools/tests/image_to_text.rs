@@ -12,6 +12,8 @@ use lantern_tools::image_to_text::{NetworkSpec, Point, TextLine, TextReader, tex
 use lantern_tools::input::decode;
 use pollster::block_on;
 
+mod edit_distance;
+
 /// The evaluation set (`LANTERN_EVAL`, else `shared/eval` beside the checkout).
 fn eval_dir() -> std::path::PathBuf {
     std::env::var("LANTERN_EVAL")
@@ -50,16 +52,7 @@ fn normalised(text: &str) -> Vec<char> {
 /// read text (both with lines joined by '\n' and trailing whitespace trimmed per line), divided
 /// by the expected text's length.
 fn character_error_rate(expected: &str, read: &str) -> f32 {
-    let (expected, read) = (normalised(expected), normalised(read));
-    let mut previous: Vec<usize> = (0..=read.len()).collect();
-    for (i, e) in expected.iter().enumerate() {
-        let mut current = vec![i + 1; read.len() + 1];
-        for (j, r) in read.iter().enumerate() {
-            current[j + 1] = (previous[j] + (e != r) as usize).min(previous[j + 1] + 1).min(current[j] + 1);
-        }
-        previous = current;
-    }
-    previous[read.len()] as f32 / expected.len().max(1) as f32
+    edit_distance::error_rate(&normalised(expected), &normalised(read))
 }
 
 /// The CER of the paragraph read from `image`, and the lines read.

@@ -13,6 +13,8 @@ use lantern_tools::image_to_text::{NetworkSpec, TextReader, text};
 use lantern_tools::input::decode;
 use pollster::block_on;
 
+mod edit_distance;
+
 const LANGUAGES: [&str; 7] = ["ukr", "ell", "ara", "heb", "hin", "tha", "kor"];
 
 fn cached(manifest: &Manifest, id: &str) -> Vec<u8> {
@@ -49,16 +51,7 @@ fn normalised(text: &str) -> Vec<char> {
 
 /// Levenshtein distance over characters, divided by the expected text's length.
 fn character_error_rate(expected: &str, read: &str) -> f32 {
-    let (expected, read) = (normalised(expected), normalised(read));
-    let mut previous: Vec<usize> = (0..=read.len()).collect();
-    for (i, e) in expected.iter().enumerate() {
-        let mut current = vec![i + 1; read.len() + 1];
-        for (j, r) in read.iter().enumerate() {
-            current[j + 1] = (previous[j] + usize::from(e != r)).min(previous[j + 1] + 1).min(current[j] + 1);
-        }
-        previous = current;
-    }
-    previous[read.len()] as f32 / expected.len().max(1) as f32
+    edit_distance::error_rate(&normalised(expected), &normalised(read))
 }
 
 #[test]
