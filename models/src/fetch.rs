@@ -26,6 +26,9 @@ pub struct Fetcher {
     agent: ureq::Agent,
     /// Archives already downloaded and checked in this run, by registry, package and version.
     archives: HashMap<(Registry, String, String), PathBuf>,
+    /// Debian bookworm's package index, unpacked, once a Debian package has been asked for in
+    /// this run: every Debian entry is looked up in the same 4 MB `Packages.xz`.
+    debian_index: Option<String>,
 }
 
 impl Fetcher {
@@ -38,7 +41,7 @@ impl Fetcher {
             .user_agent(concat!("lantern-models/", env!("CARGO_PKG_VERSION")))
             .build()
             .new_agent();
-        Fetcher { cache, agent, archives: HashMap::new() }
+        Fetcher { cache, agent, archives: HashMap::new(), debian_index: None }
     }
 
     pub fn cache(&self) -> &Cache {
@@ -180,15 +183,12 @@ impl Fetcher {
 
     /// The package's `.deb`, with its sha256 from Debian bookworm's index of
     /// architecture-independent packages (`Packages.xz`: a stanza per package and version).
-    fn debian_release(&self, package: &str, version: &str) -> Result<Release> {
-        let url = format!("{DEBIAN_MIRROR}/dists/bookworm/main/binary-all/Packages.xz");
-        let mut response = self.agent.get(&url).call().with_context(|| format!("GET {url}"))?;
-        let mut compressed = Vec::new();
-        response.body_mut().as_reader().take(METADATA_LIMIT).read_to_end(&mut compressed)?;
-        let mut index = Vec::new();
-        lzma_rs::xz_decompress(&mut compressed.as_slice(), &mut index).with_context(|| format!("unpacking {url}"))?;
-        let index = String::from_utf8(index).with_context(|| format!("reading {url}"))?;
-        let (file_name, sha256) = debian_package_file(&index, package, version)
+    fn debian_release(&mut self, package: &str, version: &str) -> Result<Release> {
+        let index = match &self.debian_index {
+            Some(index) => index,
+            None => self.debian_index.insert(self.debian_packages()?),
+        };
+        let (file_name, sha256) = debian_package_file(index, package, version)
             .with_context(|| format!("Debian bookworm has no {package} {version}"))?;
         let file = file_name.rsplit('/').next().unwrap_or_default().to_string();
         Ok(Release {
@@ -196,6 +196,17 @@ impl Fetcher {
             file_name: file,
             digest: ArchiveDigest::from_hex_sha256(sha256)?,
         })
+    }
+
+    /// Debian bookworm's index of architecture-independent packages, unpacked.
+    fn debian_packages(&self) -> Result<String> {
+        let url = format!("{DEBIAN_MIRROR}/dists/bookworm/main/binary-all/Packages.xz");
+        let mut response = self.agent.get(&url).call().with_context(|| format!("GET {url}"))?;
+        let mut compressed = Vec::new();
+        response.body_mut().as_reader().take(METADATA_LIMIT).read_to_end(&mut compressed)?;
+        let mut index = Vec::new();
+        lzma_rs::xz_decompress(&mut compressed.as_slice(), &mut index).with_context(|| format!("unpacking {url}"))?;
+        String::from_utf8(index).with_context(|| format!("reading {url}"))
     }
 
     fn get_text(&self, url: &str) -> Result<String> {
