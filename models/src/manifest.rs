@@ -34,6 +34,21 @@ pub struct Entry {
     pub licence: String,
     /// Provenance of that licence, where the package's own licence differs or upstream matters.
     pub licence_note: Option<String>,
+    /// The language a Tesseract `.traineddata` model reads, for the site's language list.
+    pub language: Option<Language>,
+}
+
+/// A language as the site lists it.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Language {
+    /// Tesseract's code for it (`ukr`, `chi_sim`): ISO 639-2/T, with a script after `_` where a
+    /// language has models for several.
+    pub code: String,
+    /// Its name in English.
+    pub english: String,
+    /// Its name in itself, as its speakers write it.
+    pub native: String,
 }
 
 /// Where an entry's file comes from.
@@ -173,6 +188,10 @@ pub struct Model {
     /// A multi-style network's styles as the site names them, in `style_weights` order.
     #[serde(default)]
     pub styles: Vec<String>,
+    /// The languages (`Language::code`s) a recogniser's dictionary writes whole: the site reads
+    /// these with it rather than with their Tesseract models.
+    #[serde(default)]
+    pub languages: Vec<String>,
     pub preprocess: Preprocess,
     pub postprocess: Postprocess,
 }
@@ -484,6 +503,20 @@ impl Manifest {
                     "{}: `styles` names {} styles, `style_weights` says {styles}",
                     model.entry.id,
                     model.styles.len()
+                );
+            }
+        }
+        let mut codes = HashSet::new();
+        for (asset, language) in self.assets.iter().filter_map(|asset| Some((asset, asset.language.as_ref()?))) {
+            if !codes.insert(language.code.as_str()) {
+                bail!("{}: language `{}` has another model already", asset.id, language.code);
+            }
+        }
+        for model in &self.models {
+            if let Some(code) = model.languages.iter().find(|code| !codes.contains(code.as_str())) {
+                bail!(
+                    "{}: language `{code}` is no asset's `language.code`, so the site has no name for it",
+                    model.entry.id
                 );
             }
         }

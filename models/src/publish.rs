@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::cache::write_atomically;
 use crate::fetch::Fetcher;
-use crate::manifest::{Entry, Manifest, Model, Postprocess, Preprocess, Role, Tool};
+use crate::manifest::{Entry, Language, Manifest, Model, Postprocess, Preprocess, Role, Tool};
 
 /// What the site reads from `index.json`.
 #[derive(Serialize)]
@@ -33,6 +33,8 @@ struct IndexModel<'a> {
     postprocess: &'a Postprocess,
     #[serde(skip_serializing_if = "Option::is_none")]
     dictionary: Option<&'a str>,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    languages: &'a [String],
 }
 
 #[derive(Serialize)]
@@ -44,6 +46,8 @@ struct IndexFile<'a> {
     licence: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     licence_note: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    language: Option<&'a Language>,
 }
 
 impl<'a> IndexFile<'a> {
@@ -55,6 +59,7 @@ impl<'a> IndexFile<'a> {
             size: entry.size,
             licence: &entry.licence,
             licence_note: entry.licence_note.as_deref(),
+            language: entry.language.as_ref(),
         }
     }
 }
@@ -72,6 +77,7 @@ impl<'a> IndexModel<'a> {
             preprocess: &model.preprocess,
             postprocess: &model.postprocess,
             dictionary: model.dictionary.as_deref(),
+            languages: &model.languages,
         }
     }
 }
