@@ -1,7 +1,7 @@
 //! Image to text with a Tesseract model reading the lines PP-OCR's detector finds: rendered
-//! paragraphs in seven scripts PP-OCRv6 does not read, each read through the whole pipeline
-//! (detection, orientation, the Tesseract reader) within 5 % CER, right-to-left ones in logical
-//! order.
+//! paragraphs in twelve scripts PP-OCRv6 does not read, each read through the whole pipeline
+//! (detection, orientation, the Tesseract reader), right-to-left ones in logical order; ten within
+//! 5 % CER, Tamil and Armenian not yet (an ignored test, below).
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -15,7 +15,10 @@ use pollster::block_on;
 
 mod edit_distance;
 
-const LANGUAGES: [&str; 7] = ["ukr", "ell", "ara", "heb", "hin", "tha", "kor"];
+const LANGUAGES: [&str; 10] = ["ukr", "ell", "ara", "heb", "hin", "tha", "kor", "vie", "ben", "kat"];
+
+/// Rendered and read as the others are, but above the 5 % bar for now.
+const ABOVE_THE_BAR: [&str; 2] = ["tam", "hye"];
 
 fn cached(manifest: &Manifest, id: &str) -> Vec<u8> {
     let path = manifest.entry(id).unwrap().cached_path();
@@ -90,8 +93,21 @@ fn paragraph_cers(languages: &[&'static str], inverted: bool) -> Vec<(&'static s
 /// Without the reader's re-cut to Tesseract's trained margin (the detector's crops read as they
 /// are), Greek read at a CER of 0.080 and Korean at 0.059 here; with it, none is above 0.015.
 #[test]
-fn paragraphs_in_seven_scripts_read_through_detection_and_tesseract() {
+fn paragraphs_in_ten_scripts_read_through_detection_and_tesseract() {
     for (language, cer) in paragraph_cers(&LANGUAGES, false) {
+        assert!(cer <= 0.05, "{language}: CER {cer:.4}");
+    }
+}
+
+/// Tamil reads every letter right, but the model ends each word that ends on a pulli with a
+/// zero-width non-joiner (U+200C), as Tesseract 5.3.0 does with it: 9 in 147 characters, a CER of
+/// 0.061 (0 without them). The Armenian model reads Noto Sans Armenian's Հ as ԸՇ and its full stop
+/// ։ as the colon it is drawn like, and has no և (Երևանը reads Երնանը): 0.057. Tesseract 5.3.0
+/// misreads them too, at every size from 24 to 48 pixels; in DejaVu Sans only the և.
+#[test]
+#[ignore = "tam 0.061 (a ZWNJ after each word-final pulli), hye 0.057 (Noto's Հ and ։; no և)"]
+fn tamil_and_armenian_paragraphs_read_within_the_bar() {
+    for (language, cer) in paragraph_cers(&ABOVE_THE_BAR, false) {
         assert!(cer <= 0.05, "{language}: CER {cer:.4}");
     }
 }
