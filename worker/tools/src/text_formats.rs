@@ -8,6 +8,7 @@ use image::codecs::jpeg::JpegEncoder;
 use pdf_writer::types::{CidFontType, FontFlags, SystemInfo, TextRenderingMode, UnicodeCmap};
 use pdf_writer::{Content, Filter, Finish, Name, Pdf, Rect, Ref, Str};
 use serde::{Deserialize, Serialize};
+use unicode_bidi::BidiInfo;
 
 use crate::ToolError;
 use crate::encode::flatten;
@@ -94,12 +95,14 @@ pub fn hocr(lines: &[TextLine], width: u32, height: u32, title: &str) -> String 
             line_number += 1;
             let angle = angle_degrees(line);
             let textangle = if angle.abs() >= 1.0 { format!("; textangle {:.0}", -angle) } else { String::new() };
+            let direction = if Layout::of(&line.text).right_to_left { " dir=\"rtl\"" } else { "" };
             body.push_str(&format!(
-                "    <span class=\"ocr_line\" id=\"line_1_{line_number}\" title=\"{}{textangle}; x_wconf {:.0}\">",
+                "    <span class=\"ocr_line\" id=\"line_1_{line_number}\"{direction} title=\"{}{textangle}; x_wconf {:.0}\">",
                 bbox(&line.polygon, width, height),
                 line.confidence * 100.0
             ));
             let characters: Vec<char> = line.text.chars().collect();
+            let layout = Layout::of(&line.text);
             let count = characters.len().max(1) as f32;
             let mut start = 0;
             let mut words = Vec::new();
@@ -112,7 +115,11 @@ pub fn hocr(lines: &[TextLine], width: u32, height: u32, title: &str) -> String 
                     (start..characters.len()).find(|&i| characters[i].is_whitespace()).unwrap_or(characters.len());
                 word_number += 1;
                 let word: String = characters[start..end].iter().collect();
-                let part = share(&line.polygon, start as f32 / count, end as f32 / count);
+                // A word's box spans its characters' places as seen: on a right-to-left line the
+                // first word read is the rightmost.
+                let places = layout.place[start..end].iter();
+                let (first, last) = (places.clone().min().copied().unwrap_or(0), places.max().copied().unwrap_or(0));
+                let part = share(&line.polygon, first as f32 / count, (last + 1) as f32 / count);
                 words.push(format!(
                     "<span class=\"ocrx_word\" id=\"word_1_{word_number}\" title=\"{}; x_wconf {:.0}\">{}</span>",
                     bbox(&part, width, height),
@@ -133,7 +140,7 @@ pub fn hocr(lines: &[TextLine], width: u32, height: u32, title: &str) -> String 
  <head>
   <title>{title}</title>
   <meta http-equiv="Content-Type" content="text/html;charset=utf-8"/>
-  <meta name="ocr-system" content="Lantern (PP-OCR)"/>
+  <meta name="ocr-system" content="Lantern"/>
   <meta name="ocr-capabilities" content="ocr_page ocr_par ocr_line ocrx_word"/>
  </head>
  <body>
@@ -193,7 +200,9 @@ pub fn searchable_pdf(
     content.set_text_rendering_mode(TextRenderingMode::Invisible);
     content.set_font(Name(b"Text"), 1.0);
     for line in lines {
-        let encoded: Vec<u8> = line.text.chars().flat_map(|c| codes[&c].to_be_bytes()).collect();
+        // Glyphs are drawn left to right as the line is seen, as any PDF draws text: readers
+        // (pdf.js, Poppler) put right-to-left runs back in reading order when text is copied.
+        let encoded: Vec<u8> = Layout::of(&line.text).seen(&line.text).flat_map(|c| codes[&c].to_be_bytes()).collect();
         if encoded.is_empty() {
             continue;
         }
@@ -269,6 +278,48 @@ pub fn searchable_pdf(
     }
     pdf.cmap(to_unicode, &cmap.finish());
     Ok(pdf.finish())
+}
+
+/// Where each character of a line stands as the line is seen, by the Unicode bidirectional
+/// algorithm: the text is in reading order, and right-to-left runs (Arabic, Hebrew, …) are seen
+/// reversed, numbers and Latin words inside them not.
+struct Layout {
+    /// By character in reading order: its place from the left, counted in characters.
+    place: Vec<usize>,
+    /// Whether the line reads right to left as a whole (its first strong character does).
+    right_to_left: bool,
+}
+
+impl Layout {
+    fn of(text: &str) -> Layout {
+        let info = BidiInfo::new(text, None);
+        let starts: Vec<usize> = text.char_indices().map(|(byte, _)| byte).collect();
+        let mut place = vec![0; starts.len()];
+        let mut seen = 0;
+        for paragraph in &info.paragraphs {
+            let (levels, runs) = info.visual_runs(paragraph, paragraph.range.clone());
+            for run in runs {
+                let mut characters: Vec<usize> =
+                    (starts.partition_point(|&b| b < run.start)..starts.partition_point(|&b| b < run.end)).collect();
+                if levels[run.start].is_rtl() {
+                    characters.reverse();
+                }
+                for c in characters {
+                    place[c] = seen;
+                    seen += 1;
+                }
+            }
+        }
+        let right_to_left = info.paragraphs.first().is_some_and(|p| p.level.is_rtl());
+        Layout { place, right_to_left }
+    }
+
+    /// The line's characters left to right as seen.
+    fn seen(&self, text: &str) -> impl Iterator<Item = char> {
+        let mut by_place: Vec<(usize, char)> = self.place.iter().copied().zip(text.chars()).collect();
+        by_place.sort_unstable_by_key(|&(place, _)| place);
+        by_place.into_iter().map(|(_, c)| c)
+    }
 }
 
 /// The invisible font's advance per character, in ems.

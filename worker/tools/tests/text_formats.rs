@@ -72,6 +72,21 @@ fn hocr_has_a_page_paragraphs_lines_and_words_with_boxes() {
 }
 
 #[test]
+fn a_right_to_left_line_is_marked_and_its_words_boxed_from_the_right() {
+    // Hebrew "shalom olam" then a number: read right to left, with "2026" as a left-to-right run.
+    let lines = vec![line("שלום עולם 2026", 0.0, 0.0, 140.0)];
+    let document = hocr(&lines, 200, 100, "sign.png");
+    assert!(document.contains(r#"class="ocr_line" id="line_1_1" dir="rtl""#), "{document}");
+    // Seen left to right: "2026 עולם שלום", 14 characters over 140 pixels. The first word read,
+    // "שלום", is the rightmost; the number, last read, the leftmost.
+    assert!(document.contains(r#"title="bbox 100 0 140 20; x_wconf 90">שלום</span>"#), "{document}");
+    assert!(document.contains(r#"title="bbox 50 0 90 20; x_wconf 90">עולם</span>"#), "{document}");
+    assert!(document.contains(r#"title="bbox 0 0 40 20; x_wconf 90">2026</span>"#), "{document}");
+    // A left-to-right line stays unmarked.
+    assert!(!hocr(&[line("Fish", 0.0, 0.0, 40.0)], 100, 40, "menu.png").contains("dir="));
+}
+
+#[test]
 fn the_pdf_page_has_the_image_physical_size() {
     let image = image::RgbaImage::new(600, 300);
     let media_box = |pixels_per_inch| {
