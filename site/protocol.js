@@ -21,7 +21,8 @@
  *             ownModel?: ArrayBuffer, debug?: 'panic' | 'out-of-memory' }} JobMessage
  *   `image` is the file's bytes, transferred (never copied, never sent anywhere else).
  *   `models` are ids from models/index.json: one for the image tools; detection, recognition and
- *   optionally orientation for Image to text. `ownModel` replaces them with a network the person
+ *   optionally orientation for Image to text, where the recognition may be a language's Tesseract
+ *   model (a LanguageModel of the index's `assets`) in place of a recognition network. `ownModel` replaces them with a network the person
  *   picked from their own disk (Cartoonify), run by `options.preset`. `debug: 'panic'` makes the
  *   engine panic once the tool is ready (on a pool thread where there is a pool), and
  *   `'out-of-memory'` makes it exhaust its memory there: tests send them to check that such a job
@@ -108,12 +109,13 @@
  * @typedef {EmbedHello | EmbedRun | EmbedCancel} EmbedRequest
  * @typedef {{ model?: string, output?: 'png' | 'webp' | 'jpeg' | 'mask', background?: string, backdrop?: 'colour' | 'blur',
  *             style?: number, blendWith?: number, blend?: number, strength?: number,
- *             detail?: 'fast' | 'full', upsideDown?: boolean }} EmbedOptions
+ *             detail?: 'fast' | 'full', upsideDown?: boolean, language?: string }} EmbedOptions
  *   The options a run (or the embed URL's query) may set; a tool reads its own and refuses the
  *   rest. Remove background: `model` (an id from models/index.json), `output`, `background` (#rrggbb,
  *   the backdrop colour and what a JPEG is flattened on), `backdrop`. Cartoonify: `style` and `blendWith` (1-based, as the picker numbers them), `blend` and
  *   `strength` (0..100), `detail`, `output` (not 'mask'). Image to text: `model` ('fast' | 'accurate'),
- *   `upsideDown` (read upside-down lines; default true).
+ *   `upsideDown` (read upside-down lines; default true), `language` (a Language code, as listed in
+ *   models/index.json; default 'eng').
  *
  * Frame → embedder.
  * @typedef {{ type: 'lantern:ready', version: 1, backend: string, tools: Tool[] }} EmbedReady
@@ -165,11 +167,17 @@ export const EMBED_MAX_QUEUED = 16;
  * models/index.json (models/src/publish.rs), which both sides read: the page to offer the models,
  * the worker to fetch and verify them.
  * @typedef {{ models: IndexModel[], assets: IndexFile[] }} ModelIndex
- * @typedef {{ id: string, file: string, sha256: string, size: number }} IndexFile
+ * @typedef {{ id: string, file: string, sha256: string, size: number, language?: Language }} IndexFile
  * @typedef {IndexFile & { tool: Tool, title: string, default: boolean,
  *             role?: 'detect' | 'recognise' | 'orientation', dictionary?: string, styles?: string[],
- *             preprocess: { style_weights?: number } }} IndexModel
+ *             languages?: string[], preprocess: { style_weights?: number } }} IndexModel
  *   `styles` names a multi-style network's styles, in the order of its `style_weights`.
+ *   `languages`: the Language codes a recognition network reads whole; the page reads those with
+ *   it rather than with their Tesseract models.
+ * @typedef {{ code: string, english: string, native: string }} Language
+ *   `code` is Tesseract's (`ukr`, `chi_sim`); `native` is the language's name in itself.
+ * @typedef {IndexFile & { language: Language }} LanguageModel
+ *   A Tesseract `.traineddata` line recogniser: an asset that reads one language's lines.
  *   `preprocess` holds more than this; these are the fields the page reads.
  */
 

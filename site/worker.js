@@ -8,7 +8,7 @@ import { buildFor } from './wasm/builds.js';
  * @import { Tool, ToolOptions, PageMessage, JobMessage, RemoveBackgroundOptions, CartoonifyOptions,
  *           Stage, BackendSetting, StartMessage, ReadyMessage, FailedMessage,
  *           ProgressMessage, ResultMessage, ErrorMessage, CancelledMessage, ModelIndex, IndexModel,
- *           IndexFile, ExportMessage, ExportedMessage } from './protocol.js'
+ *           IndexFile, LanguageModel, ExportMessage, ExportedMessage } from './protocol.js'
  */
 
 const MODEL_CACHE = 'lantern-models-v1';
@@ -35,8 +35,13 @@ const threaded = self.crossOriginIsolated === true;
  * @property {{ new (onnx: Uint8Array, entryJson: string, backend: BackendChoice): CartoonifyTool,
  *              ownModel(onnx: Uint8Array, preset: string, backend: BackendChoice): CartoonifyTool }} Cartoonify
  * @property {new (onnx: Uint8Array, entryJson: string) => Network} Network
- * @property {new (detect: Network, recognise: Network, dictionary: string, orientation: Network | undefined,
- *                 backend: BackendChoice) => ImageToTextTool} ImageToText
+ * @property {{ new (detect: Network, recognise: Network, dictionary: string, orientation: Network | undefined,
+ *                   backend: BackendChoice): ImageToTextTool,
+ *              withTesseract(detect: Network, model: TesseractModel, orientation: Network | undefined,
+ *                            backend: BackendChoice): ImageToTextTool }} ImageToText
+ *   `withTesseract` reads the lines with a language's Tesseract model; one the reader refuses is
+ *   named by its language, with the reason.
+ * @property {new (traineddata: Uint8Array, entryJson: string) => TesseractModel} TesseractModel
  *
  * @typedef {{ allowSoftware: boolean }} OpenGpuOptions
  *   `allowSoftware` accepts a software adapter (SwiftShader), which the CPU outruns.
@@ -46,6 +51,8 @@ const threaded = self.crossOriginIsolated === true;
  *   Which backend a tool is built for: 'gpu' once `openGpu` has succeeded.
  * @typedef {{ readonly __network: unique symbol }} Network
  *   One network of Image to text with its models/index.json entry; the constructor takes it over.
+ * @typedef {{ readonly __tesseractModel: unique symbol }} TesseractModel
+ *   A language's `.traineddata` with its models/index.json entry (a LanguageModel).
  * @typedef {(done: number, total: number) => boolean} Progress
  *   Called as a network runs; returning false cancels it.
  * @typedef {{ bytes: Uint8Array<ArrayBuffer>, width: number, height: number, warning?: string }} ProcessedImage
@@ -338,7 +345,8 @@ async function toolFor(job) {
   const key = `${job.tool}:${job.models.join('+')}`;
   if (tools.has(key)) return /** @type {ToolInstance} */ (tools.get(key));
   const entries = job.models.map((model) => {
-    const entry = index.models.find((m) => m.id === model && m.tool === job.tool);
+    const entry = index.models.find((m) => m.id === model && m.tool === job.tool)
+      ?? (job.tool === 'image-to-text' ? languageModels().find((m) => m.id === model) : undefined);
     if (!entry) throw new Error(`Unknown model "${model}" for ${job.tool}.`);
     return entry;
   });
@@ -352,9 +360,12 @@ async function toolFor(job) {
 /** @type {string | null} */
 let ownModelKey = null;
 
+/** @returns {LanguageModel[]} The index's Tesseract language models. */
+const languageModels = () => /** @type {LanguageModel[]} */ (index.assets.filter((a) => a.language));
+
 /**
  * @template {Tool} T
- * @typedef {(entries: IndexModel[], files: Uint8Array[], id: number) => ToolInstances[T] | Promise<ToolInstances[T]>} Builder
+ * @typedef {(entries: (IndexModel | LanguageModel)[], files: Uint8Array[], id: number) => ToolInstances[T] | Promise<ToolInstances[T]>} Builder
  */
 
 /** @returns {BackendChoice} The backend tools are built for now. */
@@ -366,15 +377,24 @@ const BUILDERS = {
   cartoonify: ([entry], [bytes]) => new engine.Cartoonify(bytes, JSON.stringify(entry), backendChoice()),
   async 'image-to-text'(entries, files, id) {
     /** @param {IndexModel['role']} name */
-    const role = (name) => entries.findIndex((e) => e.role === name);
+    const role = (name) => entries.findIndex((e) => 'role' in e && e.role === name);
     const [det, rec, cls] = [role('detect'), role('recognise'), role('orientation')];
-    if (det < 0 || rec < 0) throw new Error('Image to text needs a detection and a recognition model.');
-    const dictionary = index.assets.find((a) => a.id === entries[rec].dictionary);
-    if (!dictionary) throw new Error(`The dictionary of "${entries[rec].title}" is not in the model list.`);
-    const dictionaryText = new TextDecoder().decode(await loadFile(dictionary, id));
+    const language = entries.findIndex((e) => e.language);
+    if (det < 0 || (rec < 0) === (language < 0)) {
+      throw new Error('Image to text needs a detection model and one recognition or language model.');
+    }
     /** @param {number} i */
     const network = (i) => new engine.Network(files[i], JSON.stringify(entries[i]));
-    return new engine.ImageToText(network(det), network(rec), dictionaryText, cls >= 0 ? network(cls) : undefined, backendChoice());
+    const orientation = cls >= 0 ? network(cls) : undefined;
+    if (language >= 0) {
+      const model = new engine.TesseractModel(files[language], JSON.stringify(entries[language]));
+      return engine.ImageToText.withTesseract(network(det), model, orientation, backendChoice());
+    }
+    const recogniser = /** @type {IndexModel} */ (entries[rec]);
+    const dictionary = index.assets.find((a) => a.id === recogniser.dictionary);
+    if (!dictionary) throw new Error(`The dictionary of "${recogniser.title}" is not in the model list.`);
+    const dictionaryText = new TextDecoder().decode(await loadFile(dictionary, id));
+    return new engine.ImageToText(network(det), network(rec), dictionaryText, orientation, backendChoice());
   },
 };
 
@@ -404,7 +424,7 @@ async function loadFile(entry, id) {
   }
   // The Cache API holds the verified copy; the HTTP cache must not hand back a bad one.
   const response = await fetch(url, { cache: 'no-store' });
-  const title = entry.title ?? entry.id;
+  const title = entry.title ?? (entry.language ? `${entry.language.english} text` : entry.id);
   // An ok response lacks a body only where it has no content (HTTP 204, 205).
   if (!response.ok || !response.body) throw new Error(`The model "${title}" could not be downloaded (HTTP ${response.status}).`);
   const reader = response.body.getReader();

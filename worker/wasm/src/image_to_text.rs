@@ -3,6 +3,7 @@
 
 use js_sys::Function;
 use lantern_engine::{CpuBackend, GpuBackend};
+use lantern_tools::ToolError;
 use lantern_tools::image_to_text::{self, NetworkSpec, ReadStage, TextReader};
 use lantern_tools::input::resolution;
 use lantern_tools::text_formats;
@@ -55,6 +56,33 @@ impl Network {
     }
 }
 
+/// A Tesseract `.traineddata` model and its models/index.json entry, which names its language.
+#[wasm_bindgen]
+pub struct TesseractModel {
+    traineddata: Vec<u8>,
+    entry: TesseractEntry,
+}
+
+/// The part of a Tesseract model's index entry this reads.
+#[derive(Deserialize)]
+struct TesseractEntry {
+    language: Language,
+}
+
+#[derive(Deserialize)]
+struct Language {
+    english: String,
+}
+
+#[wasm_bindgen]
+impl TesseractModel {
+    #[wasm_bindgen(constructor)]
+    pub fn new(traineddata: Vec<u8>, entry_json: &str) -> Result<TesseractModel, JsError> {
+        let entry = serde_json::from_str(entry_json).map_err(|e| JsError::new(&format!("bad model entry: {e}")))?;
+        Ok(TesseractModel { traineddata, entry })
+    }
+}
+
 #[wasm_bindgen]
 impl ImageToText {
     /// Reads text with these networks (the orientation classifier is optional) and the
@@ -70,6 +98,28 @@ impl ImageToText {
         let (det, rec) = (detect.spec(), recognise.spec());
         let cls = orientation.as_ref().map(Network::spec);
         let reader = build_on!(backend::chosen(backend)?, backend => TextReader::new(&det, &rec, dictionary, cls.as_ref(), backend)?);
+        Ok(ImageToText { reader })
+    }
+
+    /// Reads text with PP-OCR's detector (and orientation classifier, if given) finding the lines
+    /// and a Tesseract model reading them: for the languages PP-OCR's recognisers do not read.
+    /// A model the reader refuses is named by its language, with the reason.
+    #[wasm_bindgen(js_name = withTesseract)]
+    pub fn with_tesseract(
+        detect: Network,
+        model: TesseractModel,
+        orientation: Option<Network>,
+        backend: JsValue,
+    ) -> Result<ImageToText, JsError> {
+        let det = detect.spec();
+        let cls = orientation.as_ref().map(Network::spec);
+        let refused = |e: ToolError| match e {
+            ToolError::TesseractModel(reason) => {
+                JsError::new(&format!("The {} text model cannot be used: {reason}.", model.entry.language.english))
+            }
+            other => other.into(),
+        };
+        let reader = build_on!(backend::chosen(backend)?, backend => TextReader::with_tesseract(&det, &model.traineddata, cls.as_ref(), backend).map_err(refused)?);
         Ok(ImageToText { reader })
     }
 
