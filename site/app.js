@@ -7,7 +7,7 @@ import { buildFor } from './wasm/builds.js';
  * @import { Tool, ToolOptions, StartMessage, JobMessage, CancelMessage, WorkerMessage, ProgressMessage, ResultMessage,
  *           RemoveBackgroundOptions, CartoonifyOptions, Stage, TextJson, ModelIndex, BackendSetting,
  *           KeepBuildMessage, OfflineMessage, ErrorMessage, ExportMessage, EmbedRequest, EmbedRun, EmbedOptions, EmbedAnswer,
- *           EmbedErrorCode, EmbedResult, EmbedAllowList } from './protocol.js'
+ *           EmbedErrorCode, EmbedResult, EmbedAllowList, Language, LanguageModel } from './protocol.js'
  */
 
 /**
@@ -283,6 +283,38 @@ const TEXT_MODELS = [
   { id: 'accurate', label: 'Accurate / multilingual (PP-OCRv6 small)', models: ['ppocrv6-small-det', 'ppocrv6-small-rec'] },
 ];
 const ORIENTATION_MODEL = 'ppocr-cls';
+/** Where the language chosen for Image to text is kept between visits. */
+const LANGUAGE_SETTING = 'lantern-text-language';
+/** The language Image to text reads unless the person chose another. */
+const DEFAULT_LANGUAGE = 'eng';
+
+/** @returns {LanguageModel[]} Every language's Tesseract model in models/index.json. */
+const languageModels = () => /** @type {LanguageModel[]} */ (index.assets.filter((a) => a.language));
+
+/**
+ * The PP-OCR choice that reads the language `code` whole (its recogniser lists it), the one chosen
+ * in the Model list first; null where none does and the language's Tesseract model reads it.
+ * @param {string} code
+ */
+function ppocrReading(code) {
+  /** @param {typeof TEXT_MODELS[number]} choice */
+  const reads = (choice) => Boolean(index.models.find((m) => m.id === choice.models[1])?.languages?.includes(code));
+  const chosen = TEXT_MODELS.find((c) => c.id === $('#tt-model', HTMLSelectElement).value);
+  return chosen && reads(chosen) ? chosen : TEXT_MODELS.find(reads) ?? null;
+}
+
+/** @param {Language} language "Ukrainian — Українська", or the one name where both are the same. */
+const languageName = ({ english, native }) => (english === native ? english : `${english} — ${native}`);
+
+/** @returns {string} The language kept from an earlier visit, else the default. */
+function storedLanguage() {
+  try {
+    return localStorage.getItem(LANGUAGE_SETTING) ?? DEFAULT_LANGUAGE;
+  } catch {
+    // Storage can be refused (privacy settings, sandboxed frames).
+    return DEFAULT_LANGUAGE;
+  }
+}
 
 /** Where the backend setting is kept between visits. */
 const BACKEND_SETTING = 'lantern-backend';
@@ -385,10 +417,18 @@ const TOOLS = {
   'image-to-text': {
     label: 'Image to text',
     job() {
-      const choice = TEXT_MODELS.find((c) => c.id === $('#tt-model', HTMLSelectElement).value) ?? TEXT_MODELS[0];
-      const models = $('#tt-orientation', HTMLInputElement).checked ? [...choice.models, ORIENTATION_MODEL] : choice.models;
-      const orientation = $('#tt-orientation', HTMLInputElement).checked ? 'reads upside-down text' : 'upright text only';
-      return { models, options: {}, settings: `${choice.label} · ${orientation}` };
+      const code = $('#tt-language', HTMLSelectElement).value || DEFAULT_LANGUAGE;
+      const language = languageModels().find((m) => m.language.code === code);
+      const ppocr = ppocrReading(code);
+      const upsideDown = $('#tt-orientation', HTMLInputElement).checked;
+      const orientation = upsideDown ? 'reads upside-down text' : 'upright text only';
+      const named = language ? `${language.language.english} · ` : '';
+      // A language PP-OCR does not read: PP-OCR's fast detector finds the lines (the Tesseract
+      // page tests measured it), the language's Tesseract model reads them.
+      const [models, reader] = ppocr || !language
+        ? [(ppocr ?? TEXT_MODELS[0]).models, (ppocr ?? TEXT_MODELS[0]).label]
+        : [[TEXT_MODELS[0].models[0], language.id], 'Tesseract'];
+      return { models: upsideDown ? [...models, ORIENTATION_MODEL] : models, options: {}, settings: `${named}${reader} · ${orientation}` };
     },
     show: showText,
   },
@@ -849,6 +889,8 @@ function showText(job, result) {
     // The list is one tab stop (index.html), not one a line: a page of text has hundreds.
     const entry = document.createElement('li');
     entry.textContent = line.text;
+    // Each line sets its own direction: an Arabic line reads from the right.
+    entry.dir = 'auto';
     const percent = Math.round(line.confidence * 100);
     entry.title = `Confidence ${percent}%`;
     if (line.confidence < UNSURE_BELOW) {
@@ -918,6 +960,11 @@ async function loadModels() {
       $('#tt-model', HTMLSelectElement).append(new Option(`${choice.label} · ${mb(size(choice.models))} download, once`, choice.id));
     }
   }
+  const languages = languageModels().sort((a, b) => a.language.english.localeCompare(b.language.english, 'en'));
+  for (const { language } of languages) $('#tt-language', HTMLSelectElement).append(new Option(languageName(language), language.code));
+  const stored = embedded ? DEFAULT_LANGUAGE : storedLanguage();
+  $('#tt-language', HTMLSelectElement).value = languages.some((m) => m.language.code === stored) ? stored : DEFAULT_LANGUAGE;
+  showLanguage();
   const styleModels = index.models.filter((m) => m.tool === 'cartoonify');
   for (const m of styleModels) {
     $('#ct-model', HTMLSelectElement).append(new Option(`${m.title} · ${mb(m.size)} download, once`, m.id, m.default, m.default));
@@ -935,6 +982,45 @@ async function loadModels() {
     $('span', HTMLElement, label).textContent = styleName(i);
     picker.append(label);
     $('#ct-second', HTMLSelectElement).append(new Option(styleName(i), String(i)));
+  }
+}
+
+/**
+ * Says what reads the chosen language and what it downloads, and offers the Model list only where
+ * PP-OCR reads it (with the models that read it).
+ */
+function showLanguage() {
+  const code = $('#tt-language', HTMLSelectElement).value;
+  const language = languageModels().find((m) => m.language.code === code);
+  const ppocr = ppocrReading(code);
+  const models = $('#tt-model', HTMLSelectElement);
+  for (const option of models.options) {
+    const choice = TEXT_MODELS.find((c) => c.id === option.value);
+    option.disabled = Boolean(ppocr && choice && !index.models.find((m) => m.id === choice.models[1])?.languages?.includes(code));
+  }
+  if (ppocr) models.value = ppocr.id;
+  $('#tt-model-label').hidden = !ppocr && Boolean(language);
+  const note = $('#tt-language-note');
+  if (ppocr || !language) note.textContent = 'Read by PP-OCR, with the model below.';
+  else {
+    const size = (language.size / 1e6).toFixed(1);
+    note.textContent = `Read by Tesseract's ${language.language.english} model: ${size} MB, downloaded once, the first time it is used.`;
+  }
+}
+
+/**
+ * Narrows the language list to the names (English or native) or codes holding `search`, accents
+ * and case aside.
+ * @param {string} search
+ */
+function filterLanguages(search) {
+  /** @param {string} text */
+  const plain = (text) => text.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase();
+  const wanted = plain(search.trim());
+  for (const option of $('#tt-language', HTMLSelectElement).options) {
+    const language = languageModels().find((m) => m.language.code === option.value)?.language;
+    const names = language ? [language.english, language.native, language.code] : [option.text];
+    option.hidden = !names.some((name) => plain(name).includes(wanted));
   }
 }
 
@@ -1011,6 +1097,32 @@ function wire() {
     $('#rb-background-label').hidden = output === 'mask' || !(backdrop === 'colour' || (!backdrop && output === 'jpeg'));
     $('#rb-picture-label').hidden = output === 'mask' || backdrop !== 'picture';
   };
+  const languages = $('#tt-language', HTMLSelectElement);
+  languages.addEventListener('change', () => {
+    showLanguage();
+    if (embedded) return;
+    try {
+      localStorage.setItem(LANGUAGE_SETTING, languages.value);
+    } catch {
+      // Without storage the choice still holds until the page is closed.
+    }
+  });
+  const search = $('#tt-language-search', HTMLInputElement);
+  // 'change' too: putting the panels back as first shown (embedding) sets the search empty.
+  for (const type of ['input', 'change']) search.addEventListener(type, () => filterLanguages(search.value));
+  search.addEventListener('keydown', (e) => {
+    // Enter takes the first language listed; the down arrow goes on into the list.
+    const first = [...languages.options].find((option) => !option.hidden);
+    if (e.key === 'Enter' && first) {
+      e.preventDefault();
+      languages.value = first.value;
+      languages.dispatchEvent(new Event('change'));
+    } else if (e.key === 'ArrowDown') {
+      e.preventDefault();
+      languages.focus();
+    }
+  });
+  $('#tt-model', HTMLSelectElement).addEventListener('change', showLanguage);
   $('#rb-output', HTMLSelectElement).addEventListener('change', showBackdropControls);
   $('#rb-backdrop', HTMLSelectElement).addEventListener('change', showBackdropControls);
   $('#rb-picture', HTMLInputElement).addEventListener('change', async (e) => {
@@ -1101,7 +1213,7 @@ const embedded = query.has('embed');
 const EMBED_OPTIONS = {
   'remove-background': ['model', 'output', 'background', 'backdrop'],
   cartoonify: ['model', 'style', 'blendWith', 'blend', 'strength', 'detail', 'output'],
-  'image-to-text': ['model', 'upsideDown'],
+  'image-to-text': ['model', 'upsideDown', 'language'],
 };
 /** Every control's value in each tool's panel as the page first showed it, to start each run from. */
 /** @type {Map<HTMLInputElement | HTMLSelectElement, string | boolean>} */
@@ -1187,6 +1299,10 @@ function applyOptions(tool, options) {
       if (key === 'output') why = choose('#ct-output', value, 'output');
     } else {
       if (key === 'model') why = choose('#tt-model', value, 'model');
+      if (key === 'language') {
+        const known = languageModels().some((m) => m.language.code === value);
+        why = known ? choose('#tt-language', value, 'language') : `language must be a language code of models/index.json (such as eng, ukr, ara), not ${JSON.stringify(value)}.`;
+      }
       if (key === 'upsideDown') {
         why = typeof value === 'boolean' ? null : `upsideDown must be true or false, not ${JSON.stringify(value)}.`;
         if (!why) $('#tt-orientation', HTMLInputElement).checked = /** @type {boolean} */ (value);

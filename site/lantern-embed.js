@@ -199,7 +199,7 @@ export class Lantern extends EventTarget {
 
   /**
    * @param {Blob | ArrayBuffer} image
-   * @param {EmbedOptions} [options] `model`, `upsideDown`
+   * @param {EmbedOptions} [options] `model`, `upsideDown`, `language`
    * @param {RunControls} [controls]
    * @returns {Promise<TextOutput>}
    */

@@ -135,6 +135,8 @@ describe('Embedding Lantern in another origin\'s page', { timeout: 600_000 }, ()
       assert.match(refused.message, /Remove background takes no option “style”/);
       const outOfRange = await runThroughClient(embedder.page, 'cartoonify', INPUTS.cartoonify, { strength: 140 });
       assert.deepEqual([outOfRange.code, outOfRange.message], ['bad-options', 'strength must be a whole number from 0 to 100, not 140.']);
+      const unknownLanguage = await runThroughClient(embedder.page, 'image-to-text', INPUTS['image-to-text'], { language: 'klingon' });
+      assert.deepEqual([unknownLanguage.code, unknownLanguage.message], ['bad-options', 'language must be a language code of models/index.json (such as eng, ukr, ara), not "klingon".']);
     });
 
     test('bad messages get a stable error code each, and the frame goes on running', async () => {

@@ -88,6 +88,27 @@ export async function runJobs(page, files) {
   return jobs.nth(before + files.length - 1);
 }
 
+/** Lines trimmed, blank ones dropped, joined by '\n': as the native tests compare text. */
+const normalised = (text) => [...text.split('\n').map((line) => line.trim()).filter(Boolean).join('\n')];
+
+/**
+ * Character error rate: Levenshtein distance over characters / the expected text's length.
+ * @param {string} want
+ * @param {string} got
+ */
+export function characterErrorRate(want, got) {
+  const [a, b] = [normalised(want), normalised(got)];
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 0; i < a.length; i++) {
+    const current = [i + 1];
+    for (let j = 0; j < b.length; j++) {
+      current.push(Math.min(previous[j] + (a[i] !== b[j]), previous[j + 1] + 1, current[j] + 1));
+    }
+    previous = current;
+  }
+  return previous[b.length] / Math.max(a.length, 1);
+}
+
 /** One array of a parity case written by `just references`: `key` is e.g. "out.1959" or "in.image". */
 export function referenceArray(caseName, key) {
   const npz = unzipSync(readFileSync(join(process.env.LANTERN_CACHE, `references/${caseName}.npz`)));

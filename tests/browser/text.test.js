@@ -9,27 +9,10 @@ import { join } from 'node:path';
 import { before, test } from 'node:test';
 
 import { getDocument } from 'pdfjs-dist/legacy/build/pdf.mjs';
-import { describeInEachBuild, download, evalDir, runJobs } from './site-page.js';
+import { characterErrorRate, describeInEachBuild, download, evalDir, runJobs } from './site-page.js';
 
 const paragraph = join(evalDir, 'ocr/rust-paragraph.png');
 const expected = readFileSync(join(evalDir, 'ocr/rust-paragraph.txt'), 'utf8');
-
-/** Lines joined by '\n', trailing whitespace trimmed per line: as the native tests compare. */
-const normalised = (text) => [...text.trimEnd().split('\n').map((line) => line.trimEnd()).join('\n')];
-
-/** Character error rate: Levenshtein distance over characters / the expected text's length. */
-function characterErrorRate(want, got) {
-  const [a, b] = [normalised(want), normalised(got)];
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 0; i < a.length; i++) {
-    const current = [i + 1];
-    for (let j = 0; j < b.length; j++) {
-      current.push(Math.min(previous[j] + (a[i] !== b[j]), previous[j + 1] + 1, current[j] + 1));
-    }
-    previous = current;
-  }
-  return previous[b.length] / Math.max(a.length, 1);
-}
 
 /**
  * Every download of a finished job, read in the page: text files as strings, the PDF as bytes.
