@@ -2,8 +2,7 @@
 //! gives each unichar the sequence of network outputs that spells it (one output for most
 //! scripts; up to five for Han, Hangul and other large sets).
 
-use std::collections::{HashMap, HashSet};
-
+use crate::beam::RecoderTrie;
 use crate::bytes::Bytes;
 use crate::config::CharacterFilter;
 use crate::error::ReadError;
@@ -14,22 +13,17 @@ const SPACE_ID: usize = 0;
 /// they are never text.
 const SPECIAL_NAMES: [&str; 2] = ["Joined", "|Broken|0|1"];
 /// The recoder's longest code (`RecodedCharID::kMaxCodeLen`).
-const MAX_CODE_LENGTH: usize = 9;
+pub(crate) const MAX_CODE_LENGTH: usize = 9;
 
 /// Decodes sequences of network outputs into text.
 #[derive(Debug, Clone)]
 pub struct Charset {
     /// Each unichar's text, by id.
     unichars: Vec<String>,
-    /// Complete code sequences and the unichar each spells (the last one listed, as Tesseract
-    /// builds its decoder, where two share a code).
-    decoder: HashMap<Vec<usize>, usize>,
-    /// Every proper prefix of a complete code.
-    prefixes: HashSet<Vec<usize>>,
+    /// Every unichar's code as the recoder lists it, the blank's included, for the beam search.
+    recoder_trie: RecoderTrie,
     /// Unichars the model's config rules out, by id.
     disabled: Vec<bool>,
-    /// Outputs that spell only ruled-out unichars: decoding passes over them to the next best.
-    blocked_outputs: Vec<bool>,
 }
 
 impl Charset {
@@ -45,8 +39,7 @@ impl Charset {
             return Err(ReadError::Damaged(format!("the recoder has {count} entries for {} unichars", unichars.len())));
         }
         let has_special_codes = unichars.get(1..3).is_some_and(|names| names == SPECIAL_NAMES);
-        let mut decoder = HashMap::new();
-        let mut prefixes = HashSet::new();
+        let mut codes = Vec::with_capacity(count);
         for id in 0..count {
             recoder.i8("a recoder entry's normalisation flag")?;
             let length = recoder.i32("a recoder entry's length")?;
@@ -64,19 +57,18 @@ impl Charset {
                         .ok_or_else(|| ReadError::Damaged(format!("unichar {id} uses output {value} of {classes}")))?,
                 );
             }
-            if (has_special_codes && (1..3).contains(&id)) || code.contains(&null_char) {
-                continue;
-            }
-            for end in 1..code.len() {
-                prefixes.insert(code[..end].to_vec());
-            }
-            decoder.insert(code, id);
+            codes.push(code);
         }
         if recoder.remaining() != 0 {
             return Err(ReadError::Damaged(format!("{} stray bytes after the recoder", recoder.remaining())));
         }
-        let disabled = vec![false; unichars.len()];
-        Ok(Charset { unichars, decoder, prefixes, disabled, blocked_outputs: vec![false; classes] })
+        // The markers share the blank's code, which the beam never reads as a character; ruling
+        // them out keeps them out of the text whatever their code.
+        let mut disabled = vec![false; unichars.len()];
+        if has_special_codes {
+            disabled[1..3].fill(true);
+        }
+        Ok(Charset { unichars, recoder_trie: RecoderTrie::new(&codes, null_char), disabled })
     }
 
     /// Rules characters out as Tesseract's `tessedit_char_blacklist` and `_whitelist` do: with a
@@ -92,22 +84,6 @@ impl Charset {
         }
         for id in self.encode(&filter.blacklist) {
             self.disabled[id] = true;
-        }
-        // An output is blocked when every code it ends or starts belongs to a ruled-out unichar.
-        let mut used_by_enabled = vec![false; self.blocked_outputs.len()];
-        for (code, &id) in &self.decoder {
-            if !self.disabled[id] {
-                for &output in code {
-                    used_by_enabled[output] = true;
-                }
-            }
-        }
-        for (code, &id) in &self.decoder {
-            if self.disabled[id] {
-                for &output in code {
-                    self.blocked_outputs[output] = !used_by_enabled[output];
-                }
-            }
         }
     }
 
@@ -131,38 +107,14 @@ impl Charset {
         ids
     }
 
-    /// Whether decoding must pass over this output.
-    pub(crate) fn is_blocked(&self, output: usize) -> bool {
-        self.blocked_outputs[output]
+    /// The recoder's codes as a trie, for the beam search.
+    pub(crate) fn recoder_trie(&self) -> &RecoderTrie {
+        &self.recoder_trie
     }
 
-    /// Unichar ids spelt by `codes` (outputs after CTC collapse): at each position the longest
-    /// complete code wins; a code that starts no character is skipped.
-    pub(crate) fn decode(&self, codes: &[usize]) -> Vec<usize> {
-        let mut ids = Vec::new();
-        let mut start = 0;
-        while start < codes.len() {
-            let mut matched = None;
-            for end in start + 1..=codes.len().min(start + MAX_CODE_LENGTH) {
-                let candidate = &codes[start..end];
-                if let Some(&id) = self.decoder.get(candidate) {
-                    matched = Some((id, end));
-                }
-                if !self.prefixes.contains(candidate) {
-                    break;
-                }
-            }
-            match matched {
-                Some((id, end)) => {
-                    if !self.disabled[id] {
-                        ids.push(id);
-                    }
-                    start = end;
-                }
-                None => start += 1,
-            }
-        }
-        ids
+    /// Whether the model's config rules this unichar out.
+    pub(crate) fn is_disabled(&self, id: usize) -> bool {
+        self.disabled[id]
     }
 
     /// The text of a unichar.
@@ -208,6 +160,7 @@ fn parse_unicharset(mut bytes: Bytes) -> Result<Vec<String>, ReadError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::forward::Probabilities;
 
     fn recoder(codes: &[&[i32]]) -> Vec<u8> {
         let mut bytes = (codes.len() as u32).to_le_bytes().to_vec();
@@ -221,32 +174,61 @@ mod tests {
         bytes
     }
 
-    #[test]
-    fn multi_code_characters_decode_by_longest_match() {
-        let unicharset =
-            b"5\nNULL 0 Common 0\nJoined 7 0\n|Broken|0|1 f 0\n\xea\xb0\x80 1 Hangul\n\xea\xb0\x81 1 Hangul\n";
-        let codes = recoder(&[&[0], &[1], &[2], &[3, 4], &[3, 4, 5]]);
-        let charset = Charset::parse(Bytes::new(unicharset, 0), Bytes::new(&codes, 0), 7, 6).unwrap();
-        assert_eq!(charset.len(), 5);
-        let ids = charset.decode(&[3, 4, 5, 0, 3, 4, 9, 1]);
-        let text: String = ids.iter().map(|&id| charset.text(id)).collect();
-        // [3,4,5] is 각; [3,4] then 9 (no character) is 가; the markers 1 and 2 are never text.
-        assert_eq!(text, "각 가");
+    /// Outputs that favour `best` at each timestep (`classes - 1` is the blank), 0.9 to 0.1 for
+    /// the blank; a blank timestep is all blank.
+    fn favouring(best: &[usize], classes: usize) -> Probabilities {
+        let blank = classes - 1;
+        let mut values = vec![0.0; best.len() * classes];
+        for (row, &class) in values.chunks_mut(classes).zip(best) {
+            row[blank] = 0.1;
+            row[class] += 0.9;
+        }
+        Probabilities { timesteps: best.len(), classes, values }
+    }
+
+    fn text(charset: &Charset, probabilities: &Probabilities) -> String {
+        crate::beam::decode(probabilities, charset).iter().map(|&id| charset.text(id)).collect()
     }
 
     #[test]
-    fn ruled_out_characters_block_their_outputs_and_never_decode() {
+    fn multi_code_characters_decode_only_along_their_codes() {
+        let unicharset =
+            b"5\nNULL 0 Common 0\nJoined 7 0\n|Broken|0|1 f 0\n\xea\xb0\x80 1 Hangul\n\xea\xb0\x81 1 Hangul\n";
+        // The markers share the blank's code, 6, as Tesseract's recoder gives it them.
+        let codes = recoder(&[&[0], &[6], &[6], &[3, 4], &[3, 4, 5]]);
+        let charset = Charset::parse(Bytes::new(unicharset, 0), Bytes::new(&codes, 0), 7, 6).unwrap();
+        assert_eq!(charset.len(), 5);
+        // [3,4,5] is 각, blanks between its codes or not; [3,4] before a space is 가; 5 alone
+        // starts nothing, so the blank wins there.
+        let outputs = favouring(&[3, 6, 4, 6, 5, 0, 3, 4, 6, 0, 5, 6], 7);
+        assert_eq!(text(&charset, &outputs), "각 가 ");
+    }
+
+    #[test]
+    fn ruled_out_characters_never_decode() {
         let unicharset = b"5\nNULL 0 Common 0\nJoined 7 0\n|Broken|0|1 f 0\n1 8 Common\nab 3 Latin\n";
-        let codes = recoder(&[&[0], &[1], &[2], &[3], &[4]]);
+        let codes = recoder(&[&[0], &[5], &[5], &[3], &[4]]);
         let parse = || Charset::parse(Bytes::new(unicharset, 0), Bytes::new(&codes, 0), 6, 5).unwrap();
+        let outputs = favouring(&[3, 5, 4, 5, 0, 5, 3], 6);
+        assert_eq!(text(&parse(), &outputs), "1ab 1");
         let mut charset = parse();
         charset.apply_filter(&CharacterFilter { blacklist: "1".into(), whitelist: String::new() });
-        assert!(charset.is_blocked(3) && !charset.is_blocked(4) && !charset.is_blocked(0));
-        assert_eq!(charset.decode(&[3, 4]), [4]);
+        assert_eq!(text(&charset, &outputs), "ab ");
         let mut whitelisted = parse();
         whitelisted.apply_filter(&CharacterFilter { blacklist: String::new(), whitelist: "xab".into() });
-        assert!(whitelisted.is_blocked(3) && !whitelisted.is_blocked(4));
-        assert_eq!(whitelisted.decode(&[4, 0, 3]), [4, 0]);
+        assert_eq!(text(&whitelisted, &outputs), "ab ");
+    }
+
+    /// Tesseract's example of why the beam combines scores: a character at 0.4 over two
+    /// timesteps, the blank at 0.6 at both. Greedy reads nothing; the beam counts the character
+    /// and the blank together at the first timestep (`XN` and `XX` both read `X`).
+    #[test]
+    fn a_character_split_over_two_timesteps_beats_the_blank() {
+        let unicharset = b"4\nNULL 0 Common 0\nJoined 7 0\n|Broken|0|1 f 0\nx 3 Latin\n";
+        let codes = recoder(&[&[0], &[2], &[2], &[1]]);
+        let charset = Charset::parse(Bytes::new(unicharset, 0), Bytes::new(&codes, 0), 3, 2).unwrap();
+        let outputs = Probabilities { timesteps: 2, classes: 3, values: vec![0.0, 0.4, 0.6, 0.0, 0.4, 0.6] };
+        assert_eq!(text(&charset, &outputs), "x");
     }
 
     #[test]

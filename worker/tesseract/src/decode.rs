@@ -1,39 +1,38 @@
-//! Greedy CTC decoding: the best class at each timestep, repeats merged and blanks dropped, the
-//! codes turned into characters by the recoder, and the result put in reading order.
+//! A line's network outputs as text: the recoder beam search's characters (see `beam`) put in
+//! reading order, with the confidence Tesseract judges the line's polarity by.
 
 use crate::Recognition;
+use crate::beam;
 use crate::charset::Charset;
 use crate::forward::Probabilities;
 
-pub(crate) fn greedy(
+/// Reads a line's network outputs: the recoder beam search's characters in reading order, and the
+/// confidence that decides on the inverted retry.
+pub(crate) fn recognition(
     probabilities: &Probabilities,
     charset: &Charset,
     null_char: usize,
     inverted: bool,
 ) -> Recognition {
-    let mut codes = Vec::new();
-    let mut previous = None;
-    // Tesseract's `OutputStats`: the best non-blank probabilities, counted in 127ths.
-    let (mut confidence_sum, mut confidence_count) = (0u64, 0u64);
+    let ids = beam::decode(probabilities, charset);
+    let visual: Vec<&str> = ids.iter().map(|&id| charset.text(id)).collect();
+    Recognition { text: reading_order(&visual), confidence: confidence(probabilities, null_char), inverted }
+}
+
+/// Tesseract's `OutputStats`: the mean of the best non-blank probabilities, counted in 127ths. It
+/// decides whether to try the line inverted, so it counts every output, ruled-out ones included,
+/// and comes from the network, not from the decoder's reading.
+fn confidence(probabilities: &Probabilities, null_char: usize) -> f32 {
+    let (mut sum, mut count) = (0u64, 0u64);
     for t in 0..probabilities.timesteps {
-        // The confidence, which decides whether to try the line inverted, counts every output.
         let (best, p) = probabilities.best(t, |_| true);
         if best != null_char {
-            confidence_sum += (127.0 * p) as u64;
-            confidence_count += 1;
+            sum += (127.0 * p) as u64;
+            count += 1;
         }
-        let (class, _) = probabilities.best(t, |class| !charset.is_blocked(class));
-        if class != null_char && previous != Some(class) {
-            codes.push(class);
-        }
-        previous = Some(class);
     }
     // A line of blanks looks bad, so that its inverted reading can win.
-    let confidence =
-        if confidence_count == 0 { 0.0 } else { (confidence_sum as f64 / confidence_count as f64 / 127.0) as f32 };
-    let ids = charset.decode(&codes);
-    let visual: Vec<&str> = ids.iter().map(|&id| charset.text(id)).collect();
-    Recognition { text: reading_order(&visual), confidence, inverted }
+    if count == 0 { 0.0 } else { (sum as f64 / count as f64 / 127.0) as f32 }
 }
 
 /// Whether a character belongs to a right-to-left script (Hebrew, Arabic, Syriac, Thaana, N'Ko

@@ -2,9 +2,9 @@
 //!
 //! The reader takes the `lstm`, `lstm-unicharset`, `lstm-recoder` and `config` components of an int8 model
 //! (tessdata_fast, or tessdata_best converted to int8), runs its network with libtesseract's exact
-//! integer arithmetic, and decodes the outputs greedily (best class per timestep, CTC collapse,
-//! then the recoder's codes into characters). It reads one text line at a time; lines share
-//! nothing, so callers may recognise several at once.
+//! integer arithmetic, and decodes the outputs with Tesseract's recoder beam search, without a
+//! dictionary. It reads one text line at a time; lines share nothing, so callers may recognise
+//! several at once.
 //!
 //! ```no_run
 //! # fn example(traineddata: &[u8], line: lantern_tesseract::GreyImage) -> Result<(), lantern_tesseract::ReadError> {
@@ -14,6 +14,7 @@
 //! # }
 //! ```
 
+mod beam;
 mod bytes;
 mod charset;
 mod config;
@@ -93,10 +94,10 @@ impl Recogniser {
     pub fn recognise(&self, line: &GreyImage) -> Recognition {
         let scaled = line.scaled_to_height(self.network.input_height);
         let upright = self.run(&scaled);
-        let mut recognition = decode::greedy(&upright, &self.charset, self.network.null_char, false);
+        let mut recognition = decode::recognition(&upright, &self.charset, self.network.null_char, false);
         if recognition.confidence < INVERT_THRESHOLD {
             let inverted = self.run(&scaled.inverted());
-            let inverted = decode::greedy(&inverted, &self.charset, self.network.null_char, true);
+            let inverted = decode::recognition(&inverted, &self.charset, self.network.null_char, true);
             if inverted.confidence > recognition.confidence {
                 recognition = inverted;
             }

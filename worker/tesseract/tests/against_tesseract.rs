@@ -73,10 +73,13 @@ fn compare(height_for: impl Fn(usize) -> usize) -> Tally {
     total
 }
 
+/// Measured with the beam search: CER 0.0037 and 44 of 49 lines equal. The rest differ where
+/// Tesseract goes beyond the network and the beam (its dictionary, its word-space fixing).
 #[test]
 fn lines_at_the_network_height_read_as_tesseract_reads_them() {
     let total = compare(|model_height| model_height);
-    assert!(total.cer() <= 0.01, "CER {:.4} against Tesseract", total.cer());
+    assert!(total.cer() <= 0.005, "CER {:.4} against Tesseract", total.cer());
+    assert!(total.equal >= 43, "only {}/{} lines equal to Tesseract's", total.equal, total.lines);
 }
 
 /// Lines drawn taller or shorter than the network's height go through the reader's copy of
@@ -94,7 +97,8 @@ fn lines_scaled_to_the_network_height_stay_close_to_tesseract() {
     }
     let cer = edits as f64 / characters as f64;
     println!("all scales: CER {cer:.4}");
-    assert!(cer <= 0.01, "CER {cer:.4} against Tesseract on scaled lines");
+    // Measured with the beam search: 0.0040.
+    assert!(cer <= 0.006, "CER {cer:.4} against Tesseract on scaled lines");
 }
 
 /// Light text on a dark ground reads as garbage unless the line is retried inverted, as Tesseract
