@@ -16,7 +16,11 @@ pub(crate) fn recognition(
 ) -> Recognition {
     let ids = beam::decode(probabilities, charset);
     let visual: Vec<&str> = ids.iter().map(|&id| charset.text(id)).collect();
-    Recognition { text: reading_order(&visual), confidence: confidence(probabilities, null_char), inverted }
+    Recognition {
+        text: without_idle_joiners(&reading_order(&visual)),
+        confidence: confidence(probabilities, null_char),
+        inverted,
+    }
 }
 
 /// Tesseract's `OutputStats`: the mean of the best non-blank probabilities, counted in 127ths. It
@@ -71,6 +75,22 @@ fn reading_order(visual: &[&str]) -> String {
     runs.into_iter().rev().flatten().collect::<Vec<_>>().join(" ")
 }
 
+/// The text less each zero-width joiner or non-joiner (U+200D, U+200C) that comes before anything
+/// but a letter: they only change how the letters on either side join, so one before a space,
+/// punctuation or the line's end does nothing. The Tamil model ends each word-final pulli with a
+/// non-joiner (Tesseract 5.3.0 keeps it): invisible, but copied text would miss in a search.
+fn without_idle_joiners(text: &str) -> String {
+    let mut kept = String::with_capacity(text.len());
+    let mut characters = text.chars().peekable();
+    while let Some(c) = characters.next() {
+        let joiner = matches!(c, '\u{200C}' | '\u{200D}');
+        if !joiner || characters.peek().is_some_and(|next| next.is_alphabetic()) {
+            kept.push(c);
+        }
+    }
+    kept
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -78,6 +98,16 @@ mod tests {
     #[test]
     fn left_to_right_text_keeps_its_order_and_single_spaces() {
         assert_eq!(reading_order(&[" ", "a", "b", " ", " ", "c", " "]), "ab c");
+    }
+
+    #[test]
+    fn joiners_go_where_nothing_follows_to_join() {
+        // Tamil's word-final pulli with a non-joiner, before a space and before a full stop.
+        assert_eq!(without_idle_joiners("தமிழ்\u{200C} நகரம்\u{200C}."), "தமிழ் நகரம்.");
+        // Persian's non-joiner inside a word (می‌خواهم) and a Devanagari joiner stay.
+        assert_eq!(without_idle_joiners("می\u{200C}خواهم"), "می\u{200C}خواهم");
+        assert_eq!(without_idle_joiners("क्\u{200D}ष"), "क्\u{200D}ष");
+        assert_eq!(without_idle_joiners("end\u{200D}"), "end");
     }
 
     #[test]
