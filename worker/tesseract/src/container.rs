@@ -13,7 +13,13 @@ pub(crate) enum Component {
     Lstm = 17,
     LstmUnicharset = 21,
     LstmRecoder = 22,
+    /// The version string of the training tools that wrote the file.
+    Version = 23,
 }
+
+/// What `Container::lstm_only` keeps: the components this reader uses, and the version string.
+const READER_COMPONENTS: [Component; 5] =
+    [Component::Config, Component::Lstm, Component::LstmUnicharset, Component::LstmRecoder, Component::Version];
 
 impl Component {
     pub(crate) fn name(self) -> &'static str {
@@ -23,6 +29,7 @@ impl Component {
             Component::Lstm => "lstm",
             Component::LstmUnicharset => "lstm-unicharset",
             Component::LstmRecoder => "lstm-recoder",
+            Component::Version => "version",
         }
     }
 }
@@ -101,6 +108,30 @@ impl<'a> Container<'a> {
             None => Err(ReadError::MissingComponent(component.name())),
         }
     }
+
+    /// The file again with only `READER_COMPONENTS`, in Tesseract's layout (the same entry count,
+    /// -1 for each component left out): a `.traineddata` Tesseract itself reads, with no
+    /// dictionaries. Refuses a file without an LSTM network.
+    pub(crate) fn lstm_only(&self) -> Result<Vec<u8>, ReadError> {
+        self.required(Component::Lstm)?;
+        let count = self.ranges.len();
+        let table_end = 4 + 8 * count;
+        let mut offsets = vec![-1i64; count];
+        let mut body = Vec::new();
+        for component in READER_COMPONENTS {
+            if let Some((bytes, _)) = self.component(component) {
+                offsets[component as usize] = (table_end + body.len()) as i64;
+                body.extend_from_slice(bytes);
+            }
+        }
+        let mut file = Vec::with_capacity(table_end + body.len());
+        file.extend_from_slice(&(count as u32).to_le_bytes());
+        for offset in offsets {
+            file.extend_from_slice(&offset.to_le_bytes());
+        }
+        file.extend(body);
+        Ok(file)
+    }
 }
 
 #[cfg(test)]
@@ -133,6 +164,23 @@ mod tests {
         assert_eq!(container.component(Component::LstmUnicharset).unwrap().0, b"chars");
         assert!(container.component(Component::LstmRecoder).is_none());
         assert_eq!(container.required(Component::LstmRecoder).err(), Some(ReadError::MissingComponent("lstm-recoder")));
+    }
+
+    #[test]
+    fn lstm_only_keeps_the_reader_s_components_in_tesseract_s_layout() {
+        let file = container_bytes(&[
+            (0, b"cfg"),
+            (7, b"word dawg"),
+            (17, b"net"),
+            (19, b"lstm dawg"),
+            (21, b"chars"),
+            (22, b"codes"),
+            (23, b"4.1"),
+        ]);
+        let kept = Container::parse(&file).unwrap().lstm_only().unwrap();
+        assert_eq!(kept, container_bytes(&[(0, b"cfg"), (17, b"net"), (21, b"chars"), (22, b"codes"), (23, b"4.1")]));
+        let legacy = container_bytes(&[(1, b"unicharset"), (3, b"templates")]);
+        assert_eq!(Container::parse(&legacy).unwrap().lstm_only().err(), Some(ReadError::LegacyOnly));
     }
 
     #[test]
