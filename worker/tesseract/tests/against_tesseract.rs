@@ -73,13 +73,15 @@ fn compare(height_for: impl Fn(usize) -> usize) -> Tally {
     total
 }
 
-/// Measured with the beam search: CER 0.0037 and 44 of 49 lines equal. The rest differ where
-/// Tesseract goes beyond the network and the beam (its dictionary, its word-space fixing).
+/// Measured: all 49 lines equal. The models hold only what the reader uses (`lstm_only`), so
+/// Tesseract reads them without dictionaries, as the reader does. With the published files'
+/// dictionaries Tesseract's text differed on 5 lines (CER 0.0037): its dictionary and its
+/// word-space repair ("Asmall" → "A small"), which come after the network and the beam.
 #[test]
 fn lines_at_the_network_height_read_as_tesseract_reads_them() {
     let total = compare(|model_height| model_height);
-    assert!(total.cer() <= 0.005, "CER {:.4} against Tesseract", total.cer());
-    assert!(total.equal >= 43, "only {}/{} lines equal to Tesseract's", total.equal, total.lines);
+    assert!(total.cer() <= 0.001, "CER {:.4} against Tesseract", total.cer());
+    assert!(total.equal >= 48, "only {}/{} lines equal to Tesseract's", total.equal, total.lines);
 }
 
 /// Lines drawn taller or shorter than the network's height go through the reader's copy of
@@ -97,8 +99,10 @@ fn lines_scaled_to_the_network_height_stay_close_to_tesseract() {
     }
     let cer = edits as f64 / characters as f64;
     println!("all scales: CER {cer:.4}");
-    // Measured with the beam search: 0.0040.
-    assert!(cer <= 0.006, "CER {cer:.4} against Tesseract on scaled lines");
+    // Measured: 0.0005, all of it 3 edits on Greek lines drawn at 2/3 of the height, where the
+    // network and the beam agree with Tesseract's at the network's height: the scaling is the
+    // suspect. Against the published files, dictionaries and all: 0.0040.
+    assert!(cer <= 0.002, "CER {cer:.4} against Tesseract on scaled lines");
 }
 
 /// Light text on a dark ground reads as garbage unless the line is retried inverted, as Tesseract
@@ -120,7 +124,8 @@ fn light_text_on_dark_is_read_inverted() {
         tally.add(&ours.text, &theirs);
     }
     println!("inverted eng: CER {:.4}, {}/{} lines equal", tally.cer(), tally.equal, tally.lines);
-    assert!(tally.cer() <= 0.01, "CER {:.4} against Tesseract on inverted lines", tally.cer());
+    // Measured: 0, all 6 lines equal.
+    assert!(tally.cer() <= 0.005, "CER {:.4} against Tesseract on inverted lines", tally.cer());
 }
 
 /// Tesseract's hOCR (`lstm_choice_mode=1`) gives, per timestep, its network's top output in whole
