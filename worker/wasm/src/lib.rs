@@ -20,6 +20,7 @@ mod backend;
 mod cartoonify;
 mod image_to_text;
 mod remove_background;
+mod tesseract;
 
 use std::sync::OnceLock;
 
@@ -36,6 +37,7 @@ pub use backend::{OpenedGpu, open_gpu};
 pub use cartoonify::Cartoonify;
 pub use image_to_text::{ImageToText, Network, TextResult};
 pub use remove_background::RemoveBackground;
+pub use tesseract::{LineReader, LineReading};
 #[cfg(feature = "threads")]
 pub use wasm_bindgen_rayon::init_thread_pool;
 
