@@ -105,6 +105,11 @@ const MODE_DOUBLE_SCALES: u8 = 128;
 const TRAINING_FLAG_INT_MODE: i32 = 1;
 /// Nesting beyond this is damage (the template is three deep).
 const MAX_DEPTH: usize = 16;
+/// The tallest input this reader runs, in pixels. Published models read lines 36 or 48 pixels
+/// high; every line is scaled to this height with its aspect ratio kept, so a damaged height of
+/// millions asked for terabytes. At 256 a 40:1 line is 2.6 M pixels, and the convolution's map of
+/// 16 features 42 MB.
+const MAX_INPUT_HEIGHT: usize = 256;
 
 fn unsupported(reason: impl Into<String>) -> ReadError {
     ReadError::UnsupportedNetwork(reason.into())
@@ -282,7 +287,14 @@ impl Network {
             layers.next().ok_or_else(|| unsupported(format!("the network ends where {expected} should follow")))
         };
         let input_height = match next("the input")? {
-            Layer::Input { height, depth: 1 } => positive(height, "the input height")?,
+            Layer::Input { height, depth: 1 } => match positive(height, "the input height")? {
+                height if height > MAX_INPUT_HEIGHT => {
+                    return Err(unsupported(format!(
+                        "its lines are {height} pixels high; this reader runs up to {MAX_INPUT_HEIGHT}"
+                    )));
+                }
+                height => height,
+            },
             Layer::Input { depth, .. } => return Err(unsupported(format!("the input has {depth} channels, not grey"))),
             other => return Err(unsupported(format!("it starts with {} instead of its input", describe(&other)))),
         };
