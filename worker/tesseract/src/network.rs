@@ -315,8 +315,10 @@ impl Network {
             },
             other => return Err(unsupported(format!("{} where the convolution should be", describe(&other)))),
         };
-        let window = (2 * conv_half_x + 1) * (2 * conv_half_y + 1);
-        if conv_inputs != 1 || conv_tanh.inputs != window {
+        // In u64: in wasm's 32-bit usize two half windows near 2³¹ wrap to a product that a small
+        // tanh layer can match, and the convolution then loops 2³² times per pixel.
+        let window = (2 * conv_half_x as u64 + 1) * (2 * conv_half_y as u64 + 1);
+        if conv_inputs != 1 || conv_tanh.inputs as u64 != window {
             return Err(unsupported(format!(
                 "the convolution takes {conv_inputs} channels into a {}-input tanh layer",
                 conv_tanh.inputs
