@@ -178,16 +178,16 @@ bench-memory: build
     cargo build -q -p lantern-serve
     node benches/browser/memory.js
 
-# Write the fuzz targets' seed corpora into the cache (small images, ONNX graphs and dictionaries; models are never committed)
+# Write the fuzz targets' seed corpora into the cache (small images, ONNX graphs, dictionaries and Tesseract models; models are never committed)
 fuzz-seeds: setup
-    "{{venv}}/bin/python" fuzz/make_seeds.py --out "$LANTERN_CACHE/fuzz/seeds"
+    "{{venv}}/bin/python" fuzz/make_seeds.py --out "$LANTERN_CACHE/fuzz/seeds" --models "$LANTERN_CACHE/models"
 
-# Fuzz each target (decode, model, manifest, dictionary, or all) for `runs` inputs from its seeds with libFuzzer (not a test; `just test` replays the seeds and saved regressions)
+# Fuzz each target (decode, model, manifest, dictionary, traineddata, or all) for `runs` inputs from its seeds with libFuzzer (not a test; `just test` replays the seeds and saved regressions)
 fuzz target="all" runs="1000000": fuzz-seeds
     #!/usr/bin/env bash
     set -euo pipefail
     command -v cargo-fuzz >/dev/null || cargo install -q --locked cargo-fuzz@0.13.2
-    targets=({{ if target == "all" { "decode model manifest dictionary" } else { target } }})
+    targets=({{ if target == "all" { "decode model manifest dictionary traineddata" } else { target } }})
     for target in "${targets[@]}"; do
         # The corpus grows across runs, outside the repository; new finds land in fuzz/artifacts/.
         corpus="$LANTERN_CACHE/fuzz/$target"

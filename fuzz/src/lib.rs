@@ -68,3 +68,50 @@ pub fn manifest(data: &[u8]) -> bool {
 pub fn dictionary(data: &[u8]) -> bool {
     std::str::from_utf8(data).is_ok_and(|text| lantern_tools::image_to_text::dictionary_classes(text, true).len() > 2)
 }
+
+/// Lines a parsed Tesseract model reads, `(width, height)`: a dot, a short line, a tall crop, a
+/// square. The input's last byte picks one.
+const TESSERACT_LINES: [(usize, usize); 4] = [(1, 1), (12, 4), (5, 15), (9, 9)];
+
+/// The tallest input the reader accepts from a model, in pixels.
+const MAX_MODEL_HEIGHT: usize = 256;
+
+/// Pixels a line may have once scaled to the model's height and still be read. A model may ask for
+/// lines up to 256 pixels high, and a line's pixels grow with the square of that height: a 48×16
+/// line cut to one row of ink is 0.6 s to read under AddressSanitizer at a height of 36 with a
+/// published model's convolution, 24 s at 256. That is the same code over more pixels, so taller
+/// models are parsed but read only the lines that stay this small.
+const MAX_SCALED_PIXELS: usize = 12_000;
+
+/// A self-hoster's Tesseract model: cut to what the reader uses (`lstm_only`, as the models tool
+/// cuts it before its checksum), then `Recogniser::from_traineddata`, and where it parses, one line
+/// read as the site reads a detected line (cut to its ink, given Tesseract's margin, read upright
+/// and inverted). The line's pixels are the bytes before the last: Tesseract's files end in their
+/// version string, which the reader skips, so the line is fuzzed with the file.
+///
+/// # Panics
+/// If a model that parses does not parse once cut, or is taller than the reader allows.
+pub fn traineddata(data: &[u8]) -> bool {
+    use lantern_tesseract::Recogniser;
+    let cut = lantern_tesseract::lstm_only(data);
+    let Ok(recogniser) = Recogniser::from_traineddata(data) else { return false };
+    assert!(
+        cut.is_ok_and(|cut| Recogniser::from_traineddata(&cut).is_ok()),
+        "the model parses, but not once cut to what the reader uses"
+    );
+    let Some((&pick, rest)) = data.split_last() else { return false };
+    let (width, height) = TESSERACT_LINES[usize::from(pick) % TESSERACT_LINES.len()];
+    // Cut to its ink and given a margin of at least a pixel, a line is at most (width + 2) / 3 as
+    // wide as it is high (one row of ink); a line without ink keeps its own shape.
+    let aspect = (width as f64 / height as f64).max((width + 2) as f64 / 3.0);
+    // The reader refuses taller models (a height of 16 M once asked for petabytes): were that
+    // lost, the cap below would hide it.
+    let model_height = recogniser.input_height();
+    assert!(model_height <= MAX_MODEL_HEIGHT, "a model {model_height} pixels high parses");
+    if model_height * (model_height as f64 * aspect).ceil() as usize <= MAX_SCALED_PIXELS {
+        let tail = &rest[rest.len().saturating_sub(width * height)..];
+        let pixels = tail.iter().copied().chain(std::iter::repeat(255)).take(width * height).collect();
+        recogniser.recognise_detected(&lantern_tesseract::GreyImage::new(width, height, pixels));
+    }
+    true
+}

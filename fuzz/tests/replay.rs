@@ -54,3 +54,8 @@ fn manifest() {
 fn dictionary() {
     replay("dictionary", lantern_fuzz::dictionary, &[]);
 }
+
+#[test]
+fn traineddata() {
+    replay("traineddata", lantern_fuzz::traineddata, &[]);
+}
