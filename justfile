@@ -167,11 +167,18 @@ bench-gpu: setup models
 bench-native: setup models
     LANTERN_PYTHON="{{venv}}/bin/python" cargo bench -q -p lantern-benches --bench native
     LANTERN_PYTHON="{{venv}}/bin/python" LANTERN_EVAL="{{eval_dir}}" cargo bench -q -p lantern-benches --bench ocr
+    LANTERN_PYTHON="{{venv}}/bin/python" cargo bench -q -p lantern-benches --bench tesseract
 
 # Time every model in headless Chromium beside onnxruntime-web: runs, cold start and wasm memory (not a test)
 bench: setup models build-wasm
     cargo build -q -p lantern-serve
     node benches/browser/run.js
+
+# Time the Tesseract line reader per line, natively and in headless Chromium (threaded and single-thread builds), beside the tesseract CLI on the same lines, and a whole page through Image to text; into benches/results/<date>-tesseract-lines.json (not a test)
+bench-tesseract: setup models build-wasm
+    cargo build -q -p lantern-serve
+    LANTERN_PYTHON="{{venv}}/bin/python" cargo bench -q -p lantern-benches --bench tesseract
+    node benches/browser/tesseract.js
 
 # Run each tool on the largest images (4096², 40 MP, a 24 MP page) through the built site in headless Chromium: wasm memory peak and time per case, into benches/results/ (not a test)
 bench-memory: build
