@@ -4,25 +4,9 @@
 
 import { unzipSync } from '/node_modules/fflate/esm/browser.js';
 import { parse as parseNpy } from '/node_modules/npyjs/dist/index.js';
+import { answerRequests, fetchBytes, fetchOk, loadBuild } from './worker-requests.js';
 
-const build = new URL(import.meta.url).searchParams.get('build');
-
-const engine = (async () => {
-  const wasm = await import(`/wasm/${build}/lantern_wasm.js`);
-  await wasm.default();
-  if (build.startsWith('threads')) await wasm.initThreadPool(navigator.hardwareConcurrency);
-  return wasm;
-})();
-
-async function fetchOk(url) {
-  const response = await fetch(url);
-  if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
-  return response;
-}
-
-async function fetchBytes(url) {
-  return new Uint8Array(await (await fetchOk(url)).arrayBuffer());
-}
+const engine = loadBuild(import.meta.url);
 
 /** The arrays of an .npz (a zip of .npy files) by name, without the .npy suffix. */
 function readNpz(bytes) {
@@ -246,12 +230,4 @@ function withInputShape(model, name, shape) {
     }));
 }
 
-const handlers = { environment, plan, runCase, openGpu, runGpuCase };
-
-self.onmessage = async ({ data: { id, kind, args } }) => {
-  try {
-    self.postMessage({ id, result: await handlers[kind](args) });
-  } catch (error) {
-    self.postMessage({ id, error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
-  }
-};
+answerRequests({ environment, plan, runCase, openGpu, runGpuCase });

@@ -11,7 +11,8 @@ import { after, before, describe, test } from 'node:test';
 
 import { chromium } from 'playwright-core';
 
-import { CHROMIUM, repo, startServer } from './serve.js';
+import { BUILDS, openEnginePage } from './engine-page.js';
+import { CHROMIUM } from './serve.js';
 
 const cache = process.env.LANTERN_CACHE;
 
@@ -21,34 +22,6 @@ const cases = [
   { name: 'ppocrv6-tiny-det_paragraph', bound: 1e-4 },
   { name: 'ppocrv6-tiny-rec_lines', bound: 1e-4 },
 ];
-
-const builds = [
-  { name: 'threads', isolated: true, relaxed: false },
-  { name: 'threads-relaxed', isolated: true, relaxed: true },
-  { name: 'single', isolated: false, relaxed: false },
-  { name: 'single-relaxed', isolated: false, relaxed: true },
-];
-
-/** Opens the parity page for `build`; `inPage` calls into it, failing with all the page logged. */
-async function openParityPage(browser, build) {
-  const mounts = [`/wasm=${join(repo, 'dist/wasm')}`, `/node_modules=${join(repo, 'node_modules')}`, `/cache=${cache}`];
-  const { server, url } = await startServer({ root: join(repo, 'tests/browser'), mounts, isolated: build.isolated });
-  const page = await browser.newPage();
-  const consoleLines = [];
-  page.on('console', (message) => consoleLines.push(`[${message.type()}] ${message.text()}`));
-  page.on('pageerror', (error) => consoleLines.push(`[pageerror] ${error.stack ?? error.message}`));
-  await page.goto(`${url}parity.html?build=${build.name}`);
-  await page.waitForFunction(() => window.parity !== undefined);
-  async function inPage(label, fn, arg) {
-    try {
-      return await page.evaluate(fn, arg);
-    } catch (error) {
-      const logs = consoleLines.length ? consoleLines.join('\n') : '(the page logged nothing)';
-      throw new Error(`${build.name} build, ${label}: ${error.message}\npage console:\n${logs}`);
-    }
-  }
-  return { server, page, inPage };
-}
 
 describe('wasm parity in Chromium', { timeout: 900_000 }, () => {
   let browser;
@@ -64,14 +37,14 @@ describe('wasm parity in Chromium', { timeout: 900_000 }, () => {
     await browser?.close();
   });
 
-  for (const build of builds) {
+  for (const build of BUILDS) {
     describe(`${build.name} build`, () => {
       let server;
       let page;
       let inPage;
 
       before(async () => {
-        ({ server, page, inPage } = await openParityPage(browser, build));
+        ({ server, page, inPage } = await openEnginePage(browser, build, 'parity'));
       });
 
       after(async () => {
@@ -142,14 +115,14 @@ describe('GPU backend parity on WebGPU (SwiftShader)', { timeout: 600_000 }, () 
     await browser?.close();
   });
 
-  for (const build of builds.filter((b) => b.relaxed)) {
+  for (const build of BUILDS.filter((b) => b.relaxed)) {
     describe(`${build.name} build`, () => {
       let server;
       let page;
       let inPage;
 
       before(async () => {
-        ({ server, page, inPage } = await openParityPage(browser, build));
+        ({ server, page, inPage } = await openEnginePage(browser, build, 'parity'));
       });
 
       after(async () => {

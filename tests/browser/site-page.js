@@ -11,6 +11,7 @@ import { unzipSync } from 'fflate';
 import npyjs from 'npyjs';
 import { chromium } from 'playwright-core';
 
+import { editDistance } from './edit-distance.js';
 import { CHROMIUM, repo, startServer, watchCsp } from './serve.js';
 
 export const evalDir = process.env.LANTERN_EVAL ?? join(repo, '../shared/eval');
@@ -92,21 +93,13 @@ export async function runJobs(page, files) {
 const normalised = (text) => [...text.split('\n').map((line) => line.trim()).filter(Boolean).join('\n')];
 
 /**
- * Character error rate: Levenshtein distance over characters / the expected text's length.
+ * Character error rate: edit distance over characters / the expected text's length.
  * @param {string} want
  * @param {string} got
  */
 export function characterErrorRate(want, got) {
   const [a, b] = [normalised(want), normalised(got)];
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 0; i < a.length; i++) {
-    const current = [i + 1];
-    for (let j = 0; j < b.length; j++) {
-      current.push(Math.min(previous[j] + (a[i] !== b[j]), previous[j + 1] + 1, current[j] + 1));
-    }
-    previous = current;
-  }
-  return previous[b.length] / Math.max(a.length, 1);
+  return editDistance(a, b) / Math.max(a.length, 1);
 }
 
 /** One array of a parity case written by `just references`: `key` is e.g. "out.1959" or "in.image". */

@@ -1,20 +1,9 @@
 // Loads one wasm build and reads lines with its LineReader on request: the model and the line PNGs
 // come from the cache (mounted at /cache), where the native side rendered them.
 
-const build = new URL(import.meta.url).searchParams.get('build');
+import { answerRequests, fetchBytes, loadBuild } from './worker-requests.js';
 
-const engine = (async () => {
-  const wasm = await import(`/wasm/${build}/lantern_wasm.js`);
-  await wasm.default();
-  if (build.startsWith('threads')) await wasm.initThreadPool(navigator.hardwareConcurrency);
-  return wasm;
-})();
-
-async function fetchBytes(url) {
-  const response = await fetch(url);
-  if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
-  return new Uint8Array(await response.arrayBuffer());
-}
+const engine = loadBuild(import.meta.url);
 
 const plain = ({ text, confidence, inverted }) => ({ text, confidence, inverted });
 
@@ -85,12 +74,4 @@ async function refusals({ model }) {
   }
 }
 
-const handlers = { environment, readLines, readOther, refusals };
-
-self.onmessage = async ({ data: { id, kind, args } }) => {
-  try {
-    self.postMessage({ id, result: await handlers[kind](args) });
-  } catch (error) {
-    self.postMessage({ id, error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
-  }
-};
+answerRequests({ environment, readLines, readOther, refusals });

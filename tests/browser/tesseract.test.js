@@ -21,7 +21,9 @@ import { after, before, describe, test } from 'node:test';
 
 import { chromium } from 'playwright-core';
 
-import { CHROMIUM, repo, startServer } from './serve.js';
+import { editDistance } from './edit-distance.js';
+import { BUILDS, openEnginePage } from './engine-page.js';
+import { CHROMIUM, repo } from './serve.js';
 
 const cache = process.env.LANTERN_CACHE;
 
@@ -31,25 +33,6 @@ const LANGUAGES = ['eng', 'ukr', 'ara', 'hin', 'kor'];
 const MAX_CER = 0.01;
 /** Confidence is a mean of f32 probabilities; the tables behind them come from libm's tanh and exp. */
 const CONFIDENCE_BOUND = 1e-5;
-
-const builds = [
-  { name: 'threads', isolated: true, relaxed: false },
-  { name: 'threads-relaxed', isolated: true, relaxed: true },
-  { name: 'single', isolated: false, relaxed: false },
-  { name: 'single-relaxed', isolated: false, relaxed: true },
-];
-
-/** Levenshtein distance in Unicode scalar values, as the native test counts. */
-function editDistance(a, b) {
-  const [x, y] = [Array.from(a), Array.from(b)];
-  let row = Array.from({ length: y.length + 1 }, (_, j) => j);
-  for (let i = 0; i < x.length; i++) {
-    const next = [i + 1];
-    for (let j = 0; j < y.length; j++) next.push(Math.min(row[j] + (x[i] !== y[j]), row[j + 1] + 1, next[j] + 1));
-    row = next;
-  }
-  return row[y.length];
-}
 
 /** The cache-relative URL the page fetches `path` (under the cache) from. */
 const cacheUrl = (path) => `/cache/${relative(cache, path).split('/').map(encodeURIComponent).join('/')}`;
@@ -75,30 +58,14 @@ describe('Tesseract line reader in Chromium beside the CLI and the native reader
     await browser?.close();
   });
 
-  for (const build of builds) {
+  for (const build of BUILDS) {
     describe(`${build.name} build`, () => {
       let server;
       let page;
-      const logs = [];
-
-      /** Calls into the page, failing with all it logged. */
-      async function inPage(label, fn, arg) {
-        try {
-          return await page.evaluate(fn, arg);
-        } catch (error) {
-          throw new Error(`${build.name} build, ${label}: ${error.message}\npage console:\n${logs.join('\n') || '(nothing)'}`);
-        }
-      }
+      let inPage;
 
       before(async () => {
-        const mounts = [`/wasm=${join(repo, 'dist/wasm')}`, `/cache=${cache}`];
-        let url;
-        ({ server, url } = await startServer({ root: join(repo, 'tests/browser'), mounts, isolated: build.isolated }));
-        page = await browser.newPage();
-        page.on('console', (message) => logs.push(`[${message.type()}] ${message.text()}`));
-        page.on('pageerror', (error) => logs.push(`[pageerror] ${error.stack ?? error.message}`));
-        await page.goto(`${url}tesseract.html?build=${build.name}`);
-        await page.waitForFunction(() => window.tesseract !== undefined);
+        ({ server, page, inPage } = await openEnginePage(browser, build, 'tesseract'));
       });
 
       after(async () => {
