@@ -1017,8 +1017,9 @@ function filterLanguages(search) {
   /** @param {string} text */
   const plain = (text) => text.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase();
   const wanted = plain(search.trim());
+  const languages = new Map(languageModels().map((m) => [m.language.code, m.language]));
   for (const option of $('#tt-language', HTMLSelectElement).options) {
-    const language = languageModels().find((m) => m.language.code === option.value)?.language;
+    const language = languages.get(option.value);
     const names = language ? [language.english, language.native, language.code] : [option.text];
     option.hidden = !names.some((name) => plain(name).includes(wanted));
   }

@@ -95,14 +95,14 @@ pub fn hocr(lines: &[TextLine], width: u32, height: u32, title: &str) -> String 
             line_number += 1;
             let angle = angle_degrees(line);
             let textangle = if angle.abs() >= 1.0 { format!("; textangle {:.0}", -angle) } else { String::new() };
-            let direction = if Layout::of(&line.text).right_to_left { " dir=\"rtl\"" } else { "" };
+            let layout = Layout::of(&line.text);
+            let direction = if layout.right_to_left { " dir=\"rtl\"" } else { "" };
             body.push_str(&format!(
                 "    <span class=\"ocr_line\" id=\"line_1_{line_number}\"{direction} title=\"{}{textangle}; x_wconf {:.0}\">",
                 bbox(&line.polygon, width, height),
                 line.confidence * 100.0
             ));
             let characters: Vec<char> = line.text.chars().collect();
-            let layout = Layout::of(&line.text);
             let count = characters.len().max(1) as f32;
             let mut start = 0;
             let mut words = Vec::new();
