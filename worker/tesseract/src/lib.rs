@@ -3,8 +3,9 @@
 //! The reader takes the `lstm`, `lstm-unicharset`, `lstm-recoder` and `config` components of an int8 model
 //! (tessdata_fast, or tessdata_best converted to int8), runs its network with libtesseract's exact
 //! integer arithmetic, and decodes the outputs with Tesseract's recoder beam search, without a
-//! dictionary. It reads one text line at a time; lines share nothing, so callers may recognise
-//! several at once.
+//! dictionary. It reads one text line at a time, its work split across the rayon pool (its pixels,
+//! its columns, and the cells of each timestep of its wider LSTMs); lines share nothing, so callers
+//! may also recognise several at once.
 //!
 //! ```no_run
 //! # fn example(traineddata: &[u8], line: lantern_tesseract::GreyImage) -> Result<(), lantern_tesseract::ReadError> {
@@ -22,6 +23,8 @@ mod container;
 mod decode;
 mod error;
 mod forward;
+mod kernels;
+mod lockstep;
 mod margin;
 mod network;
 mod normalise;

@@ -5,6 +5,7 @@
 
 use crate::bytes::Bytes;
 use crate::error::ReadError;
+use crate::forward::{Dense, GATES, LstmGates};
 
 /// An int8 weight matrix: `rows` outputs, each with `inputs` weights and a bias, and a per-row scale
 /// that turns the integer sum back into a float.
@@ -18,17 +19,21 @@ pub(crate) struct WeightMatrix {
     pub(crate) scales: Vec<f32>,
 }
 
-/// One LSTM layer (1-D, no softmax inside): four gates over `[input, previous output]`.
+impl WeightMatrix {
+    /// A row's weights, its bias last.
+    pub(crate) fn row(&self, row: usize) -> &[i8] {
+        &self.weights[row * (self.inputs + 1)..(row + 1) * (self.inputs + 1)]
+    }
+}
+
+/// One LSTM layer (1-D, no softmax inside): four gates over `[input, previous output]`: the cell
+/// input (tanh), and the input, forget and output gates (logistic).
 #[derive(Debug, Clone)]
 pub(crate) struct Lstm {
     pub(crate) inputs: usize,
     /// Cells, which is also the layer's output width.
     pub(crate) cells: usize,
-    /// Cell input (tanh), input gate, forget gate and output gate (logistic), in the file's order.
-    pub(crate) cell_input: WeightMatrix,
-    pub(crate) input_gate: WeightMatrix,
-    pub(crate) forget_gate: WeightMatrix,
-    pub(crate) output_gate: WeightMatrix,
+    pub(crate) gates: LstmGates,
 }
 
 /// An LSTM that runs along the line, in reading direction or against it.
@@ -47,14 +52,14 @@ pub(crate) struct Network {
     pub(crate) conv_half_x: usize,
     pub(crate) conv_half_y: usize,
     /// The tanh layer on the stacked neighbours.
-    pub(crate) conv_tanh: WeightMatrix,
+    pub(crate) conv_tanh: Dense,
     pub(crate) pool_x: usize,
     pub(crate) pool_y: usize,
     /// Runs down each column of the pooled map; its last output per column is the column's summary.
     pub(crate) column_summary: Lstm,
     pub(crate) line_lstms: Vec<LineLstm>,
     /// Logits of each output code; `null_char` (in [`Trailer`]) is the CTC blank.
-    pub(crate) output: WeightMatrix,
+    pub(crate) output: Dense,
     /// The network's own description, e.g. `[1,36,0,1Ct3,3,16Mp3,3Lfys48Lfx96Lrx96Lfx192O1c1]`.
     pub(crate) spec: String,
     /// Seeds the random values the convolution reads beyond the image's edges.
@@ -212,23 +217,21 @@ fn read_layer(bytes: &mut Bytes, depth: usize) -> Result<Layer, ReadError> {
         }
         "LSTM" | "SummLSTM" => {
             let concatenated = bytes.i32("an LSTM's input width")?;
-            let cell_input = read_matrix(bytes)?;
-            let input_gate = read_matrix(bytes)?;
-            let forget_gate = read_matrix(bytes)?;
-            let output_gate = read_matrix(bytes)?;
-            let cells = cell_input.rows;
+            let gates: [WeightMatrix; GATES] =
+                [read_matrix(bytes)?, read_matrix(bytes)?, read_matrix(bytes)?, read_matrix(bytes)?];
+            let cells = gates[0].rows;
             // A 2-D LSTM also feeds back the other dimension's output and has a fifth gate.
             if concatenated as usize != inputs + cells {
                 return Err(unsupported(format!("`{kind}` is a 2-D LSTM")));
             }
-            for gate in [&cell_input, &input_gate, &forget_gate, &output_gate] {
+            for gate in &gates {
                 if gate.rows != cells || gate.inputs != inputs + cells {
                     return Err(ReadError::Damaged(format!("an LSTM gate is {}×{}", gate.rows, gate.inputs + 1)));
                 }
             }
             Layer::Lstm {
                 kind,
-                lstm: Box::new(Lstm { inputs, cells, cell_input, input_gate, forget_gate, output_gate }),
+                lstm: Box::new(Lstm { inputs, cells, gates: LstmGates::new(inputs, cells, gates.each_ref()) }),
             }
         }
         other => Layer::Other(other.to_string()),
@@ -378,12 +381,12 @@ impl Network {
             input_height,
             conv_half_x,
             conv_half_y,
-            conv_tanh,
+            conv_tanh: Dense::new(&conv_tanh),
             pool_x,
             pool_y,
             column_summary,
             line_lstms,
-            output,
+            output: Dense::new(&output),
             spec,
             sample_iteration,
             null_char,
@@ -392,6 +395,6 @@ impl Network {
 
     /// The number of output classes (codes, the blank included).
     pub(crate) fn output_classes(&self) -> usize {
-        self.output.rows
+        self.output.outputs
     }
 }
