@@ -49,10 +49,10 @@ impl ReadOptions {
     /// The options object, or the defaults for none. serde-wasm-bindgen reads only the fields it
     /// knows, so a misspelt one is looked for here: silently ignored, it would time or test the
     /// wrong reading.
-    fn from_js(value: JsValue) -> Result<ReadOptions, JsError> {
-        if value.is_undefined() || value.is_null() {
+    fn from_js(value: Option<JsValue>) -> Result<ReadOptions, JsError> {
+        let Some(value) = value.filter(|value| !value.is_undefined() && !value.is_null()) else {
             return Ok(ReadOptions::default());
-        }
+        };
         if let Some(object) = value.dyn_ref::<js_sys::Object>() {
             for key in js_sys::Object::keys(object).iter().filter_map(|key| key.as_string()) {
                 if !Self::FIELDS.contains(&key.as_str()) {
@@ -89,7 +89,7 @@ impl LineReader {
         width: u32,
         height: u32,
         pixels: Vec<u8>,
-        #[wasm_bindgen(unchecked_param_type = "{ fitMargin?: boolean }")] options: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "{ fitMargin?: boolean }")] options: Option<JsValue>,
     ) -> Result<LineReading, JsError> {
         let options = ReadOptions::from_js(options)?;
         let expected = width as usize * height as usize;
@@ -109,7 +109,7 @@ impl LineReader {
     pub fn read_image(
         &self,
         image: &[u8],
-        #[wasm_bindgen(unchecked_param_type = "{ fitMargin?: boolean }")] options: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "{ fitMargin?: boolean }")] options: Option<JsValue>,
     ) -> Result<LineReading, JsValue> {
         let options = ReadOptions::from_js(options)?;
         Ok(self.read(&grey_line(image)?, &options))
@@ -122,7 +122,7 @@ impl LineReader {
     pub fn read_images(
         &self,
         images: Vec<Uint8Array>,
-        #[wasm_bindgen(unchecked_param_type = "{ fitMargin?: boolean }")] options: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "{ fitMargin?: boolean }")] options: Option<JsValue>,
     ) -> Result<Vec<LineReading>, JsValue> {
         let options = ReadOptions::from_js(options)?;
         let files: Vec<Vec<u8>> = images.iter().map(Uint8Array::to_vec).collect();
