@@ -1,14 +1,16 @@
 // One Lantern wasm build (?build=threads or single, the relaxed SIMD variant where the browser runs
-// it, as the site picks) timing the Tesseract line reader: lines one at a time, lines all at once
-// (on the pool in the threaded build), and a whole page through Image to text. Files come from the
-// cache, mounted at /cache.
+// it, as the site picks; threads-simd128 or single-simd128 for the plain simd128 build that
+// browsers without relaxed SIMD load) timing the Tesseract line reader: lines one at a time, lines
+// all at once (on the pool in the threaded build), and a whole page through Image to text. Files
+// come from the cache, mounted at /cache.
 
 import { buildFor } from '/wasm/builds.js';
 
 import { serve } from './worker-common.js';
 
-const threaded = new URL(import.meta.url).searchParams.get('build') === 'threads';
-const build = buildFor(threaded);
+const [kind, simd] = (new URL(import.meta.url).searchParams.get('build') ?? '').split('-');
+const threaded = kind === 'threads';
+const build = simd === 'simd128' ? buildFor(threaded, false) : buildFor(threaded);
 
 let wasm;
 

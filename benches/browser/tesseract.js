@@ -52,7 +52,10 @@ const { server, url } = await startServer({
 const browser = await chromium.launch(CHROMIUM);
 const logs = [];
 const loadBefore = os.loadavg();
+// The builds the site loads in Chromium (relaxed SIMD), and for lines also the plain simd128 builds
+// that browsers without relaxed SIMD (Firefox, Safari) load.
 const builds = ['threads', 'single'];
+const lineBuilds = [...builds, 'threads-simd128', 'single-simd128'];
 const backends = {};
 const languages = [];
 const pages = [];
@@ -64,11 +67,11 @@ try {
   await page.waitForFunction(() => window.lines !== undefined);
   if (!(await page.evaluate(() => window.lines.crossOriginIsolated))) throw new Error('the bench page is not cross-origin isolated');
   const request = (build, kind, args) => page.evaluate(([b, k, a]) => window.lines.request(b, k, a), [build, kind, args]);
-  for (const build of builds) backends[build] = await request(build, 'start');
+  for (const build of lineBuilds) backends[build] = await request(build, 'start');
 
   for (const row of native.lines) {
     const measured = {};
-    for (const build of builds) {
+    for (const build of lineBuilds) {
       process.stderr.write(`bench: ${row.language} lines, ${build} ...`);
       measured[build] = await request(build, 'lines', { model: row.model, pngs: row.pngs, passes });
       process.stderr.write(` ${measured[build].ms.oneAtATime.toFixed(1)} ms a line\n`);
@@ -94,6 +97,16 @@ try {
 const round = (value, digits = 2) => (value == null ? null : Number(value.toFixed(digits)));
 const ratio = (a, b) => (a == null ? null : round(a / b, 3));
 
+/** Lantern's figures per line, each set beside the CLI's. */
+const lanternKeys = [
+  'lanternNative1Thread',
+  'chromiumThreadsOneAtATime',
+  'chromiumThreadsTogether',
+  'chromiumSingle',
+  'chromiumThreadsSimd128OneAtATime',
+  'chromiumSingleSimd128',
+];
+
 const lineRows = languages.map((row) => {
   const ms = {
     lanternNative1Thread: row.ms.lanternNative1Thread,
@@ -101,20 +114,21 @@ const lineRows = languages.map((row) => {
     chromiumThreadsOneAtATime: row.chromium.threads.ms.oneAtATime,
     chromiumThreadsTogether: row.chromium.threads.ms.together,
     chromiumSingle: row.chromium.single.ms.oneAtATime,
+    chromiumThreadsSimd128OneAtATime: row.chromium['threads-simd128'].ms.oneAtATime,
+    chromiumSingleSimd128: row.chromium['single-simd128'].ms.oneAtATime,
     cliAmortised: row.ms.cliAmortised,
     cliPerProcess: row.ms.cliPerProcess,
   };
-  const lantern = ['lanternNative1Thread', 'chromiumThreadsOneAtATime', 'chromiumThreadsTogether', 'chromiumSingle'];
   return {
     language: row.language,
     lines: row.lines,
     height: row.height,
     linesEqualToCli: row.linesEqualToCli,
     // Lines the browser read as the native reader did (tests/browser/tesseract.test.js asserts all).
-    linesEqualToNative: Object.fromEntries(builds.map((build) => [build, row.chromium[build].texts.filter((text, i) => text === row.texts[i]).length])),
+    linesEqualToNative: Object.fromEntries(lineBuilds.map((build) => [build, row.chromium[build].texts.filter((text, i) => text === row.texts[i]).length])),
     msPerLine: Object.fromEntries(Object.entries(ms).map(([key, value]) => [key, round(value)])),
-    lanternOverCliAmortised: Object.fromEntries(lantern.map((key) => [key, ratio(ms[key], ms.cliAmortised)])),
-    lanternOverCliPerProcess: Object.fromEntries(lantern.map((key) => [key, ratio(ms[key], ms.cliPerProcess)])),
+    lanternOverCliAmortised: Object.fromEntries(lanternKeys.map((key) => [key, ratio(ms[key], ms.cliAmortised)])),
+    lanternOverCliPerProcess: Object.fromEntries(lanternKeys.map((key) => [key, ratio(ms[key], ms.cliPerProcess)])),
   };
 });
 
@@ -137,7 +151,7 @@ const pageRows = pages.map((row) => {
 /** The geometric mean of a ratio over the languages: each language counts alike. */
 const geomean = (values) => round(Math.exp(values.reduce((sum, v) => sum + Math.log(v), 0) / values.length), 3);
 const summary = Object.fromEntries(
-  ['lanternNative1Thread', 'chromiumThreadsOneAtATime', 'chromiumThreadsTogether', 'chromiumSingle'].map((key) => [
+  lanternKeys.map((key) => [
     key,
     {
       overCliAmortised: geomean(lineRows.map((row) => row.lanternOverCliAmortised[key])),
@@ -175,11 +189,11 @@ const table = [
   `Measured ${date} on ${report.machine.cpu} (${report.machine.cores} cores), ${report.browser}, ${native.tesseract}, commit ${commit.slice(0, 12)}${report.uncommitted ? ' (with uncommitted changes: see the JSON)' : ''}.`,
   'Milliseconds per line (PNG bytes in, text out); CLI at OMP_THREAD_LIMIT=1. Ratios Lantern/CLI amortised (below 1: Lantern faster).',
   '',
-  '| language | lines | native 1 thread | Chromium threads, one at a time | Chromium threads, together | Chromium single | CLI amortised | CLI per process | native/CLI | threads one/CLI | threads together/CLI | single/CLI |',
-  '|---|---|---|---|---|---|---|---|---|---|---|---|',
+  '| language | lines | native 1 thread | Chromium threads, one at a time | Chromium threads, together | Chromium single | threads, simd128 only | single, simd128 only | CLI amortised | CLI per process | native/CLI | threads one/CLI | threads together/CLI | single/CLI | threads simd128/CLI | single simd128/CLI |',
+  '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ...lineRows.map((r) => {
     const [m, q] = [r.msPerLine, r.lanternOverCliAmortised];
-    return `| ${r.language} | ${r.lines} | ${f(m.lanternNative1Thread)} | ${f(m.chromiumThreadsOneAtATime)} | ${f(m.chromiumThreadsTogether)} | ${f(m.chromiumSingle)} | ${f(m.cliAmortised)} | ${f(m.cliPerProcess)} | ${f(q.lanternNative1Thread, 2)} | ${f(q.chromiumThreadsOneAtATime, 2)} | ${f(q.chromiumThreadsTogether, 2)} | ${f(q.chromiumSingle, 2)} |`;
+    return `| ${r.language} | ${r.lines} | ${lanternKeys.map((key) => f(m[key])).join(' | ')} | ${f(m.cliAmortised)} | ${f(m.cliPerProcess)} | ${lanternKeys.map((key) => f(q[key], 2)).join(' | ')} |`;
   }),
   '',
   `Geometric mean over languages, Lantern/CLI amortised (per process): ${Object.entries(summary).map(([key, s]) => `${key} ${s.overCliAmortised} (${s.overCliPerProcess})`).join(', ')}.`,
