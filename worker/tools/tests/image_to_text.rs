@@ -13,6 +13,9 @@ use lantern_tools::input::decode;
 use pollster::block_on;
 
 mod edit_distance;
+mod word_recall;
+
+use word_recall::{recalled, words};
 
 /// The evaluation set (`LANTERN_EVAL`, else `shared/eval` beside the checkout).
 fn eval_dir() -> std::path::PathBuf {
@@ -395,29 +398,6 @@ fn words_images() -> Vec<WordsImage> {
     let path = std::path::Path::new(REPOSITORY).join("tests/data/ocr-words.toml");
     let file: WordsFile = toml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     file.image
-}
-
-/// The words of a text as the recall counts them: split at whitespace, lower-cased, everything
-/// but letters and digits dropped ("Street," and "street" are one word; "np.zeros_like" is
-/// "npzeroslike").
-fn words(text: &str) -> Vec<String> {
-    text.split_whitespace()
-        .map(|word| word.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect::<String>())
-        .filter(|word| !word.is_empty())
-        .collect()
-}
-
-/// The truth's words that `read` holds, each counted as often as both hold it, and those missed.
-fn recalled(truth: &[String], read: &[String]) -> (usize, Vec<String>) {
-    let mut left: Vec<&String> = read.iter().collect();
-    let mut missed = Vec::new();
-    for word in truth {
-        match left.iter().position(|candidate| *candidate == word) {
-            Some(index) => drop(left.swap_remove(index)),
-            None => missed.push(word.clone()),
-        }
-    }
-    (truth.len() - missed.len(), missed)
 }
 
 /// rapidocr's lines for one image (`just references` runs it on the same model files).
