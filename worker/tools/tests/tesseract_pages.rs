@@ -184,7 +184,9 @@ fn a_photographed_arabic_invoice_reads_as_many_words_as_tesseract() {
     let photo =
         std::fs::read(&photo_path).unwrap_or_else(|e| panic!("{}: {e}; run `just references`", photo_path.display()));
     let upright = image::imageops::rotate270(&decode(&photo).unwrap());
-    let png = cache_dir().join("tools-tests").join("arabic-invoice-upright.png");
+    let work = cache_dir().join("tools-tests");
+    std::fs::create_dir_all(&work).unwrap();
+    let png = work.join("arabic-invoice-upright.png");
     upright.save(&png).unwrap();
 
     let (det_model, cls_model) = (manifest.model("ppocrv6-tiny-det").unwrap(), manifest.model("ppocr-cls").unwrap());
