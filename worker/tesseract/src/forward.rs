@@ -118,6 +118,15 @@ impl LstmGates {
             scales: (0..cells).flat_map(|cell| gates.iter().map(move |gate| gate.scales[cell])).collect(),
         }
     }
+
+    /// Every row's sum over the layer's input, with its bias: the half of a timestep's sums that
+    /// does not depend on the previous step.
+    fn input_sums(&self, input: &Operand, sums: &mut [i32]) {
+        self.input.sums(0, input, sums);
+        for (sum, &bias) in sums.iter_mut().zip(&self.bias) {
+            *sum += bias;
+        }
+    }
 }
 
 /// Gates per LSTM cell.
@@ -359,10 +368,7 @@ impl<'a> LstmRun<'a> {
     fn step(&mut self, input: &[i8]) -> &[i8] {
         let gates = self.gates;
         self.input.set(input);
-        gates.input.sums(0, &self.input, &mut self.input_sums);
-        for (sum, &bias) in self.input_sums.iter_mut().zip(&gates.bias) {
-            *sum += bias;
-        }
+        gates.input_sums(&self.input, &mut self.input_sums);
         self.recurrent.set(&self.output);
         gates.recurrent.sums(0, &self.recurrent, &mut self.recurrent_sums);
         update_cells(gates, 0, &self.input_sums, &self.recurrent_sums, &mut self.cell, &mut self.output);
@@ -397,10 +403,7 @@ fn run_along_line(layer: &LineLstm, inputs: &[i8], timesteps: usize) -> Vec<i8> 
         || Operand::new(gates.inputs),
         |operand, (sums, input)| {
             operand.set(input);
-            gates.input.sums(0, operand, sums);
-            for (sum, &bias) in sums.iter_mut().zip(&gates.bias) {
-                *sum += bias;
-            }
+            gates.input_sums(operand, sums);
         },
     );
     let order = |step: usize| if layer.right_to_left { timesteps - 1 - step } else { step };
